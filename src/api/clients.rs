@@ -1,0 +1,78 @@
+//! The client directory and client records.
+
+use super::FormOutcome;
+use crate::domain::{Person, PersonPage};
+use leptos::prelude::*;
+
+#[server(prefix = "/srv", endpoint = "clients/list_clients")]
+pub async fn list_clients(q: String, page: i64) -> Result<PersonPage, ServerFnError> {
+    let (state, actor) = super::ssr::actor()?;
+    let q = Some(q.as_str()).filter(|q| !q.trim().is_empty());
+    crate::server::services::persons::page(&state, &actor, q, page)
+        .await
+        .map_err(super::ssr::fail)
+}
+
+#[server(prefix = "/srv", endpoint = "clients/get_client")]
+pub async fn get_client(id: String) -> Result<Person, ServerFnError> {
+    let (state, actor) = super::ssr::actor()?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| super::ssr::fail(crate::server::error::ServiceError::NotFound))?;
+    crate::server::services::persons::get(&state, &actor, id).await.map_err(super::ssr::fail)
+}
+
+/// Creates a client (no `id`) or replaces one's fields. Tags come comma-separated.
+#[server(prefix = "/srv", endpoint = "clients/save_client")]
+#[allow(clippy::too_many_arguments)]
+pub async fn save_client(
+    id: Option<String>,
+    full_name: String,
+    preferred_name: String,
+    person_type: String,
+    email: String,
+    phone: String,
+    timezone: String,
+    birthday: String,
+    tags: String,
+    external_id: String,
+    notes: String,
+) -> Result<FormOutcome, ServerFnError> {
+    use crate::domain::{person::split_tags, PersonInput};
+    use crate::server::error::ServiceError;
+    use crate::server::services::persons;
+
+    let (state, actor) = super::ssr::actor()?;
+    let input = PersonInput {
+        full_name: Some(full_name),
+        preferred_name: Some(preferred_name),
+        person_type: Some(person_type),
+        email: Some(email),
+        phone: Some(phone),
+        timezone: Some(timezone),
+        birthday: Some(birthday),
+        tags: Some(split_tags(&tags)),
+        external_id: Some(external_id),
+        notes: Some(notes),
+    };
+    let result = match id.filter(|i| !i.is_empty()) {
+        None => persons::create(&state, &actor, &input).await,
+        Some(id) => match uuid::Uuid::parse_str(&id) {
+            Ok(id) => persons::update(&state, &actor, id, &input).await,
+            Err(_) => Err(ServiceError::NotFound),
+        },
+    };
+    let outcome = super::ssr::form_result(result.map(|p| p.id.to_string()))?;
+    if let FormOutcome::Saved(id) = &outcome {
+        leptos_axum::redirect(&format!("/clients/{id}"));
+    }
+    Ok(outcome)
+}
+
+#[server(prefix = "/srv", endpoint = "clients/delete_client")]
+pub async fn delete_client(id: String) -> Result<(), ServerFnError> {
+    use crate::server::error::ServiceError;
+    let (state, actor) = super::ssr::actor()?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| super::ssr::fail(ServiceError::NotFound))?;
+    crate::server::services::persons::delete(&state, &actor, id).await.map_err(super::ssr::fail)?;
+    leptos_axum::redirect("/clients");
+    Ok(())
+}

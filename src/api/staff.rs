@@ -1,0 +1,34 @@
+//! Staff accounts (admins only).
+
+use super::FormOutcome;
+use crate::domain::StaffMember;
+use leptos::prelude::*;
+
+#[server(prefix = "/srv", endpoint = "staff/list_staff")]
+pub async fn list_staff() -> Result<Vec<StaffMember>, ServerFnError> {
+    let (state, actor) = super::ssr::actor()?;
+    crate::server::services::staff::list(&state, &actor).await.map_err(super::ssr::fail)
+}
+
+#[server(prefix = "/srv", endpoint = "staff/add_staff")]
+pub async fn add_staff(
+    email: String,
+    display_name: String,
+    role: String,
+    password: String,
+) -> Result<FormOutcome, ServerFnError> {
+    use crate::server::services::staff::{add, NewStaffInput};
+    let (state, actor) = super::ssr::actor()?;
+    let input = NewStaffInput { email: &email, display_name: &display_name, role: &role, password: &password };
+    super::ssr::form_result(add(&state, &actor, input).await.map(|id| id.to_string()))
+}
+
+#[server(prefix = "/srv", endpoint = "staff/set_staff_active")]
+pub async fn set_staff_active(id: String, active: bool) -> Result<(), ServerFnError> {
+    use crate::server::error::ServiceError;
+    let (state, actor) = super::ssr::actor()?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| super::ssr::fail(ServiceError::NotFound))?;
+    crate::server::services::staff::set_active(&state, &actor, id, active)
+        .await
+        .map_err(super::ssr::fail)
+}

@@ -1,0 +1,125 @@
+//! The HTML shell, the router with every page, and the signed-in layout.
+
+use crate::api::auth::current_user;
+use crate::domain::SessionUser;
+use crate::pages::{auth, clients, home, settings};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Outlet, ParentRoute, Route, Router, Routes, A};
+use leptos_router::path;
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The CSP header of this response names a nonce; the inline hydration script carries it.
+    #[cfg(feature = "ssr")]
+    if let Some(parts) = use_context::<axum::http::request::Parts>() {
+        if let Some(nonce) = parts.extensions.get::<crate::server::auth::guard::CspNonce>() {
+            provide_context(leptos::nonce::Nonce::from_value(nonce.0.clone()));
+        }
+    }
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Marks the page once the browser has hydrated it (effects never run on the server).
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+    view! {
+        <Stylesheet id="leptos" href="/pkg/concierge.css"/>
+        <Title formatter=|t: String| if t.is_empty() { "Concierge".to_string() } else { format!("{t} · Concierge") }/>
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/login") view=auth::LoginPage/>
+                <Route path=path!("/setup") view=auth::SetupPage/>
+                <ParentRoute path=path!("") view=Layout>
+                    <Route path=path!("") view=home::HomePage/>
+                    <Route path=path!("clients") view=clients::ClientsPage/>
+                    <Route path=path!("clients/new") view=clients::NewClientPage/>
+                    <Route path=path!("clients/:id") view=clients::ClientPage/>
+                    <Route path=path!("clients/:id/edit") view=clients::EditClientPage/>
+                    <Route path=path!("settings/staff") view=settings::StaffPage/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        res.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Not found"/>
+        <main class="auth-card">
+            <h1>"Page not found"</h1>
+            <p>"There is nothing at this address. " <a href="/">"Go to the home page"</a> "."</p>
+        </main>
+    }
+}
+
+/// The signed-in user, provided to every page inside the layout.
+pub type UserResource = Resource<Result<Option<SessionUser>, ServerFnError>>;
+
+/// The signed-in frame: skip link, top bar with navigation to the areas that exist, and the page.
+#[component]
+fn Layout() -> impl IntoView {
+    let user: UserResource = Resource::new(|| (), |_| current_user());
+    provide_context(user);
+    view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
+        <header class="topbar">
+            <a class="brand" href="/">"Concierge"</a>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match user.await {
+                        Ok(Some(u)) => view! { <Nav user=u/> }.into_any(),
+                        _ => view! { <a href="/login">"Sign in"</a> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </header>
+        <main id="main" class="content">
+            <Outlet/>
+        </main>
+    }
+}
+
+#[component]
+fn Nav(user: SessionUser) -> impl IntoView {
+    let admin = user.role.is_admin();
+    view! {
+        <nav class="nav" aria-label="Main">
+            <A href="/" exact=true>"Home"</A>
+            <A href="/clients">"Clients"</A>
+            {admin.then(|| view! { <A href="/settings/staff">"Staff"</A> })}
+        </nav>
+        <div class="who">
+            <span class="who-name">{user.display_name.clone()}</span>
+            <span class="who-org">{user.org_name.clone()} " · " {user.role.as_str()}</span>
+            <form method="post" action="/logout">
+                <button type="submit" class="link-button">"Sign out"</button>
+            </form>
+        </div>
+    }
+}

@@ -1,0 +1,16 @@
+//! Pure domain types and rules, compiled for the server and the browser alike: no I/O here.
+//!
+//! Input is parsed into these types once, at the edge ("parse, don't validate"); past the
+//! edge an invalid e-mail, phone number or time zone cannot exist.
+
+mod contact;
+mod errors;
+mod org;
+pub mod person;
+mod staff;
+
+pub use contact::{EmailAddress, PhoneNumber, Slug, Timezone};
+pub use errors::{FieldError, FieldErrors};
+pub use org::Organisation;
+pub use person::{Person, PersonDraft, PersonInput, PersonPage, PersonType};
+pub use staff::{Role, SessionUser, StaffMember};

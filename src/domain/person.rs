@@ -1,0 +1,337 @@
+//! People the organisation looks after: the stored record, the raw input from a form or the
+//! API, and the validated draft that the service layer writes.
+
+use super::{EmailAddress, FieldErrors, PhoneNumber, Timezone};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PersonType {
+    #[default]
+    Client,
+    FamilyMember,
+    Contact,
+}
+
+impl PersonType {
+    pub const ALL: [PersonType; 3] = [Self::Client, Self::FamilyMember, Self::Contact];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Client => "client",
+            Self::FamilyMember => "family_member",
+            Self::Contact => "contact",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Client => "Client",
+            Self::FamilyMember => "Family member",
+            Self::Contact => "Contact",
+        }
+    }
+
+    pub fn parse(input: &str) -> Result<Self, String> {
+        match input.trim() {
+            "client" => Ok(Self::Client),
+            "family_member" => Ok(Self::FamilyMember),
+            "contact" => Ok(Self::Contact),
+            other => Err(format!(
+                "'{other}' is not a person type (client, family_member or contact)"
+            )),
+        }
+    }
+}
+
+impl TryFrom<String> for PersonType {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+/// A person as stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct Person {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub full_name: String,
+    pub preferred_name: Option<String>,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub person_type: PersonType,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub timezone: String,
+    pub birthday: Option<NaiveDate>,
+    #[cfg_attr(feature = "ssr", sqlx(json))]
+    pub tags: Vec<String>,
+    pub external_id: Option<String>,
+    pub notes: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Person {
+    /// The name to greet the person by.
+    pub fn display_name(&self) -> &str {
+        self.preferred_name.as_deref().unwrap_or(&self.full_name)
+    }
+
+    /// The raw input that would recreate this person: the base an update is merged onto.
+    pub fn to_input(&self) -> PersonInput {
+        PersonInput {
+            full_name: Some(self.full_name.clone()),
+            preferred_name: self.preferred_name.clone(),
+            person_type: Some(self.person_type.as_str().to_string()),
+            email: self.email.clone(),
+            phone: self.phone.clone(),
+            timezone: Some(self.timezone.clone()),
+            birthday: self.birthday.map(|d| d.format("%Y-%m-%d").to_string()),
+            tags: Some(self.tags.clone()),
+            external_id: self.external_id.clone(),
+            notes: self.notes.clone(),
+        }
+    }
+}
+
+/// One page of the client directory.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PersonPage {
+    pub items: Vec<Person>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+impl PersonPage {
+    pub fn pages(&self) -> i64 {
+        ((self.total + self.per_page - 1) / self.per_page.max(1)).max(1)
+    }
+}
+
+/// A person as typed into a form or sent to the API, before anything is checked.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonInput {
+    #[serde(default)]
+    pub full_name: Option<String>,
+    #[serde(default)]
+    pub preferred_name: Option<String>,
+    #[serde(default, alias = "type")]
+    pub person_type: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub timezone: Option<String>,
+    #[serde(default)]
+    pub birthday: Option<String>,
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    #[serde(default)]
+    pub external_id: Option<String>,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+/// A person that passed every check, ready to be written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PersonDraft {
+    pub full_name: String,
+    pub preferred_name: Option<String>,
+    pub person_type: PersonType,
+    pub email: Option<EmailAddress>,
+    pub phone: Option<PhoneNumber>,
+    pub timezone: Timezone,
+    pub birthday: Option<NaiveDate>,
+    pub tags: Vec<String>,
+    pub external_id: Option<String>,
+    pub notes: Option<String>,
+}
+
+const MAX_NAME: usize = 200;
+const MAX_NOTES: usize = 10_000;
+const MAX_TAGS: usize = 30;
+const MAX_TAG: usize = 40;
+const MAX_EXTERNAL_ID: usize = 200;
+
+/// Trims a text; an empty one is absent.
+fn present(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn bounded(field: &str, value: Option<&str>, max: usize, errors: &mut FieldErrors) -> Option<String> {
+    let value = value?;
+    if value.chars().count() > max {
+        errors.add(field, format!("must be at most {max} characters"));
+        return None;
+    }
+    Some(value.to_string())
+}
+
+impl PersonDraft {
+    /// Checks every field, collecting all problems rather than stopping at the first.
+    /// `default_timezone` applies when none is given; `today` bounds the birthday.
+    pub fn parse(
+        input: &PersonInput,
+        default_timezone: &Timezone,
+        today: NaiveDate,
+    ) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::new();
+
+        let full_name = match present(&input.full_name) {
+            None => {
+                errors.add("full_name", "is required");
+                None
+            }
+            Some(name) => bounded("full_name", Some(name), MAX_NAME, &mut errors),
+        };
+        let preferred_name = bounded(
+            "preferred_name",
+            present(&input.preferred_name),
+            MAX_NAME,
+            &mut errors,
+        );
+        let person_type = match present(&input.person_type) {
+            None => Some(PersonType::Client),
+            Some(t) => errors.check("person_type", PersonType::parse(t)),
+        };
+        let email = present(&input.email).and_then(|e| errors.check("email", EmailAddress::parse(e)));
+        let phone = present(&input.phone).and_then(|p| errors.check("phone", PhoneNumber::parse(p)));
+        let timezone = match present(&input.timezone) {
+            None => Some(default_timezone.clone()),
+            Some(tz) => errors.check("timezone", Timezone::parse(tz)),
+        };
+        let birthday = present(&input.birthday)
+            .and_then(|b| errors.check("birthday", parse_birthday(b, today)));
+        let tags = parse_tags(input.tags.as_deref().unwrap_or_default(), &mut errors);
+        let external_id = bounded(
+            "external_id",
+            present(&input.external_id),
+            MAX_EXTERNAL_ID,
+            &mut errors,
+        );
+        let notes = bounded("notes", present(&input.notes), MAX_NOTES, &mut errors);
+
+        match (full_name, person_type, timezone) {
+            (Some(full_name), Some(person_type), Some(timezone)) if errors.is_empty() => Ok(Self {
+                full_name,
+                preferred_name,
+                person_type,
+                email,
+                phone,
+                timezone,
+                birthday,
+                tags,
+                external_id,
+                notes,
+            }),
+            _ => Err(errors),
+        }
+    }
+
+    /// Lower-cased text the directory search matches against.
+    pub fn search_text(&self) -> String {
+        let mut parts: Vec<&str> = vec![&self.full_name];
+        parts.extend(self.preferred_name.as_deref());
+        parts.extend(self.email.as_ref().map(EmailAddress::as_str));
+        parts.extend(self.phone.as_ref().map(PhoneNumber::as_str));
+        parts.extend(self.external_id.as_deref());
+        parts.extend(self.tags.iter().map(String::as_str));
+        parts.join(" ").to_lowercase()
+    }
+
+    /// The key the directory sorts by.
+    pub fn sort_name(&self) -> String {
+        self.full_name.to_lowercase()
+    }
+}
+
+fn parse_birthday(input: &str, today: NaiveDate) -> Result<NaiveDate, String> {
+    let date = NaiveDate::parse_from_str(input, "%Y-%m-%d")
+        .map_err(|_| format!("'{input}' is not a date in the form YYYY-MM-DD"))?;
+    if date > today {
+        return Err("cannot be in the future".into());
+    }
+    if date.year() < 1900 {
+        return Err("must be in 1900 or later".into());
+    }
+    Ok(date)
+}
+
+/// Tags are trimmed, kept in the order given, and de-duplicated without regard to case.
+pub fn parse_tags(raw: &[String], errors: &mut FieldErrors) -> Vec<String> {
+    let mut tags: Vec<String> = Vec::new();
+    for tag in raw.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+        if tag.chars().count() > MAX_TAG {
+            errors.add("tags", format!("'{tag}' is longer than {MAX_TAG} characters"));
+            continue;
+        }
+        if !tags.iter().any(|t| t.eq_ignore_ascii_case(tag)) {
+            tags.push(tag.to_string());
+        }
+    }
+    if tags.len() > MAX_TAGS {
+        errors.add("tags", format!("at most {MAX_TAGS} tags"));
+    }
+    tags
+}
+
+/// Splits a comma-separated form field into tags.
+pub fn split_tags(text: &str) -> Vec<String> {
+    text.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
+    }
+
+    #[test]
+    fn minimal_person_defaults() {
+        let input = PersonInput {
+            full_name: Some("  Ada Lovelace ".into()),
+            ..Default::default()
+        };
+        let draft = PersonDraft::parse(&input, &Timezone::parse("Europe/London").unwrap(), today())
+            .unwrap();
+        assert_eq!(draft.full_name, "Ada Lovelace");
+        assert_eq!(draft.person_type, PersonType::Client);
+        assert_eq!(draft.timezone.as_str(), "Europe/London");
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let input = PersonInput {
+            full_name: Some(" ".into()),
+            person_type: Some("robot".into()),
+            email: Some("nope".into()),
+            phone: Some("555".into()),
+            timezone: Some("Nowhere/Land".into()),
+            birthday: Some("2030-01-01".into()),
+            tags: Some(vec!["x".repeat(41)]),
+            ..Default::default()
+        };
+        let errors = PersonDraft::parse(&input, &Timezone::utc(), today()).unwrap_err();
+        for field in ["full_name", "person_type", "email", "phone", "timezone", "birthday", "tags"] {
+            assert!(errors.get(field).is_some(), "{field} not reported: {errors}");
+        }
+    }
+
+    #[test]
+    fn tags_are_deduplicated() {
+        let mut errors = FieldErrors::new();
+        let tags = parse_tags(&["VIP".into(), " vip ".into(), "golf".into(), "".into()], &mut errors);
+        assert_eq!(tags, vec!["VIP", "golf"]);
+        assert!(errors.is_empty());
+        assert_eq!(split_tags("a, b,,c "), vec!["a", "b", "c"]);
+    }
+}

@@ -1,0 +1,248 @@
+//! Clients: the searchable directory, a client's record, and the form to add or edit one.
+
+use crate::api::clients::{get_client, list_clients, DeleteClient, SaveClient};
+use crate::app::UserResource;
+use crate::components::{ErrorNotice, Field, FieldMessage, Pager};
+use crate::domain::{FieldErrors, Person, PersonType};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Form;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+/// Whether the signed-in user may change clients (analysts are read-only).
+fn can_write() -> Signal<bool> {
+    let user = use_context::<UserResource>();
+    Signal::derive(move || {
+        user.and_then(|u| u.get())
+            .and_then(|r| r.ok().flatten())
+            .is_some_and(|u| u.role.can_write())
+    })
+}
+
+#[component]
+pub fn ClientsPage() -> impl IntoView {
+    let query = use_query_map();
+    let q = move || query.read().get("q").unwrap_or_default();
+    let page = move || {
+        query
+            .read()
+            .get("page")
+            .and_then(|p| p.parse::<i64>().ok())
+            .unwrap_or(1)
+            .max(1)
+    };
+    let results = Resource::new(move || (q(), page()), |(q, page)| list_clients(q, page));
+    let writable = can_write();
+    view! {
+        <Title text="Clients"/>
+        <div class="page-head">
+            <h1>"Clients"</h1>
+            <Show when=move || writable.get()>
+                <a class="button primary" href="/clients/new">"Add client"</a>
+            </Show>
+        </div>
+        <Form method="GET" action="" attr:class="search" attr:role="search">
+            <label for="q" class="visually-hidden">"Search clients"</label>
+            <input id="q" type="search" name="q" value=q placeholder="Name, e-mail, phone, tag…"/>
+            <button type="submit">"Search"</button>
+        </Form>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match results.await {
+                    Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Ok(list) if list.items.is_empty() => view! {
+                        <p class="empty">{if q().is_empty() { "No clients yet.".to_string() } else { format!("No client matches “{}”.", q()) }}</p>
+                    }.into_any(),
+                    Ok(list) => {
+                        let pages = list.pages();
+                        view! {
+                            <table class="table">
+                                <thead>
+                                    <tr><th scope="col">"Name"</th><th scope="col">"Type"</th><th scope="col">"E-mail"</th><th scope="col">"Phone"</th><th scope="col">"Tags"</th></tr>
+                                </thead>
+                                <tbody>
+                                    {list.items.into_iter().map(|p| view! { <ClientRow person=p/> }).collect_view()}
+                                </tbody>
+                            </table>
+                            <Pager base="/clients" q=q() page=list.page pages total=list.total/>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ClientRow(person: Person) -> impl IntoView {
+    let href = format!("/clients/{}", person.id);
+    view! {
+        <tr>
+            <td>
+                <a href=href>{person.full_name.clone()}</a>
+                {person.preferred_name.clone().map(|n| view! { <span class="muted">" (" {n} ")"</span> })}
+            </td>
+            <td>{person.person_type.label()}</td>
+            <td>{person.email.clone().unwrap_or_default()}</td>
+            <td>{person.phone.clone().unwrap_or_default()}</td>
+            <td>{person.tags.iter().map(|t| view! { <span class="tag">{t.clone()}</span> }).collect_view()}</td>
+        </tr>
+    }
+}
+
+fn id_param() -> Memo<String> {
+    let params = use_params_map();
+    Memo::new(move |_| params.read().get("id").unwrap_or_default())
+}
+
+#[component]
+pub fn ClientPage() -> impl IntoView {
+    let id = id_param();
+    let person = Resource::new(move || id.get(), get_client);
+    let writable = can_write();
+    let delete = ServerAction::<DeleteClient>::new();
+    let delete_error = Signal::derive(move || match delete.value().get() {
+        Some(Err(e)) => Some(e.to_string()),
+        _ => None,
+    });
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match person.await {
+                    Err(e) => view! { <Title text="Client"/><p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Ok(p) => {
+                        let edit = format!("/clients/{}/edit", p.id);
+                        let id = p.id.to_string();
+                        view! {
+                            <Title text=p.full_name.clone()/>
+                            <div class="page-head">
+                                <h1>{p.full_name.clone()}</h1>
+                                <Show when=move || writable.get()>
+                                    <a class="button" href=edit.clone()>"Edit"</a>
+                                    <ActionForm action=delete attr:class="inline">
+                                        <input type="hidden" name="id" value=id.clone()/>
+                                        <button type="submit" class="danger">"Delete"</button>
+                                    </ActionForm>
+                                </Show>
+                            </div>
+                            <ErrorNotice message=delete_error/>
+                            <ClientDetails person=p/>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ClientDetails(person: Person) -> impl IntoView {
+    let dash = || "—".to_string();
+    view! {
+        <dl class="details">
+            <dt>"Preferred name"</dt><dd>{person.preferred_name.clone().unwrap_or_else(dash)}</dd>
+            <dt>"Type"</dt><dd>{person.person_type.label()}</dd>
+            <dt>"E-mail"</dt><dd>{person.email.clone().unwrap_or_else(dash)}</dd>
+            <dt>"Phone"</dt><dd>{person.phone.clone().unwrap_or_else(dash)}</dd>
+            <dt>"Time zone"</dt><dd>{person.timezone.clone()}</dd>
+            <dt>"Birthday"</dt><dd>{person.birthday.map(|b| b.format("%-d %B %Y").to_string()).unwrap_or_else(dash)}</dd>
+            <dt>"Tags"</dt>
+            <dd>{if person.tags.is_empty() { dash().into_any() } else { person.tags.iter().map(|t| view! { <span class="tag">{t.clone()}</span> }).collect_view().into_any() }}</dd>
+            <dt>"External id"</dt><dd>{person.external_id.clone().unwrap_or_else(dash)}</dd>
+            <dt>"Notes"</dt><dd class="notes">{person.notes.clone().unwrap_or_else(dash)}</dd>
+        </dl>
+    }
+}
+
+#[component]
+pub fn NewClientPage() -> impl IntoView {
+    view! {
+        <Title text="Add client"/>
+        <h1>"Add client"</h1>
+        <ClientForm person=None/>
+    }
+}
+
+#[component]
+pub fn EditClientPage() -> impl IntoView {
+    let id = id_param();
+    let person = Resource::new(move || id.get(), get_client);
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match person.await {
+                    Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Ok(p) => view! {
+                        <Title text=format!("Edit {}", p.full_name)/>
+                        <h1>"Edit " {p.full_name.clone()}</h1>
+                        <ClientForm person=Some(p)/>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Every IANA time zone, offered as suggestions to time-zone inputs.
+#[component]
+pub fn TimezoneList() -> impl IntoView {
+    view! {
+        <datalist id="timezones">
+            {chrono_tz::TZ_VARIANTS.iter().map(|tz| view! { <option value=tz.name()></option> }).collect_view()}
+        </datalist>
+    }
+}
+
+#[component]
+fn ClientForm(person: Option<Person>) -> impl IntoView {
+    let save = ServerAction::<SaveClient>::new();
+    let errors = Signal::derive(move || match save.value().get() {
+        Some(Ok(outcome)) => outcome.errors(),
+        _ => FieldErrors::default(),
+    });
+    let failure = Signal::derive(move || match save.value().get() {
+        Some(Err(e)) => Some(e.to_string()),
+        _ => None,
+    });
+    let p = person.clone();
+    let get = move |f: fn(&Person) -> Option<String>| p.as_ref().and_then(f).unwrap_or_default();
+    let current_type = person.as_ref().map(|p| p.person_type).unwrap_or_default();
+    let cancel = person.as_ref().map(|p| format!("/clients/{}", p.id)).unwrap_or_else(|| "/clients".into());
+    view! {
+        <ErrorNotice message=failure/>
+        <ActionForm action=save attr:class="stack form-grid">
+            {person.as_ref().map(|p| view! { <input type="hidden" name="id" value=p.id.to_string()/> })}
+            <Field label="Full name" name="full_name" errors required=true value=get(|p| Some(p.full_name.clone()))/>
+            <Field label="Preferred name" name="preferred_name" errors value=get(|p| p.preferred_name.clone())/>
+            <div class="field">
+                <label for="f-person_type">"Type"</label>
+                <select id="f-person_type" name="person_type">
+                    {PersonType::ALL.iter().map(|t| view! {
+                        <option value=t.as_str() selected=*t == current_type>{t.label()}</option>
+                    }).collect_view()}
+                </select>
+                <FieldMessage name="person_type" errors/>
+            </div>
+            <Field label="E-mail" name="email" kind="email" errors value=get(|p| p.email.clone())/>
+            <Field label="Phone" name="phone" kind="tel" errors value=get(|p| p.phone.clone())
+                hint="International format, e.g. +44 20 7946 0958."/>
+            <Field label="Time zone" name="timezone" errors value=get(|p| Some(p.timezone.clone())) list="timezones"
+                hint="Leave empty for the organisation's time zone."/>
+            <TimezoneList/>
+            <Field label="Birthday" name="birthday" kind="date" errors value=get(|p| p.birthday.map(|b| b.to_string()))/>
+            <Field label="Tags" name="tags" errors value=get(|p| Some(p.tags.join(", ")))
+                hint="Separate with commas, e.g. VIP, golf."/>
+            <Field label="External id" name="external_id" errors value=get(|p| p.external_id.clone())
+                hint="The client's id in your own app, if any."/>
+            <div class="field full">
+                <label for="f-notes">"Notes"</label>
+                <textarea id="f-notes" name="notes" rows="5">{get(|p| p.notes.clone())}</textarea>
+                <FieldMessage name="notes" errors/>
+            </div>
+            <div class="actions full">
+                <button type="submit" class="primary" disabled=move || save.pending().get()>"Save client"</button>
+                <a href=cancel>"Cancel"</a>
+            </div>
+        </ActionForm>
+    }
+}

@@ -1,0 +1,6 @@
+//! One module per staff area.
+
+pub mod auth;
+pub mod clients;
+pub mod home;
+pub mod settings;

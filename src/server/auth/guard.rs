@@ -1,0 +1,227 @@
+//! Middleware in front of every request: the correlation id, security headers (with a per-
+//! request CSP nonce), the cross-origin guard, and the session lookup that sends signed-out
+//! visitors of staff pages to the sign-in page.
+
+use crate::domain::SessionUser;
+use crate::server::services::auth as auth_service;
+use crate::server::AppState;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use std::net::SocketAddr;
+
+/// The request's correlation id, carried into logs and echoed in `x-correlation-id`.
+#[derive(Clone, Debug)]
+pub struct CorrelationId(pub String);
+
+/// The nonce that inline scripts of this response carry, named in its CSP.
+#[derive(Clone, Debug)]
+pub struct CspNonce(pub String);
+
+/// The client's address (from `X-Forwarded-For` only behind a trusted proxy).
+#[derive(Clone, Debug)]
+pub struct ClientAddr(pub String);
+
+pub const CORRELATION_HEADER: &str = "x-correlation-id";
+
+fn acceptable_correlation_id(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 128
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
+}
+
+pub async fn correlation(mut req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get(CORRELATION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| acceptable_correlation_id(v))
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    req.extensions_mut().insert(CorrelationId(id.clone()));
+    let span = tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), correlation_id = %id);
+    let started = std::time::Instant::now();
+    let mut res = tracing::Instrument::instrument(next.run(req), span.clone()).await;
+    span.in_scope(|| {
+        tracing::info!(status = res.status().as_u16(), ms = started.elapsed().as_millis() as u64, "response")
+    });
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(CORRELATION_HEADER, value);
+    }
+    res
+}
+
+pub async fn security_headers(mut req: Request, next: Next) -> Response {
+    let nonce = crate::server::auth::token::random_token();
+    req.extensions_mut().insert(CspNonce(nonce.clone()));
+    let mut res = next.run(req).await;
+    let csp = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; \
+         form-action 'self'; frame-ancestors 'none'"
+    );
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert("permissions-policy", HeaderValue::from_static("camera=(), microphone=(), geolocation=()"));
+    h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    res
+}
+
+/// The client address for throttling and the session record.
+pub fn client_addr(state: &AppState, req: &Request) -> String {
+    if state.config.trust_proxy {
+        if let Some(first) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+        {
+            return first.to_string();
+        }
+    }
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn is_state_changing(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
+}
+
+/// The origin (scheme://host[:port]) this server is reached at, for comparison with `Origin`.
+fn own_origins(state: &AppState, headers: &HeaderMap) -> Vec<String> {
+    let mut origins = Vec::new();
+    if let Some(public) = &state.config.public_url {
+        origins.push(public.clone());
+    }
+    if let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) {
+        origins.push(format!("http://{host}"));
+        origins.push(format!("https://{host}"));
+    }
+    origins
+}
+
+/// Rejects state-changing browser requests that come from another site. The JSON API is
+/// exempt: it authenticates with a bearer key, which a browser never attaches by itself.
+pub fn cross_origin_problem(state: &AppState, method: &Method, path: &str, headers: &HeaderMap) -> Option<&'static str> {
+    if !is_state_changing(method) || path.starts_with("/api/v1/") {
+        return None;
+    }
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        if !matches!(site, "same-origin" | "none") {
+            return Some("cross-site request refused (Sec-Fetch-Site)");
+        }
+    }
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        let origin = origin.trim_end_matches('/');
+        if origin == "null" || !own_origins(state, headers).iter().any(|o| o == origin) {
+            return Some("cross-origin request refused (Origin)");
+        }
+    }
+    None
+}
+
+pub async fn origin_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if let Some(reason) = cross_origin_problem(&state, req.method(), req.uri().path(), req.headers()) {
+        tracing::warn!(reason, "refused cross-origin request");
+        return (StatusCode::FORBIDDEN, reason).into_response();
+    }
+    next.run(req).await
+}
+
+/// Paths anyone may reach without signing in.
+fn is_public(path: &str) -> bool {
+    matches!(path, "/login" | "/logout" | "/setup" | "/health" | "/favicon.ico")
+        || path.starts_with("/pkg/")
+        || path.starts_with("/api/")
+        || path.starts_with("/srv/")
+        || path.rsplit('/').next().is_some_and(|last| last.contains('.'))
+}
+
+pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == auth_service::SESSION_COOKIE)
+        .map(|(_, value)| value.to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// Resolves the session cookie into a [`SessionUser`] request extension, sends visitors to
+/// setup while there is no organisation, and signed-out visitors of staff pages to sign-in.
+pub async fn session(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let addr = client_addr(&state, &req);
+    req.extensions_mut().insert(ClientAddr(addr));
+    let user = match session_token(req.headers()) {
+        Some(token) => match auth_service::resolve_session(&state, &token).await {
+            Ok(user) => user,
+            Err(err) => {
+                tracing::error!(error = %err, "session lookup failed");
+                return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response();
+            }
+        },
+        None => None,
+    };
+    if let Some(user) = &user {
+        req.extensions_mut().insert(user.clone());
+    }
+    let path = req.uri().path().to_string();
+    let is_page = matches!(*req.method(), Method::GET | Method::HEAD) && !is_public(&path);
+    if is_page || path == "/login" {
+        match state.is_configured().await {
+            Ok(false) => return Redirect::to("/setup").into_response(),
+            Ok(true) => {}
+            Err(err) => {
+                tracing::error!(error = %err, "could not read organisations");
+                return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response();
+            }
+        }
+    }
+    if path == "/setup" && *req.method() == Method::GET {
+        match state.is_configured().await {
+            Ok(true) => return Redirect::to(if user.is_some() { "/" } else { "/login" }).into_response(),
+            Ok(false) => {}
+            Err(err) => {
+                tracing::error!(error = %err, "could not read organisations");
+                return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response();
+            }
+        }
+    }
+    if is_page && user.is_none() {
+        let target = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        let login = if target == "/" {
+            "/login".to_string()
+        } else {
+            format!("/login?next={}", crate::components::urlencode(target))
+        };
+        return Redirect::to(&login).into_response();
+    }
+    next.run(req).await
+}
+
+/// The signed-in user of a request, if any.
+pub fn current_user(parts: &axum::http::request::Parts) -> Option<SessionUser> {
+    parts.extensions.get::<SessionUser>().cloned()
+}
+
+/// A path we may send the user back to after sign-in: local, and not a protocol-relative URL.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.starts_with("/login") => {
+            n.to_string()
+        }
+        _ => "/".to_string(),
+    }
+}

@@ -1,0 +1,163 @@
+//! The `concierge` command line: serve, migrate, create-admin and api-key.
+
+use super::{services, AppState, Config, SystemClock};
+use crate::server::db::Db;
+use crate::server::error::ServiceError;
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+#[derive(Parser, Debug)]
+#[command(name = "concierge", version, about = "Concierge: look after your clients and every date that matters to them")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the web portal and API (the default).
+    Serve {
+        /// Address to listen on, HOST:PORT (default 127.0.0.1:3000, or CONCIERGE_ADDR).
+        #[arg(long)]
+        addr: Option<SocketAddr>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Create an admin account (and its organisation, if it does not exist).
+    CreateAdmin {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Manage API keys.
+    #[command(subcommand)]
+    ApiKey(ApiKeyCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum ApiKeyCommand {
+    /// Create a key; it is printed once, as the last line.
+    Create {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// List an organisation's keys (never the keys themselves).
+    List {
+        #[arg(long)]
+        org: String,
+    },
+    /// Revoke a key by its id.
+    Revoke { id: uuid::Uuid },
+}
+
+fn explain(err: ServiceError) -> anyhow::Error {
+    match err {
+        ServiceError::Invalid(errors) => anyhow::anyhow!("{errors}"),
+        ServiceError::Internal(e) => e,
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+async fn open(config: &Config) -> anyhow::Result<AppState> {
+    let db = Db::connect(&config.database_url).await?;
+    db.migrate().await?;
+    let options = leptos::config::LeptosOptions::builder().output_name("concierge").build();
+    Ok(AppState::new(db, Arc::new(SystemClock), config.clone(), options))
+}
+
+pub async fn run() -> anyhow::Result<()> {
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    let mut config = Config::from_env()?;
+    super::telemetry::init(config.log_json);
+    match cli.command.unwrap_or(Command::Serve { addr: None }) {
+        Command::Serve { addr } => {
+            if let Some(addr) = addr {
+                config.addr = addr;
+            }
+            serve(config).await
+        }
+        Command::Migrate => {
+            let state = open(&config).await?;
+            println!("Migrations applied ({}).", state.db.backend());
+            Ok(())
+        }
+        Command::CreateAdmin { org, email, password, name } => {
+            let state = open(&config).await?;
+            let (org, id) = services::auth::create_admin(&state, &org, &email, &password, name.as_deref())
+                .await
+                .map_err(explain)?;
+            println!("Admin {email} ({id}) can now sign in to {} ({}).", org.name, org.slug);
+            Ok(())
+        }
+        Command::ApiKey(cmd) => {
+            let state = open(&config).await?;
+            match cmd {
+                ApiKeyCommand::Create { org, name } => {
+                    let (key, secret) = services::api_keys::create(&state, &org, &name).await.map_err(explain)?;
+                    println!("Created API key '{}' ({}) for {org}. Store it now: it is not shown again.", key.name, key.id);
+                    println!("{secret}");
+                }
+                ApiKeyCommand::List { org } => {
+                    let keys = services::api_keys::list(&state, &org).await.map_err(explain)?;
+                    if keys.is_empty() {
+                        println!("No API keys for {org}.");
+                    }
+                    for k in keys {
+                        let status = match k.revoked_at {
+                            Some(t) => format!("revoked {}", t.format("%Y-%m-%d %H:%M")),
+                            None => "active".into(),
+                        };
+                        let used = k.last_used_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "never".into());
+                        println!("{}  {}…  {:<24}  {}  last used {}", k.id, k.prefix, k.name, status, used);
+                    }
+                }
+                ApiKeyCommand::Revoke { id } => {
+                    services::api_keys::revoke(&state, id).await.map_err(|e| match e {
+                        ServiceError::NotFound => anyhow::anyhow!("there is no active API key {id}"),
+                        other => explain(other),
+                    })?;
+                    println!("Revoked API key {id}.");
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let running = super::spawn(config, Arc::new(SystemClock)).await?;
+    let url = format!("http://{}", running.addr);
+    tracing::info!(%url, database = running.state.db.backend(), "Concierge is running");
+    println!("Concierge is running at {url}");
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    running.stop().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

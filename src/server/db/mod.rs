@@ -1,0 +1,107 @@
+//! The database handle: SQLite (the embedded default) or PostgreSQL, picked at run time from
+//! `DATABASE_URL`. Repositories write one SQL string with `$1, $2 …` placeholders and run it on
+//! either pool through [`on_db!`]; backend-specific SQL is kept to where semantics differ.
+
+pub mod api_keys;
+pub mod audit;
+pub mod orgs;
+pub mod persons;
+pub mod sessions;
+pub mod staff;
+
+use anyhow::Context;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs the same expression on whichever pool `$db` holds: `on_db!(db, pool => query.fetch_all(pool).await)`.
+/// The body is compiled once per backend, so each arm is type-checked against its own driver.
+#[macro_export]
+macro_rules! on_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::server::db::Db::Sqlite($pool) => $body,
+            $crate::server::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+impl Db {
+    /// Opens the database named by `url`, creating a SQLite file (and its folder) on first use.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url).context("DATABASE_URL is not a valid PostgreSQL URL")?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await
+                .context("could not connect to PostgreSQL")?;
+            Ok(Self::Postgres(pool))
+        } else if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .context("DATABASE_URL is not a valid SQLite URL")?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10));
+            let path = options.get_filename();
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("could not create the folder {}", dir.display()))?;
+            }
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(options)
+                .await
+                .with_context(|| format!("could not open SQLite database {}", path.display()))?;
+            Ok(Self::Sqlite(pool))
+        } else {
+            anyhow::bail!("DATABASE_URL must start with sqlite:// or postgres://, not '{url}'")
+        }
+    }
+
+    /// Applies the migrations of this backend that have not run yet.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match self {
+            Db::Sqlite(pool) => sqlx::migrate!("migrations/sqlite").run(pool).await,
+            Db::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await,
+        }
+        .context("could not apply database migrations")
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    /// A cheap round trip, for health checks.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        on_db!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))
+    }
+
+    pub async fn close(&self) {
+        on_db!(self, pool => pool.close().await)
+    }
+}
+
+/// Whether `err` is a unique-constraint violation that involves `column`.
+pub fn is_unique_violation(err: &sqlx::Error, column: &str) -> bool {
+    match err {
+        sqlx::Error::Database(e) if e.is_unique_violation() => {
+            e.constraint().is_some_and(|c| c.contains(column)) || e.message().contains(column)
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,165 @@
+//! People. Every query is scoped to one organisation and ignores soft-deleted rows.
+
+use super::Db;
+use crate::domain::{Person, PersonDraft, PersonType};
+use crate::on_db;
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+const COLUMNS: &str = "id, org_id, full_name, preferred_name, person_type, email, phone, timezone, \
+                       birthday, tags, external_id, notes, created_at, updated_at";
+
+pub async fn insert(db: &Db, org_id: Uuid, id: Uuid, d: &PersonDraft, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    let sql = "INSERT INTO persons (id, org_id, full_name, preferred_name, person_type, email, phone, timezone, \
+               birthday, tags, external_id, notes, search_text, sort_name, created_at, updated_at) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)";
+    on_db!(db, pool => sqlx::query(sql)
+        .bind(id)
+        .bind(org_id)
+        .bind(&d.full_name)
+        .bind(&d.preferred_name)
+        .bind(d.person_type.as_str())
+        .bind(d.email.as_ref().map(|e| e.as_str()))
+        .bind(d.phone.as_ref().map(|p| p.as_str()))
+        .bind(d.timezone.as_str())
+        .bind(d.birthday)
+        .bind(Json(&d.tags))
+        .bind(&d.external_id)
+        .bind(&d.notes)
+        .bind(d.search_text())
+        .bind(d.sort_name())
+        .bind(at)
+        .execute(pool)
+        .await
+        .map(|_| ()))
+}
+
+/// Replaces every field of a live person; false when there is none with this id.
+pub async fn update(db: &Db, org_id: Uuid, id: Uuid, d: &PersonDraft, at: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+    let sql = "UPDATE persons SET full_name = $3, preferred_name = $4, person_type = $5, email = $6, phone = $7, \
+               timezone = $8, birthday = $9, tags = $10, external_id = $11, notes = $12, search_text = $13, \
+               sort_name = $14, updated_at = $15 \
+               WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL";
+    on_db!(db, pool => sqlx::query(sql)
+        .bind(org_id)
+        .bind(id)
+        .bind(&d.full_name)
+        .bind(&d.preferred_name)
+        .bind(d.person_type.as_str())
+        .bind(d.email.as_ref().map(|e| e.as_str()))
+        .bind(d.phone.as_ref().map(|p| p.as_str()))
+        .bind(d.timezone.as_str())
+        .bind(d.birthday)
+        .bind(Json(&d.tags))
+        .bind(&d.external_id)
+        .bind(&d.notes)
+        .bind(d.search_text())
+        .bind(d.sort_name())
+        .bind(at)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected() > 0))
+}
+
+pub async fn get(db: &Db, org_id: Uuid, id: Uuid) -> Result<Option<Person>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM persons WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL");
+    on_db!(db, pool => sqlx::query_as::<_, Person>(&sql).bind(org_id).bind(id).fetch_optional(pool).await)
+}
+
+pub async fn by_external_id(db: &Db, org_id: Uuid, external_id: &str) -> Result<Option<Person>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM persons WHERE org_id = $1 AND external_id = $2 AND deleted_at IS NULL");
+    on_db!(db, pool => sqlx::query_as::<_, Person>(&sql).bind(org_id).bind(external_id).fetch_optional(pool).await)
+}
+
+pub async fn soft_delete(db: &Db, org_id: Uuid, id: Uuid, at: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+    let sql = "UPDATE persons SET deleted_at = $3, updated_at = $3 WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL";
+    on_db!(db, pool => sqlx::query(sql).bind(org_id).bind(id).bind(at).execute(pool).await.map(|r| r.rows_affected() > 0))
+}
+
+/// What the directory is narrowed to.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Lower-cased words; a person matches when their search text contains every one.
+    pub words: Vec<String>,
+    pub person_type: Option<PersonType>,
+}
+
+/// Escapes LIKE wildcards so a search for `50%` means the characters, not a pattern.
+fn like_pattern(word: &str) -> String {
+    let escaped = word.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// The WHERE clause for a filter, its parameters numbered from `$first`.
+fn where_clause(filter: &Filter, first: usize) -> (String, Vec<String>) {
+    let mut sql = String::from("org_id = $1 AND deleted_at IS NULL");
+    let mut params = Vec::new();
+    let mut n = first;
+    if let Some(t) = filter.person_type {
+        sql.push_str(&format!(" AND person_type = ${n}"));
+        params.push(t.as_str().to_string());
+        n += 1;
+    }
+    for word in &filter.words {
+        sql.push_str(&format!(" AND search_text LIKE ${n} ESCAPE '\\'"));
+        params.push(like_pattern(word));
+        n += 1;
+    }
+    (sql, params)
+}
+
+/// A page after the keyset `(sort_name, id)`, in directory order.
+pub async fn list_after(
+    db: &Db,
+    org_id: Uuid,
+    filter: &Filter,
+    after: Option<(String, Uuid)>,
+    limit: i64,
+) -> Result<Vec<Person>, sqlx::Error> {
+    let (clause, params) = match after {
+        Some(_) => {
+            let (clause, params) = where_clause(filter, 5);
+            (format!("{clause} AND (sort_name > $2 OR (sort_name = $2 AND id > $3)) ORDER BY sort_name, id LIMIT $4"), params)
+        }
+        None => {
+            let (clause, params) = where_clause(filter, 3);
+            (format!("{clause} ORDER BY sort_name, id LIMIT $2"), params)
+        }
+    };
+    let sql = format!("SELECT {COLUMNS} FROM persons WHERE {clause}");
+    on_db!(db, pool => {
+        let mut q = sqlx::query_as::<_, Person>(&sql).bind(org_id);
+        if let Some((name, id)) = &after {
+            q = q.bind(name).bind(id);
+        }
+        q = q.bind(limit);
+        for p in &params {
+            q = q.bind(p);
+        }
+        q.fetch_all(pool).await
+    })
+}
+
+/// A numbered page of the directory and the number of matches in all.
+pub async fn page(
+    db: &Db,
+    org_id: Uuid,
+    filter: &Filter,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<Person>, i64), sqlx::Error> {
+    let (clause, params) = where_clause(filter, 4);
+    let sql = format!("SELECT {COLUMNS} FROM persons WHERE {clause} ORDER BY sort_name, id LIMIT $2 OFFSET $3");
+    let (count_clause, _) = where_clause(filter, 2);
+    let count_sql = format!("SELECT COUNT(*) FROM persons WHERE {count_clause}");
+    on_db!(db, pool => {
+        let mut q = sqlx::query_as::<_, Person>(&sql).bind(org_id).bind(limit).bind(offset);
+        let mut c = sqlx::query_scalar::<_, i64>(&count_sql).bind(org_id);
+        for p in &params {
+            q = q.bind(p);
+            c = c.bind(p);
+        }
+        Ok((q.fetch_all(pool).await?, c.fetch_one(pool).await?))
+    })
+}

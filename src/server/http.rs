@@ -1,0 +1,195 @@
+//! Builds the whole HTTP application: the Leptos pages and server functions, the JSON API,
+//! sign-in and sign-out, `/health`, and the middleware in front of them all.
+
+use super::auth::guard::{self, ClientAddr};
+use super::error::ServiceError;
+use super::services::auth as auth_service;
+use super::{AppState, Clock, Config};
+use crate::app::{shell, App};
+use crate::server::db::Db;
+use axum::extract::{Form, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+fn leptos_options(config: &Config) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("concierge")
+        .site_root(config.site_root.to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(config.addr)
+        .build()
+}
+
+/// The application with all its routes and middleware, over an opened and migrated database.
+pub fn build_router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let ctx_state = state.clone();
+    let context = move || provide_context(ctx_state.clone());
+    let options = state.leptos_options.clone();
+    Router::new()
+        .route("/health", get(health))
+        .route("/login", post(sign_in))
+        .route("/logout", post(sign_out))
+        .nest("/api/v1", super::rest::router())
+        .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .layer(from_fn_with_state(state.clone(), guard::session))
+        .layer(from_fn_with_state(state.clone(), guard::origin_guard))
+        .layer(from_fn(guard::security_headers))
+        .layer(from_fn(guard::correlation))
+        .with_state(state)
+}
+
+async fn health(State(state): State<AppState>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => Json(serde_json::json!({
+            "status": "ok",
+            "database": state.db.backend(),
+            "time": state.clock.now(),
+        }))
+        .into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "health check: database unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({ "status": "unavailable", "database": state.db.backend() })),
+            )
+                .into_response()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct SignInForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+fn with_cookie(mut res: Response, cookie: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(cookie) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+fn behind_https(state: &AppState, headers: &HeaderMap) -> bool {
+    state.config.trust_proxy
+        && headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+}
+
+/// `POST /login` from the sign-in form: a new session (never the old one) and back to where
+/// the visitor was going; a wrong password returns to the form; too many tries answer 429.
+async fn sign_in(
+    State(state): State<AppState>,
+    Extension(ClientAddr(address)): Extension<ClientAddr>,
+    headers: HeaderMap,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    let next = guard::safe_next(form.next.as_deref());
+    let previous = guard::session_token(&headers);
+    let request = auth_service::SignInRequest {
+        email: &form.email,
+        password: &form.password,
+        address: &address,
+        user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()),
+        previous_token: previous.as_deref(),
+    };
+    match auth_service::sign_in(&state, request).await {
+        Ok(signed_in) => {
+            tracing::info!(staff = %signed_in.user.staff_id, "signed in");
+            let cookie = auth_service::session_cookie(&state, &signed_in.token, behind_https(&state, &headers));
+            with_cookie(Redirect::to(&next).into_response(), &cookie)
+        }
+        Err(ServiceError::Unauthorized) => {
+            let target = format!(
+                "/login?error=invalid&email={}&next={}",
+                crate::components::urlencode(form.email.trim()),
+                crate::components::urlencode(&next)
+            );
+            Redirect::to(&target).into_response()
+        }
+        Err(ServiceError::TooManyRequests { retry_after }) => {
+            let minutes = retry_after.div_ceil(60);
+            let body = format!(
+                "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Too many attempts · Concierge</title>\
+                 <link rel=\"stylesheet\" href=\"/pkg/concierge.css\"></head><body><main class=\"auth-card\">\
+                 <h1>Too many sign-in attempts</h1><p>For your account's safety, please wait about {minutes} minute(s) \
+                 and then <a href=\"/login\">try again</a>.</p></main></body></html>"
+            );
+            let mut res = (StatusCode::TOO_MANY_REQUESTS, Html(body)).into_response();
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            res
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "sign-in failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "sign-in is unavailable; it has been logged").into_response()
+        }
+    }
+}
+
+async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = guard::session_token(&headers) {
+        if let Err(err) = auth_service::sign_out(&state, &token).await {
+            tracing::error!(error = %err, "sign-out failed");
+        }
+    }
+    with_cookie(Redirect::to("/login").into_response(), &auth_service::clear_cookie(&state))
+}
+
+/// A server listening on its address, and the handle to stop it.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = self.task.await;
+        self.state.db.close().await;
+    }
+}
+
+/// Opens and migrates the database, binds `config.addr` (port 0 picks a free port) and serves
+/// in a background task.
+pub async fn spawn(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
+    let db = Db::connect(&config.database_url).await?;
+    db.migrate().await?;
+    let listener = tokio::net::TcpListener::bind(config.addr).await?;
+    let addr = listener.local_addr()?;
+    let mut config = config;
+    config.addr = addr;
+    let options = leptos_options(&config);
+    let state = AppState::new(db, clock, config, options);
+    let app = build_router(state.clone());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            });
+        if let Err(err) = server.await {
+            tracing::error!(error = %err, "server stopped with an error");
+        }
+    });
+    Ok(Running { addr, state, shutdown: Some(tx), task })
+}

@@ -1,0 +1,19 @@
+//! Everything that runs only on the server: configuration, the database, services, the REST
+//! API, authentication, and the command line.
+
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod rest;
+pub mod services;
+pub mod state;
+pub mod telemetry;
+
+pub use clock::{Clock, SystemClock, TestClock};
+pub use config::Config;
+pub use http::{build_router, spawn, Running};
+pub use state::AppState;

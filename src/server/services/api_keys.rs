@@ -1,0 +1,69 @@
+//! API keys: created for an organisation (the key is shown once), listed, revoked, and
+//! checked on every API request.
+
+use crate::domain::Slug;
+use crate::server::auth::{token, Actor};
+use crate::server::db::api_keys::{self, ApiKey};
+use crate::server::db::orgs;
+use crate::server::error::{ServiceError, ServiceResult};
+use crate::server::AppState;
+use chrono::Duration;
+use uuid::Uuid;
+
+const KEY_PREFIX: &str = "ck_";
+
+async fn org_by_slug(state: &AppState, slug: &str) -> ServiceResult<crate::domain::Organisation> {
+    let slug = Slug::parse(slug).map_err(|m| ServiceError::invalid("org", m))?;
+    orgs::by_slug(&state.db, slug.as_str())
+        .await?
+        .ok_or_else(|| ServiceError::invalid("org", format!("there is no organisation '{slug}'")))
+}
+
+/// Creates a key; the returned secret is the only time the key is ever seen.
+pub async fn create(state: &AppState, org_slug: &str, name: &str) -> ServiceResult<(ApiKey, String)> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ServiceError::invalid("name", "must be 1 to 100 characters"));
+    }
+    let org = org_by_slug(state, org_slug).await?;
+    let secret = format!("{KEY_PREFIX}{}", token::random_token());
+    let key = ApiKey {
+        id: Uuid::now_v7(),
+        org_id: org.id,
+        name: name.to_string(),
+        prefix: secret.chars().take(KEY_PREFIX.len() + 6).collect(),
+        created_at: state.clock.now(),
+        last_used_at: None,
+        revoked_at: None,
+    };
+    api_keys::insert(&state.db, &key, &token::sha256_hex(&secret)).await?;
+    Ok((key, secret))
+}
+
+pub async fn list(state: &AppState, org_slug: &str) -> ServiceResult<Vec<ApiKey>> {
+    let org = org_by_slug(state, org_slug).await?;
+    Ok(api_keys::list(&state.db, org.id).await?)
+}
+
+pub async fn revoke(state: &AppState, id: Uuid) -> ServiceResult<()> {
+    if api_keys::revoke(&state.db, id, None, state.clock.now()).await? {
+        Ok(())
+    } else {
+        Err(ServiceError::NotFound)
+    }
+}
+
+/// The actor a bearer key stands for, or `Unauthorized`.
+pub async fn authenticate(state: &AppState, presented: &str) -> ServiceResult<Actor> {
+    if !presented.starts_with(KEY_PREFIX) {
+        return Err(ServiceError::Unauthorized);
+    }
+    let key = api_keys::by_hash(&state.db, &token::sha256_hex(presented))
+        .await?
+        .ok_or(ServiceError::Unauthorized)?;
+    let now = state.clock.now();
+    if key.last_used_at.is_none_or(|t| now - t > Duration::minutes(1)) {
+        api_keys::touch(&state.db, key.id, now).await?;
+    }
+    Ok(Actor::ApiKey { id: key.id, org_id: key.org_id, name: key.name })
+}

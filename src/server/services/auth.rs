@@ -1,0 +1,286 @@
+//! Setting up the first organisation, signing in and out, and resolving sessions.
+
+use crate::domain::{EmailAddress, FieldErrors, Organisation, Role, SessionUser, Slug, Timezone};
+use crate::server::auth::{password, token};
+use crate::server::db::{self, orgs, sessions, staff};
+use crate::server::error::{ServiceError, ServiceResult};
+use crate::server::AppState;
+use chrono::Duration;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub const SESSION_COOKIE: &str = "concierge_session";
+
+/// Touch a session's last-seen time at most this often, so reads do not each cost a write.
+const TOUCH_EVERY_SECONDS: i64 = 60;
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct SetupInput {
+    pub org_name: String,
+    pub org_slug: String,
+    pub timezone: String,
+    pub admin_name: String,
+    pub admin_email: String,
+    pub password: String,
+}
+
+/// A new organisation with its first admin. Used by first-run setup and `create-admin`.
+pub struct NewAdmin {
+    pub org: Organisation,
+    pub staff_id: Uuid,
+}
+
+fn org_name_check(name: &str) -> Result<String, String> {
+    let name = name.trim();
+    match name.chars().count() {
+        0 => Err("is required".into()),
+        n if n > 120 => Err("must be at most 120 characters".into()),
+        _ => Ok(name.to_string()),
+    }
+}
+
+fn display_name_check(name: &str) -> Result<String, String> {
+    let name = name.trim();
+    match name.chars().count() {
+        0 => Err("is required".into()),
+        n if n > 120 => Err("must be at most 120 characters".into()),
+        _ => Ok(name.to_string()),
+    }
+}
+
+/// Creates the first organisation and its admin. Refused once any organisation exists.
+pub async fn setup(state: &AppState, input: &SetupInput) -> ServiceResult<NewAdmin> {
+    if state.is_configured().await? {
+        return Err(ServiceError::Conflict {
+            field: None,
+            message: "Concierge is already set up; sign in instead".into(),
+        });
+    }
+    let mut errors = FieldErrors::new();
+    let name = errors.check("org_name", org_name_check(&input.org_name));
+    let slug = errors.check("org_slug", Slug::parse(&input.org_slug));
+    let timezone = errors.check("timezone", Timezone::parse(&input.timezone));
+    let admin_name = errors.check("admin_name", display_name_check(&input.admin_name));
+    let email = errors.check("admin_email", EmailAddress::parse(&input.admin_email));
+    errors.check("password", password::check_policy(&input.password));
+    let (Some(name), Some(slug), Some(timezone), Some(admin_name), Some(email)) =
+        (name, slug, timezone, admin_name, email)
+    else {
+        return Err(errors.into());
+    };
+    if !errors.is_empty() {
+        return Err(errors.into());
+    }
+    let org = create_org(state, &name, &slug, &timezone).await?;
+    let staff_id = add_staff(state, org.id, &email, &admin_name, Role::Admin, &input.password).await?;
+    Ok(NewAdmin { org, staff_id })
+}
+
+pub async fn create_org(state: &AppState, name: &str, slug: &Slug, timezone: &Timezone) -> ServiceResult<Organisation> {
+    let org = Organisation {
+        id: Uuid::now_v7(),
+        name: name.to_string(),
+        slug: slug.as_str().to_string(),
+        timezone: timezone.as_str().to_string(),
+        created_at: state.clock.now(),
+    };
+    match orgs::insert(&state.db, &org).await {
+        Ok(()) => Ok(org),
+        Err(e) if db::is_unique_violation(&e, "slug") => {
+            Err(ServiceError::conflict("org_slug", format!("an organisation '{slug}' already exists")))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Adds a staff account after checking the password policy and that the address is free.
+pub async fn add_staff(
+    state: &AppState,
+    org_id: Uuid,
+    email: &EmailAddress,
+    display_name: &str,
+    role: Role,
+    new_password: &str,
+) -> ServiceResult<Uuid> {
+    if let Err(message) = password::check_policy(new_password) {
+        return Err(ServiceError::invalid("password", message));
+    }
+    let hash = password::hash(new_password.to_string()).await?;
+    let id = Uuid::now_v7();
+    let row = staff::NewStaff {
+        id,
+        org_id,
+        email: email.as_str(),
+        display_name,
+        role: role.as_str(),
+        password_hash: &hash,
+        at: state.clock.now(),
+    };
+    match staff::insert(&state.db, row).await {
+        Ok(()) => Ok(id),
+        Err(e) if db::is_unique_violation(&e, "email") => Err(ServiceError::conflict(
+            "email",
+            format!("{email} already has an account"),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `create-admin`: the organisation is created when it does not exist yet; an existing
+/// account with this address is made an active admin with the new password.
+pub async fn create_admin(
+    state: &AppState,
+    slug: &str,
+    email: &str,
+    new_password: &str,
+    name: Option<&str>,
+) -> ServiceResult<(Organisation, Uuid)> {
+    let slug = Slug::parse(slug).map_err(|m| ServiceError::invalid("org", m))?;
+    let email = EmailAddress::parse(email).map_err(|m| ServiceError::invalid("email", m))?;
+    password::check_policy(new_password).map_err(|m| ServiceError::invalid("password", m))?;
+    let org = match orgs::by_slug(&state.db, slug.as_str()).await? {
+        Some(org) => org,
+        None => create_org(state, &title_from_slug(slug.as_str()), &slug, &Timezone::utc()).await?,
+    };
+    let display = name.map(str::to_string).unwrap_or_else(|| email.as_str().split('@').next().unwrap_or("Admin").to_string());
+    if let Some(existing) = staff::credentials(&state.db, email.as_str()).await? {
+        if existing.staff.org_id != org.id {
+            return Err(ServiceError::conflict("email", format!("{email} belongs to another organisation")));
+        }
+        let hash = password::hash(new_password.to_string()).await?;
+        let now = state.clock.now();
+        staff::set_password(&state.db, existing.staff.id, &hash, now).await?;
+        staff::set_active(&state.db, org.id, existing.staff.id, true, now).await?;
+        set_role(state, existing.staff.id, Role::Admin).await?;
+        return Ok((org, existing.staff.id));
+    }
+    let id = add_staff(state, org.id, &email, &display, Role::Admin, new_password).await?;
+    Ok((org, id))
+}
+
+async fn set_role(state: &AppState, id: Uuid, role: Role) -> ServiceResult<()> {
+    crate::on_db!(&state.db, pool => sqlx::query("UPDATE staff SET role = $2 WHERE id = $1")
+        .bind(id).bind(role.as_str()).execute(pool).await)?;
+    Ok(())
+}
+
+fn title_from_slug(slug: &str) -> String {
+    slug.split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next().map(|f| f.to_uppercase().chain(c).collect::<String>()).unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A new session for a staff member who just signed in.
+pub struct SignedIn {
+    pub token: String,
+    pub user: SessionUser,
+}
+
+pub struct SignInRequest<'a> {
+    pub email: &'a str,
+    pub password: &'a str,
+    pub address: &'a str,
+    pub user_agent: Option<&'a str>,
+    /// The session cookie the browser already had, if any: it is ended, never reused.
+    pub previous_token: Option<&'a str>,
+}
+
+/// Checks the password (throttled per account and per address) and starts a new session.
+pub async fn sign_in(state: &AppState, req: SignInRequest<'_>) -> ServiceResult<SignedIn> {
+    let now = state.clock.now();
+    if let Some(retry_after) = state.throttle.check(req.email, req.address, now) {
+        return Err(ServiceError::TooManyRequests { retry_after });
+    }
+    let creds = staff::credentials(&state.db, req.email).await?;
+    let active = creds.as_ref().is_some_and(|c| c.staff.active);
+    let hash = creds.as_ref().filter(|_| active).map(|c| c.password_hash.clone());
+    if !password::verify(req.password.to_string(), hash).await {
+        state.throttle.record_failure(req.email, req.address, now);
+        return Err(ServiceError::Unauthorized);
+    }
+    let Some(creds) = creds else {
+        return Err(ServiceError::Unauthorized);
+    };
+    state.throttle.record_success(req.email, req.address);
+    if let Some(old) = req.previous_token {
+        sessions::delete(&state.db, &token::sha256_hex(old)).await?;
+    }
+    let token = token::random_token();
+    let expires_at = now + Duration::hours(state.config.session_absolute_hours);
+    sessions::insert(
+        &state.db,
+        sessions::NewSession {
+            token_hash: &token::sha256_hex(&token),
+            staff_id: creds.staff.id,
+            org_id: creds.staff.org_id,
+            at: now,
+            expires_at,
+            ip: Some(req.address),
+            user_agent: req.user_agent,
+        },
+    )
+    .await?;
+    staff::record_login(&state.db, creds.staff.id, now).await?;
+    let org = orgs::by_id(&state.db, creds.staff.org_id).await?;
+    let s = creds.staff;
+    Ok(SignedIn {
+        token,
+        user: SessionUser {
+            staff_id: s.id,
+            org_id: s.org_id,
+            org_name: org.map(|o| o.name).unwrap_or_default(),
+            email: s.email,
+            display_name: s.display_name,
+            role: s.role,
+        },
+    })
+}
+
+/// The staff member a session token belongs to, if the session is live; a session past its
+/// idle or absolute expiry is deleted.
+pub async fn resolve_session(state: &AppState, token: &str) -> Result<Option<SessionUser>, sqlx::Error> {
+    let hash = token::sha256_hex(token);
+    let Some(row) = sessions::lookup(&state.db, &hash).await? else {
+        return Ok(None);
+    };
+    let now = state.clock.now();
+    let idle_limit = Duration::minutes(state.config.session_idle_minutes);
+    if row.expires_at <= now || now - row.last_seen_at > idle_limit {
+        sessions::delete(&state.db, &hash).await?;
+        return Ok(None);
+    }
+    if now - row.last_seen_at > Duration::seconds(TOUCH_EVERY_SECONDS) {
+        sessions::touch(&state.db, &hash, now).await?;
+    }
+    let s = row.staff;
+    Ok(Some(SessionUser {
+        staff_id: s.id,
+        org_id: s.org_id,
+        org_name: row.org_name,
+        email: s.email,
+        display_name: s.display_name,
+        role: s.role,
+    }))
+}
+
+pub async fn sign_out(state: &AppState, token: &str) -> ServiceResult<()> {
+    sessions::delete(&state.db, &token::sha256_hex(token)).await?;
+    Ok(())
+}
+
+/// The `Set-Cookie` value that stores a session token in the browser.
+pub fn session_cookie(state: &AppState, token: &str, secure: bool) -> String {
+    let max_age = state.config.session_absolute_hours * 3600;
+    let secure = if secure || state.config.secure_cookies() { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")
+}
+
+/// The `Set-Cookie` value that removes the session cookie.
+pub fn clear_cookie(state: &AppState) -> String {
+    let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}")
+}

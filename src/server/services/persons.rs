@@ -1,0 +1,223 @@
+//! People: create, upsert by external id, read, update, soft delete, search and page.
+
+use super::audit;
+use crate::domain::{FieldErrors, Person, PersonDraft, PersonInput, PersonPage, PersonType, Timezone};
+use crate::server::auth::Actor;
+use crate::server::db::{self, orgs, persons};
+use crate::server::error::{ServiceError, ServiceResult};
+use crate::server::AppState;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde_json::json;
+use uuid::Uuid;
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 200;
+
+async fn parse(state: &AppState, actor: &Actor, input: &PersonInput) -> ServiceResult<PersonDraft> {
+    let org = orgs::by_id(&state.db, actor.org_id()).await?.ok_or(ServiceError::NotFound)?;
+    let default_tz = Timezone::parse(&org.timezone).unwrap_or_else(|_| Timezone::utc());
+    Ok(PersonDraft::parse(input, &default_tz, state.clock.now().date_naive())?)
+}
+
+fn external_id_taken(draft: &PersonDraft) -> ServiceError {
+    ServiceError::conflict(
+        "external_id",
+        format!(
+            "another person already has external id '{}'",
+            draft.external_id.as_deref().unwrap_or_default()
+        ),
+    )
+}
+
+pub async fn create(state: &AppState, actor: &Actor, input: &PersonInput) -> ServiceResult<Person> {
+    actor.require_write()?;
+    let draft = parse(state, actor, input).await?;
+    let id = Uuid::now_v7();
+    let now = state.clock.now();
+    match persons::insert(&state.db, actor.org_id(), id, &draft, now).await {
+        Ok(()) => {}
+        Err(e) if db::is_unique_violation(&e, "external_id") => return Err(external_id_taken(&draft)),
+        Err(e) => return Err(e.into()),
+    }
+    audit(&state.db, actor, "create", "person", Some(id), json!({ "full_name": draft.full_name }), now).await;
+    get(state, actor, id).await
+}
+
+/// With an external id, creates the person or updates the one that has it; the flag says
+/// whether it was created.
+pub async fn upsert(state: &AppState, actor: &Actor, input: &PersonInput) -> ServiceResult<(Person, bool)> {
+    actor.require_write()?;
+    let external_id = input.external_id.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let Some(external_id) = external_id else {
+        return Ok((create(state, actor, input).await?, true));
+    };
+    // Two attempts: a concurrent request may insert the same external id between our read
+    // and our write, in which case the second pass finds and updates it.
+    for _ in 0..2 {
+        match persons::by_external_id(&state.db, actor.org_id(), external_id).await? {
+            Some(existing) => return Ok((update(state, actor, existing.id, input).await?, false)),
+            None => match create(state, actor, input).await {
+                Err(ServiceError::Conflict { field: Some(f), .. }) if f == "external_id" => continue,
+                other => return other.map(|p| (p, true)),
+            },
+        }
+    }
+    Err(ServiceError::conflict("external_id", "the person was changed concurrently; try again"))
+}
+
+pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResult<Person> {
+    persons::get(&state.db, actor.org_id(), id).await?.ok_or(ServiceError::NotFound)
+}
+
+/// Replaces every field with `input`.
+pub async fn update(state: &AppState, actor: &Actor, id: Uuid, input: &PersonInput) -> ServiceResult<Person> {
+    actor.require_write()?;
+    let draft = parse(state, actor, input).await?;
+    let now = state.clock.now();
+    match persons::update(&state.db, actor.org_id(), id, &draft, now).await {
+        Ok(true) => {}
+        Ok(false) => return Err(ServiceError::NotFound),
+        Err(e) if db::is_unique_violation(&e, "external_id") => return Err(external_id_taken(&draft)),
+        Err(e) => return Err(e.into()),
+    }
+    audit(&state.db, actor, "update", "person", Some(id), json!({ "full_name": draft.full_name }), now).await;
+    get(state, actor, id).await
+}
+
+/// Applies a partial update: fields present in `patch` replace the stored ones (`null`
+/// clears an optional field); absent fields are kept.
+pub async fn patch(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    patch: serde_json::Map<String, serde_json::Value>,
+) -> ServiceResult<Person> {
+    actor.require_write()?;
+    let current = get(state, actor, id).await?;
+    let mut merged = serde_json::to_value(current.to_input()).map_err(anyhow::Error::from)?;
+    if let Some(object) = merged.as_object_mut() {
+        for (key, value) in patch {
+            let key = if key == "type" { "person_type".to_string() } else { key };
+            object.insert(key, value);
+        }
+    }
+    let input: PersonInput = deserialize_input(merged)?;
+    update(state, actor, id, &input).await
+}
+
+/// Reads person input from JSON, naming the field when a value has the wrong type.
+pub fn deserialize_input(value: serde_json::Value) -> ServiceResult<PersonInput> {
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner().to_string();
+        let field = if path == "." {
+            inner
+                .strip_prefix("unknown field `")
+                .and_then(|rest| rest.split('`').next())
+                .unwrap_or("body")
+                .to_string()
+        } else {
+            path.split(['.', '[']).next().unwrap_or("body").to_string()
+        };
+        ServiceError::Invalid(FieldErrors::single(&field, inner))
+    })
+}
+
+pub async fn delete(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResult<()> {
+    actor.require_write()?;
+    let now = state.clock.now();
+    if !persons::soft_delete(&state.db, actor.org_id(), id, now).await? {
+        return Err(ServiceError::NotFound);
+    }
+    audit(&state.db, actor, "delete", "person", Some(id), json!({}), now).await;
+    Ok(())
+}
+
+fn filter(q: Option<&str>, person_type: Option<PersonType>) -> persons::Filter {
+    persons::Filter {
+        words: q
+            .unwrap_or_default()
+            .to_lowercase()
+            .split_whitespace()
+            .take(8)
+            .map(str::to_string)
+            .collect(),
+        person_type,
+    }
+}
+
+/// One page for the API: items and the cursor that continues after them.
+pub struct CursorPage {
+    pub items: Vec<Person>,
+    pub next_cursor: Option<String>,
+}
+
+fn encode_cursor(p: &Person) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}\u{0}{}", p.full_name.to_lowercase(), p.id))
+}
+
+fn decode_cursor(cursor: &str) -> Option<(String, Uuid)> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (name, id) = text.rsplit_once('\u{0}')?;
+    Some((name.to_string(), Uuid::parse_str(id).ok()?))
+}
+
+pub struct ListQuery<'a> {
+    pub q: Option<&'a str>,
+    pub person_type: Option<&'a str>,
+    pub limit: Option<i64>,
+    pub cursor: Option<&'a str>,
+    pub skip: Option<i64>,
+}
+
+pub async fn list(state: &AppState, actor: &Actor, query: ListQuery<'_>) -> ServiceResult<CursorPage> {
+    let mut errors = FieldErrors::new();
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        errors.add("limit", format!("must be between 1 and {MAX_LIMIT}"));
+    }
+    let person_type = query.person_type.and_then(|t| errors.check("person_type", PersonType::parse(t)));
+    let after = match query.cursor.filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => {
+            let decoded = decode_cursor(c);
+            if decoded.is_none() {
+                errors.add("cursor", "is not a cursor this API returned");
+            }
+            decoded
+        }
+    };
+    let skip = query.skip.unwrap_or(0);
+    if skip < 0 {
+        errors.add("skip", "must not be negative");
+    }
+    if !errors.is_empty() {
+        return Err(errors.into());
+    }
+    let f = filter(query.q, person_type);
+    // One extra row tells whether another page follows.
+    let mut items = if skip > 0 && after.is_none() {
+        persons::page(&state.db, actor.org_id(), &f, skip, limit + 1).await?.0
+    } else {
+        persons::list_after(&state.db, actor.org_id(), &f, after, limit + 1).await?
+    };
+    let next_cursor = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(encode_cursor)
+    } else {
+        None
+    };
+    Ok(CursorPage { items, next_cursor })
+}
+
+pub const PER_PAGE: i64 = 25;
+
+/// A numbered page of the client directory (1-based) with the total number of matches.
+pub async fn page(state: &AppState, actor: &Actor, q: Option<&str>, page: i64) -> ServiceResult<PersonPage> {
+    let page = page.max(1);
+    let (items, total) =
+        persons::page(&state.db, actor.org_id(), &filter(q, None), (page - 1) * PER_PAGE, PER_PAGE).await?;
+    Ok(PersonPage { items, total, page, per_page: PER_PAGE })
+}

@@ -1,0 +1,70 @@
+//! Staff accounts: listing, adding and deactivating (admins only).
+
+use super::audit;
+use crate::domain::{EmailAddress, FieldErrors, Role, StaffMember};
+use crate::server::auth::Actor;
+use crate::server::db::{sessions, staff};
+use crate::server::error::{ServiceError, ServiceResult};
+use crate::server::AppState;
+use serde_json::json;
+use uuid::Uuid;
+
+pub async fn list(state: &AppState, actor: &Actor) -> ServiceResult<Vec<StaffMember>> {
+    actor.require_admin()?;
+    Ok(staff::list(&state.db, actor.org_id()).await?)
+}
+
+pub struct NewStaffInput<'a> {
+    pub email: &'a str,
+    pub display_name: &'a str,
+    pub role: &'a str,
+    pub password: &'a str,
+}
+
+pub async fn add(state: &AppState, actor: &Actor, input: NewStaffInput<'_>) -> ServiceResult<Uuid> {
+    actor.require_admin()?;
+    let mut errors = FieldErrors::new();
+    let email = errors.check("email", EmailAddress::parse(input.email));
+    let name = input.display_name.trim();
+    if name.is_empty() {
+        errors.add("display_name", "is required");
+    } else if name.chars().count() > 120 {
+        errors.add("display_name", "must be at most 120 characters");
+    }
+    let role = errors.check("role", Role::parse(input.role));
+    errors.check("password", crate::server::auth::password::check_policy(input.password));
+    let (Some(email), Some(role)) = (email, role) else {
+        return Err(errors.into());
+    };
+    if !errors.is_empty() {
+        return Err(errors.into());
+    }
+    let id = super::auth::add_staff(state, actor.org_id(), &email, name, role, input.password).await?;
+    audit(&state.db, actor, "create", "staff", Some(id), json!({ "email": email.as_str(), "role": role.as_str() }), state.clock.now()).await;
+    Ok(id)
+}
+
+/// Activates or deactivates an account. Deactivating ends its sessions at once; the last
+/// active admin, and one's own account, cannot be deactivated.
+pub async fn set_active(state: &AppState, actor: &Actor, id: Uuid, active: bool) -> ServiceResult<()> {
+    actor.require_admin()?;
+    let target = staff::get(&state.db, actor.org_id(), id).await?.ok_or(ServiceError::NotFound)?;
+    if !active {
+        if let Actor::Staff(me) = actor {
+            if me.staff_id == id {
+                return Err(ServiceError::conflict("active", "you cannot deactivate your own account"));
+            }
+        }
+        if target.role == Role::Admin && target.active && staff::count_active_admins(&state.db, actor.org_id()).await? <= 1 {
+            return Err(ServiceError::conflict("active", "the last active admin cannot be deactivated"));
+        }
+    }
+    let now = state.clock.now();
+    staff::set_active(&state.db, actor.org_id(), id, active, now).await?;
+    if !active {
+        sessions::delete_for_staff(&state.db, id).await?;
+    }
+    let action = if active { "activate" } else { "deactivate" };
+    audit(&state.db, actor, action, "staff", Some(id), json!({ "email": target.email }), now).await;
+    Ok(())
+}

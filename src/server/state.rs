@@ -1,0 +1,51 @@
+//! The one context object handed to every handler, server function and service.
+
+use super::auth::throttle::Throttle;
+use super::{Clock, Config};
+use crate::server::db::Db;
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub config: Arc<Config>,
+    pub throttle: Arc<Throttle>,
+    pub leptos_options: LeptosOptions,
+    /// Set once any organisation exists; organisations are never deleted, so it never unsets.
+    configured: Arc<AtomicBool>,
+}
+
+impl AppState {
+    pub fn new(db: Db, clock: Arc<dyn Clock>, config: Config, leptos_options: LeptosOptions) -> Self {
+        Self {
+            db,
+            clock,
+            config: Arc::new(config),
+            throttle: Arc::new(Throttle::default()),
+            leptos_options,
+            configured: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Whether setup has been done (an organisation exists).
+    pub async fn is_configured(&self) -> Result<bool, sqlx::Error> {
+        if self.configured.load(Ordering::Relaxed) {
+            return Ok(true);
+        }
+        let yes = crate::server::db::orgs::count(&self.db).await? > 0;
+        if yes {
+            self.configured.store(true, Ordering::Relaxed);
+        }
+        Ok(yes)
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}

@@ -1,0 +1,351 @@
+//! Setup, signing in and out, throttling, sessions, the origin guard, roles and headers.
+
+use crate::both_backends;
+use crate::common::{location, session_cookie, spawn_app, spawn_app_with, Backend, PASSWORD};
+use chrono::Duration;
+use concierge::domain::Role;
+
+async fn first_run_setup(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // With no organisation, every page leads to setup.
+    for path in ["/", "/clients", "/login"] {
+        let res = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 303, "{path}");
+        assert_eq!(location(&res), "/setup", "{path}");
+    }
+    let page = app.client.get(app.url("/setup")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Create organisation"));
+
+    // A bad submission names each bad field.
+    let res = app
+        .server_fn("/srv/auth/setup_organisation", None, &[
+            ("org_name", ""), ("org_slug", "Bad Slug"), ("timezone", "Mars/Base"),
+            ("admin_name", "Ada"), ("admin_email", "not-an-email"), ("password", "short"),
+        ])
+        .await;
+    assert_eq!(res.status(), 200);
+    let body = res.text().await.unwrap();
+    for field in ["org_name", "org_slug", "timezone", "admin_email", "password"] {
+        assert!(body.contains(&format!("\"{field}\"")), "{field} missing in {body}");
+    }
+
+    let res = app
+        .server_fn("/srv/auth/setup_organisation", None, &[
+            ("org_name", "Acme Concierge"), ("org_slug", "acme"), ("timezone", "Europe/London"),
+            ("admin_name", "Ada Admin"), ("admin_email", "ada@acme.test"), ("password", PASSWORD),
+        ])
+        .await;
+    let session = session_cookie(res.headers()).expect("setup signs the admin in");
+    let home = app.get_with("/", &session).await;
+    assert_eq!(home.status(), 200);
+    assert!(home.text().await.unwrap().contains("Ada Admin"));
+
+    // Setup happens once.
+    let again = app.client.get(app.url("/setup")).send().await.unwrap();
+    assert_eq!(location(&again), "/login");
+    let res = app
+        .server_fn("/srv/auth/setup_organisation", None, &[
+            ("org_name", "Evil"), ("org_slug", "evil"), ("timezone", "UTC"),
+            ("admin_name", "Eve"), ("admin_email", "eve@evil.test"), ("password", PASSWORD),
+        ])
+        .await;
+    assert_ne!(res.status(), 200);
+    assert!(session_cookie(res.headers()).is_none());
+    app.finish().await;
+}
+both_backends!(first_run_setup);
+
+async fn sign_in_success_and_failure(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_admin("acme", "ada@acme.test").await;
+
+    let res = app.sign_in("ADA@acme.test", PASSWORD).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), "/");
+    let set_cookie = res.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(set_cookie.contains(attr), "{attr} missing from {set_cookie}");
+    }
+    assert!(!set_cookie.contains("Secure"), "plain HTTP must not set Secure");
+    let session = session_cookie(res.headers()).unwrap();
+    assert!(session.len() >= 43, "session ids carry at least 256 bits");
+    let home = app.get_with("/", &session).await;
+    assert_eq!(home.status(), 200);
+
+    for (email, password) in [("ada@acme.test", "wrong password!!"), ("nobody@acme.test", PASSWORD)] {
+        let res = app.sign_in(email, password).await;
+        assert_eq!(res.status(), 303);
+        assert!(location(&res).starts_with("/login?error=invalid"), "{}", location(&res));
+        assert!(session_cookie(res.headers()).is_none());
+    }
+
+    // Signing out ends the session.
+    let res = app
+        .client
+        .post(app.url("/logout"))
+        .header("cookie", format!("concierge_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&res), "/login");
+    assert_eq!(location(&app.get_with("/", &session).await), "/login");
+    app.finish().await;
+}
+both_backends!(sign_in_success_and_failure);
+
+async fn secure_cookie_behind_https(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.public_url = Some("https://concierge.example".into())).await;
+    app.create_admin("acme", "ada@acme.test").await;
+    let res = app.sign_in("ada@acme.test", PASSWORD).await;
+    let set_cookie = res.headers().get("set-cookie").unwrap().to_str().unwrap();
+    assert!(set_cookie.contains("; Secure"), "{set_cookie}");
+    app.finish().await;
+}
+both_backends!(secure_cookie_behind_https);
+
+async fn throttling(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.trust_proxy = true).await;
+    app.create_admin("acme", "ada@acme.test").await;
+    let attempt = |password: &'static str, from: &'static str| {
+        app.client
+            .post(app.url("/login"))
+            .header("x-forwarded-for", from)
+            .form(&[("email", "ada@acme.test"), ("password", password)])
+            .send()
+    };
+    for _ in 0..5 {
+        assert_eq!(attempt("wrong password!!", "203.0.113.9").await.unwrap().status(), 303);
+    }
+    // Locked for this address, even with the right password.
+    let res = attempt(PASSWORD, "203.0.113.9").await.unwrap();
+    assert_eq!(res.status(), 429);
+    let retry: u64 = res.headers().get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
+    assert!((1..=30).contains(&retry), "retry-after {retry}");
+
+    // The real user, elsewhere, is not locked out.
+    let res = attempt(PASSWORD, "198.51.100.7").await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert!(session_cookie(res.headers()).is_some());
+
+    // Once the pause has passed the attacker's address may try again (and back-off grows).
+    app.clock.advance(Duration::seconds(31));
+    assert_eq!(attempt("wrong password!!", "203.0.113.9").await.unwrap().status(), 303);
+    app.finish().await;
+}
+both_backends!(throttling);
+
+async fn session_rotation_and_expiry(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_admin("acme", "ada@acme.test").await;
+    let first = app.session("ada@acme.test").await;
+
+    // Signing in again with a session cookie present replaces it: the old id stops working.
+    let res = app
+        .client
+        .post(app.url("/login"))
+        .header("cookie", format!("concierge_session={first}"))
+        .form(&[("email", "ada@acme.test"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    let second = session_cookie(res.headers()).unwrap();
+    assert_ne!(first, second);
+    assert_eq!(location(&app.get_with("/", &first).await), "/login");
+    assert_eq!(app.get_with("/", &second).await.status(), 200);
+
+    // A planted (fixated) id is never adopted.
+    let res = app
+        .client
+        .post(app.url("/login"))
+        .header("cookie", "concierge_session=attacker-chosen")
+        .form(&[("email", "ada@acme.test"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(session_cookie(res.headers()).unwrap(), "attacker-chosen");
+
+    // Idle expiry: two hours without a request.
+    app.clock.advance(Duration::minutes(121));
+    assert_eq!(location(&app.get_with("/", &second).await), "/login");
+
+    // Absolute expiry: active all the time, but 12 hours after sign-in it ends.
+    let active = app.session("ada@acme.test").await;
+    for _ in 0..7 {
+        app.clock.advance(Duration::minutes(100));
+        assert_eq!(app.get_with("/", &active).await.status(), 200);
+    }
+    app.clock.advance(Duration::minutes(21));
+    assert_eq!(location(&app.get_with("/", &active).await), "/login");
+    app.finish().await;
+}
+both_backends!(session_rotation_and_expiry);
+
+async fn signed_out_visitor_returns_after_sign_in(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_admin("acme", "ada@acme.test").await;
+    let res = app.client.get(app.url("/clients?q=ada")).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let to = location(&res);
+    assert_eq!(to, "/login?next=%2Fclients%3Fq%3Dada");
+    let login = app.client.get(app.url(&to)).send().await.unwrap().text().await.unwrap();
+    assert!(login.contains("value=\"/clients?q=ada\""), "next is carried by the form");
+    let res = app
+        .client
+        .post(app.url("/login"))
+        .form(&[("email", "ada@acme.test"), ("password", PASSWORD), ("next", "/clients?q=ada")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&res), "/clients?q=ada");
+    // Never off-site.
+    let res = app
+        .client
+        .post(app.url("/login"))
+        .form(&[("email", "ada@acme.test"), ("password", PASSWORD), ("next", "//evil.example/x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&res), "/");
+    app.finish().await;
+}
+both_backends!(signed_out_visitor_returns_after_sign_in);
+
+async fn cross_origin_requests_are_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_admin("acme", "ada@acme.test").await;
+    let session = app.session("ada@acme.test").await;
+    let cookie = format!("concierge_session={session}");
+
+    let res = app
+        .client
+        .post(app.url("/login"))
+        .header("origin", "https://evil.example")
+        .form(&[("email", "ada@acme.test"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+
+    let res = app
+        .client
+        .post(app.url("/srv/clients/save_client"))
+        .header("cookie", &cookie)
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("full_name", "Mallory")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+
+    let res = app
+        .client
+        .post(app.url("/logout"))
+        .header("cookie", &cookie)
+        .header("origin", "null")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(app.get_with("/", &session).await.status(), 200, "the session survived");
+
+    // The same origin is fine.
+    let res = app
+        .client
+        .post(app.url("/srv/auth/current_user"))
+        .header("cookie", &cookie)
+        .header("origin", app.base.clone())
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    app.finish().await;
+}
+both_backends!(cross_origin_requests_are_refused);
+
+async fn roles_are_enforced(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_admin("acme", "ada@acme.test").await;
+    app.add_staff("acme", "ann@acme.test", Role::Analyst).await;
+    app.add_staff("acme", "cole@acme.test", Role::Concierge).await;
+    let admin = app.session("ada@acme.test").await;
+    let analyst = app.session("ann@acme.test").await;
+    let concierge = app.session("cole@acme.test").await;
+
+    // Analysts read but do not write.
+    let res = app.server_fn("/srv/clients/save_client", Some(&analyst), &[("full_name", "Read Only")]).await;
+    assert_eq!(res.status(), 403);
+    let res = app.server_fn("/srv/clients/list_clients", Some(&analyst), &[("q", ""), ("page", "1")]).await;
+    assert_eq!(res.status(), 200);
+
+    // Only admins manage staff.
+    for session in [&analyst, &concierge] {
+        let res = app.server_fn("/srv/staff/list_staff", Some(session), &[]).await;
+        assert_eq!(res.status(), 403);
+        let res = app
+            .server_fn("/srv/staff/add_staff", Some(session), &[
+                ("email", "x@acme.test"), ("display_name", "X"), ("role", "admin"), ("password", PASSWORD),
+            ])
+            .await;
+        assert_eq!(res.status(), 403);
+    }
+    let res = app.server_fn("/srv/staff/list_staff", Some(&admin), &[]).await;
+    assert_eq!(res.status(), 200);
+    let staff: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(staff.as_array().unwrap().len(), 3);
+
+    // No session at all: 401.
+    let res = app.server_fn("/srv/clients/list_clients", None, &[("q", ""), ("page", "1")]).await;
+    assert_eq!(res.status(), 401);
+
+    // An admin adds and deactivates staff; a deactivated account's sessions end at once.
+    let res = app
+        .server_fn("/srv/staff/add_staff", Some(&admin), &[
+            ("email", "new@acme.test"), ("display_name", "New Person"), ("role", "concierge"), ("password", PASSWORD),
+        ])
+        .await;
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("Saved"));
+    let cole_id = staff.as_array().unwrap().iter().find(|s| s["email"] == "cole@acme.test").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let res = app
+        .server_fn("/srv/staff/set_staff_active", Some(&admin), &[("id", &cole_id), ("active", "false")])
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(location(&app.get_with("/", &concierge).await), "/login");
+    let res = app.sign_in("cole@acme.test", PASSWORD).await;
+    assert!(location(&res).starts_with("/login?error"));
+    app.finish().await;
+}
+both_backends!(roles_are_enforced);
+
+async fn headers_on_every_response(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_admin("acme", "ada@acme.test").await;
+    for path in ["/login", "/health", "/api/v1/persons", "/nowhere"] {
+        let res = app.client.get(app.url(path)).send().await.unwrap();
+        let h = res.headers();
+        let csp = h.get("content-security-policy").expect("csp").to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(csp.contains("'nonce-"), "{path}");
+        assert_eq!(h.get("x-content-type-options").unwrap(), "nosniff");
+        assert!(h.get("referrer-policy").is_some());
+        assert!(h.get("x-correlation-id").is_some(), "{path}");
+    }
+    // The page's inline script carries the nonce the header names.
+    let res = app.client.get(app.url("/login")).send().await.unwrap();
+    let csp = res.headers().get("content-security-policy").unwrap().to_str().unwrap().to_string();
+    let nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap().to_string();
+    assert!(res.text().await.unwrap().contains(&format!("nonce=\"{nonce}\"")));
+
+    // A caller's correlation id is echoed; a bad one is replaced.
+    let res = app.client.get(app.url("/health")).header("x-correlation-id", "req-42").send().await.unwrap();
+    assert_eq!(res.headers().get("x-correlation-id").unwrap(), "req-42");
+    let res = app.client.get(app.url("/health")).header("x-correlation-id", "bad id\twith spaces").send().await.unwrap();
+    assert_ne!(res.headers().get("x-correlation-id").unwrap(), "bad id\twith spaces");
+    app.finish().await;
+}
+both_backends!(headers_on_every_response);

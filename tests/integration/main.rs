@@ -1,0 +1,8 @@
+//! Black-box tests: each starts the real application on port 0 with its own fresh database
+//! (a temporary SQLite file, and a new PostgreSQL database when TEST_POSTGRES_URL is set) and
+//! talks HTTP to it.
+
+mod api;
+mod auth;
+mod common;
+mod pages;
