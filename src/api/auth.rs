@@ -21,12 +21,12 @@ pub async fn needs_setup() -> Result<bool, ServerFnError> {
 /// Creates the organisation and its first admin, signs the admin in, and opens the portal.
 #[server(prefix = "/srv", endpoint = "auth/setup_organisation")]
 pub async fn setup_organisation(
-    org_name: String,
-    org_slug: String,
-    timezone: String,
-    admin_name: String,
-    admin_email: String,
-    password: String,
+    #[server(default)] org_name: String,
+    #[server(default)] org_slug: String,
+    #[server(default)] timezone: String,
+    #[server(default)] admin_name: String,
+    #[server(default)] admin_email: String,
+    #[server(default)] password: String,
 ) -> Result<FormOutcome, ServerFnError> {
     use crate::server::services::auth::{self, SetupInput, SignInRequest};
     use leptos_axum::ResponseOptions;

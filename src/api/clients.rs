@@ -5,7 +5,7 @@ use crate::domain::{Person, PersonPage};
 use leptos::prelude::*;
 
 #[server(prefix = "/srv", endpoint = "clients/list_clients")]
-pub async fn list_clients(q: String, page: i64) -> Result<PersonPage, ServerFnError> {
+pub async fn list_clients(#[server(default)] q: String, #[server(default)] page: i64) -> Result<PersonPage, ServerFnError> {
     let (state, actor) = super::ssr::actor()?;
     let q = Some(q.as_str()).filter(|q| !q.trim().is_empty());
     crate::server::services::persons::page(&state, &actor, q, page)
@@ -24,17 +24,17 @@ pub async fn get_client(id: String) -> Result<Person, ServerFnError> {
 #[server(prefix = "/srv", endpoint = "clients/save_client")]
 #[allow(clippy::too_many_arguments)]
 pub async fn save_client(
-    id: Option<String>,
-    full_name: String,
-    preferred_name: String,
-    person_type: String,
-    email: String,
-    phone: String,
-    timezone: String,
-    birthday: String,
-    tags: String,
-    external_id: String,
-    notes: String,
+    #[server(default)] id: Option<String>,
+    #[server(default)] full_name: String,
+    #[server(default)] preferred_name: String,
+    #[server(default)] person_type: String,
+    #[server(default)] email: String,
+    #[server(default)] phone: String,
+    #[server(default)] timezone: String,
+    #[server(default)] birthday: String,
+    #[server(default)] tags: String,
+    #[server(default)] external_id: String,
+    #[server(default)] notes: String,
 ) -> Result<FormOutcome, ServerFnError> {
     use crate::domain::{person::split_tags, PersonInput};
     use crate::server::error::ServiceError;

@@ -12,10 +12,10 @@ pub async fn list_staff() -> Result<Vec<StaffMember>, ServerFnError> {
 
 #[server(prefix = "/srv", endpoint = "staff/add_staff")]
 pub async fn add_staff(
-    email: String,
-    display_name: String,
-    role: String,
-    password: String,
+    #[server(default)] email: String,
+    #[server(default)] display_name: String,
+    #[server(default)] role: String,
+    #[server(default)] password: String,
 ) -> Result<FormOutcome, ServerFnError> {
     use crate::server::services::staff::{add, NewStaffInput};
     let (state, actor) = super::ssr::actor()?;

@@ -62,7 +62,7 @@ pub fn Pager(base: &'static str, q: String, page: i64, pages: i64, total: i64) -
     view! {
         <nav class="pager" aria-label="Pages">
             {(page > 1).then(|| view! { <a rel="prev" href=link(page - 1)>"← Previous"</a> })}
-            <span>"Page " {page} " of " {pages} " · " {total} " in all"</span>
+            <span>{format!("Page {page} of {pages} · {total} in all")}</span>
             {(page < pages).then(|| view! { <a rel="next" href=link(page + 1)>"Next →"</a> })}
         </nav>
     }

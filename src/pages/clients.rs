@@ -117,13 +117,16 @@ pub fn ClientPage() -> impl IntoView {
                             <Title text=p.full_name.clone()/>
                             <div class="page-head">
                                 <h1>{p.full_name.clone()}</h1>
-                                <Show when=move || writable.get()>
-                                    <a class="button" href=edit.clone()>"Edit"</a>
-                                    <ActionForm action=delete attr:class="inline">
-                                        <input type="hidden" name="id" value=id.clone()/>
-                                        <button type="submit" class="danger">"Delete"</button>
-                                    </ActionForm>
-                                </Show>
+                                {move || writable.get().then(|| {
+                                    let (edit, id) = (edit.clone(), id.clone());
+                                    view! {
+                                        <a class="button" href=edit>"Edit"</a>
+                                        <ActionForm action=delete attr:class="inline">
+                                            <input type="hidden" name="id" value=id/>
+                                            <button type="submit" class="danger">"Delete"</button>
+                                        </ActionForm>
+                                    }
+                                })}
                             </div>
                             <ErrorNotice message=delete_error/>
                             <ClientDetails person=p/>

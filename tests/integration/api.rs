@@ -39,7 +39,7 @@ impl Api<'_> {
     }
 }
 
-async fn setup(app: &TestApp, org: &str) -> Api<'_> {
+async fn setup<'a>(app: &'a TestApp, org: &str) -> Api<'a> {
     app.create_admin(org, &format!("admin@{org}.test")).await;
     Api { app, key: app.api_key(org).await }
 }

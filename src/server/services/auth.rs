@@ -160,7 +160,7 @@ pub async fn create_admin(
 
 async fn set_role(state: &AppState, id: Uuid, role: Role) -> ServiceResult<()> {
     crate::on_db!(&state.db, pool => sqlx::query("UPDATE staff SET role = $2 WHERE id = $1")
-        .bind(id).bind(role.as_str()).execute(pool).await)?;
+        .bind(id).bind(role.as_str()).execute(pool).await.map(|_| ()))?;
     Ok(())
 }
 
