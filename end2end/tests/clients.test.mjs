@@ -95,10 +95,10 @@ test('sign in, add a client, find it by search — hydrated, with a clean consol
 
   // Find it by search from the directory (client-side navigation once hydrated).
   await page.click('nav >> text=Clients');
-  await page.waitForURL(`${base}/clients`);
+  await page.waitForURL(`${base}/clients`, { waitUntil: 'commit' });
   await page.fill('#q', 'lovelace');
   await page.click('form[role=search] button');
-  await page.waitForURL(`${base}/clients?q=lovelace`);
+  await page.waitForURL(/\/clients\?q=lovelace&page=1$/, { waitUntil: 'commit' });
   const row = page.locator('table a', { hasText: 'Ada Lovelace' });
   await row.waitFor();
   assert.equal(await page.locator('table tbody tr').count(), 1);

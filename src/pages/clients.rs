@@ -37,14 +37,14 @@ pub fn ClientsPage() -> impl IntoView {
         <Title text="Clients"/>
         <div class="page-head">
             <h1>"Clients"</h1>
-            <Show when=move || writable.get()>
-                <a class="button primary" href="/clients/new">"Add client"</a>
-            </Show>
+            <Suspense fallback=|| ()>
+                {move || writable.get().then(|| view! { <a class="button primary" href="/clients/new">"Add client"</a> })}
+            </Suspense>
         </div>
         <Form method="GET" action="" attr:class="search" attr:role="search">
             <label for="q" class="visually-hidden">"Search clients"</label>
             <input id="q" type="search" name="q" value=q placeholder="Name, e-mail, phone, tag…"/>
-            <button type="submit">"Search"</button>
+            <button type="submit" name="page" value="1">"Search"</button>
         </Form>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
