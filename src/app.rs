@@ -12,7 +12,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     // The CSP header of this response names a nonce; the inline hydration script carries it.
     #[cfg(feature = "ssr")]
     if let Some(parts) = use_context::<axum::http::request::Parts>() {
-        if let Some(nonce) = parts.extensions.get::<crate::server::auth::guard::CspNonce>() {
+        if let Some(nonce) = parts
+            .extensions
+            .get::<crate::server::auth::guard::CspNonce>()
+        {
             provide_context(leptos::nonce::Nonce::from_value(nonce.0.clone()));
         }
     }

@@ -14,7 +14,10 @@ pub async fn current_user() -> Result<Option<SessionUser>, ServerFnError> {
 #[server(prefix = "/srv", endpoint = "auth/needs_setup")]
 pub async fn needs_setup() -> Result<bool, ServerFnError> {
     let state = super::ssr::state()?;
-    let configured = state.is_configured().await.map_err(|e| super::ssr::fail(e.into()))?;
+    let configured = state
+        .is_configured()
+        .await
+        .map_err(|e| super::ssr::fail(e.into()))?;
     Ok(!configured)
 }
 
@@ -32,12 +35,25 @@ pub async fn setup_organisation(
     use leptos_axum::ResponseOptions;
 
     let state = super::ssr::state()?;
-    let input = SetupInput { org_name, org_slug, timezone, admin_name, admin_email, password };
-    let created = auth::setup(&state, &input).await.map(|a| a.staff_id.to_string());
+    let input = SetupInput {
+        org_name,
+        org_slug,
+        timezone,
+        admin_name,
+        admin_email,
+        password,
+    };
+    let created = auth::setup(&state, &input)
+        .await
+        .map(|a| a.staff_id.to_string());
     let outcome = super::ssr::form_result(created)?;
     if let FormOutcome::Saved(_) = outcome {
         let addr = use_context::<axum::http::request::Parts>()
-            .and_then(|p| p.extensions.get::<crate::server::auth::guard::ClientAddr>().cloned())
+            .and_then(|p| {
+                p.extensions
+                    .get::<crate::server::auth::guard::ClientAddr>()
+                    .cloned()
+            })
             .map(|a| a.0)
             .unwrap_or_default();
         let signed_in = auth::sign_in(

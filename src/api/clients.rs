@@ -1,11 +1,17 @@
 //! The client directory and client records.
 
+// A server function takes one argument per form field, so a whole-record form has many.
+#![allow(clippy::too_many_arguments)]
+
 use super::FormOutcome;
 use crate::domain::{Person, PersonPage};
 use leptos::prelude::*;
 
 #[server(prefix = "/srv", endpoint = "clients/list_clients")]
-pub async fn list_clients(#[server(default)] q: String, #[server(default)] page: i64) -> Result<PersonPage, ServerFnError> {
+pub async fn list_clients(
+    #[server(default)] q: String,
+    #[server(default)] page: i64,
+) -> Result<PersonPage, ServerFnError> {
     let (state, actor) = super::ssr::actor()?;
     let q = Some(q.as_str()).filter(|q| !q.trim().is_empty());
     crate::server::services::persons::page(&state, &actor, q, page)
@@ -16,13 +22,15 @@ pub async fn list_clients(#[server(default)] q: String, #[server(default)] page:
 #[server(prefix = "/srv", endpoint = "clients/get_client")]
 pub async fn get_client(id: String) -> Result<Person, ServerFnError> {
     let (state, actor) = super::ssr::actor()?;
-    let id = uuid::Uuid::parse_str(&id).map_err(|_| super::ssr::fail(crate::server::error::ServiceError::NotFound))?;
-    crate::server::services::persons::get(&state, &actor, id).await.map_err(super::ssr::fail)
+    let id = uuid::Uuid::parse_str(&id)
+        .map_err(|_| super::ssr::fail(crate::server::error::ServiceError::NotFound))?;
+    crate::server::services::persons::get(&state, &actor, id)
+        .await
+        .map_err(super::ssr::fail)
 }
 
 /// Creates a client (no `id`) or replaces one's fields. Tags come comma-separated.
 #[server(prefix = "/srv", endpoint = "clients/save_client")]
-#[allow(clippy::too_many_arguments)]
 pub async fn save_client(
     #[server(default)] id: Option<String>,
     #[server(default)] full_name: String,
@@ -72,7 +80,9 @@ pub async fn delete_client(id: String) -> Result<(), ServerFnError> {
     use crate::server::error::ServiceError;
     let (state, actor) = super::ssr::actor()?;
     let id = uuid::Uuid::parse_str(&id).map_err(|_| super::ssr::fail(ServiceError::NotFound))?;
-    crate::server::services::persons::delete(&state, &actor, id).await.map_err(super::ssr::fail)?;
+    crate::server::services::persons::delete(&state, &actor, id)
+        .await
+        .map_err(super::ssr::fail)?;
     leptos_axum::redirect("/clients");
     Ok(())
 }

@@ -59,7 +59,9 @@ pub(crate) mod ssr {
             Some(user) => Ok((state, Actor::Staff(user))),
             None => {
                 set_status(StatusCode::UNAUTHORIZED);
-                Err(ServerFnError::new("Your session has ended. Please sign in again."))
+                Err(ServerFnError::new(
+                    "Your session has ended. Please sign in again.",
+                ))
             }
         }
     }
@@ -70,14 +72,21 @@ pub(crate) mod ssr {
             ServiceError::Invalid(e) => (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
             ServiceError::NotFound => (StatusCode::NOT_FOUND, "Not found.".to_string()),
             ServiceError::Conflict { message, .. } => (StatusCode::CONFLICT, message.clone()),
-            ServiceError::Unauthorized => (StatusCode::UNAUTHORIZED, "Please sign in again.".to_string()),
+            ServiceError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "Please sign in again.".to_string(),
+            ),
             ServiceError::Forbidden(m) => (StatusCode::FORBIDDEN, format!("Not allowed: {m}.")),
-            ServiceError::TooManyRequests { retry_after } => {
-                (StatusCode::TOO_MANY_REQUESTS, format!("Too many attempts; try again in {retry_after} s."))
-            }
+            ServiceError::TooManyRequests { retry_after } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("Too many attempts; try again in {retry_after} s."),
+            ),
             ServiceError::Internal(cause) => {
                 tracing::error!(error = ?cause, "server function failed");
-                (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side; it has been logged.".to_string())
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong on our side; it has been logged.".to_string(),
+                )
             }
         };
         set_status(status);
@@ -89,9 +98,12 @@ pub(crate) mod ssr {
         match result {
             Ok(id) => Ok(FormOutcome::Saved(id)),
             Err(ServiceError::Invalid(errors)) => Ok(FormOutcome::Invalid(errors)),
-            Err(ServiceError::Conflict { field: Some(field), message }) => {
-                Ok(FormOutcome::Invalid(crate::domain::FieldErrors::single(&field, message)))
-            }
+            Err(ServiceError::Conflict {
+                field: Some(field),
+                message,
+            }) => Ok(FormOutcome::Invalid(crate::domain::FieldErrors::single(
+                &field, message,
+            ))),
             Err(other) => Err(fail(other)),
         }
     }

@@ -7,7 +7,9 @@ use leptos::prelude::*;
 #[server(prefix = "/srv", endpoint = "staff/list_staff")]
 pub async fn list_staff() -> Result<Vec<StaffMember>, ServerFnError> {
     let (state, actor) = super::ssr::actor()?;
-    crate::server::services::staff::list(&state, &actor).await.map_err(super::ssr::fail)
+    crate::server::services::staff::list(&state, &actor)
+        .await
+        .map_err(super::ssr::fail)
 }
 
 #[server(prefix = "/srv", endpoint = "staff/add_staff")]
@@ -19,7 +21,12 @@ pub async fn add_staff(
 ) -> Result<FormOutcome, ServerFnError> {
     use crate::server::services::staff::{add, NewStaffInput};
     let (state, actor) = super::ssr::actor()?;
-    let input = NewStaffInput { email: &email, display_name: &display_name, role: &role, password: &password };
+    let input = NewStaffInput {
+        email: &email,
+        display_name: &display_name,
+        role: &role,
+        password: &password,
+    };
     super::ssr::form_result(add(&state, &actor, input).await.map(|id| id.to_string()))
 }
 

@@ -41,7 +41,10 @@ pub fn Field(
 
 /// The error message for a field, for inputs that are not plain text boxes.
 #[component]
-pub fn FieldMessage(name: &'static str, #[prop(into)] errors: Signal<FieldErrors>) -> impl IntoView {
+pub fn FieldMessage(
+    name: &'static str,
+    #[prop(into)] errors: Signal<FieldErrors>,
+) -> impl IntoView {
     view! {
         <p class="field-error" id=format!("{name}-error") role="alert">
             {move || errors.get().get(name).map(str::to_string)}
@@ -84,5 +87,9 @@ pub fn urlencode(value: &str) -> String {
 /// Shows a server function's error, if it failed.
 #[component]
 pub fn ErrorNotice(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
-    move || message.get().map(|m| view! { <p class="notice error" role="alert">{m}</p> })
+    move || {
+        message
+            .get()
+            .map(|m| view! { <p class="notice error" role="alert">{m}</p> })
+    }
 }

@@ -237,7 +237,10 @@ mod tests {
     fn emails() {
         let table = [
             ("Ada@Example.COM", Some("Ada@example.com")),
-            ("  bob.smith+vip@mail.co.uk ", Some("bob.smith+vip@mail.co.uk")),
+            (
+                "  bob.smith+vip@mail.co.uk ",
+                Some("bob.smith+vip@mail.co.uk"),
+            ),
             ("no-at-sign", None),
             ("a@b", None),
             ("a..b@example.com", None),

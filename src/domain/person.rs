@@ -165,7 +165,12 @@ fn present(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-fn bounded(field: &str, value: Option<&str>, max: usize, errors: &mut FieldErrors) -> Option<String> {
+fn bounded(
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+    errors: &mut FieldErrors,
+) -> Option<String> {
     let value = value?;
     if value.chars().count() > max {
         errors.add(field, format!("must be at most {max} characters"));
@@ -201,8 +206,10 @@ impl PersonDraft {
             None => Some(PersonType::Client),
             Some(t) => errors.check("person_type", PersonType::parse(t)),
         };
-        let email = present(&input.email).and_then(|e| errors.check("email", EmailAddress::parse(e)));
-        let phone = present(&input.phone).and_then(|p| errors.check("phone", PhoneNumber::parse(p)));
+        let email =
+            present(&input.email).and_then(|e| errors.check("email", EmailAddress::parse(e)));
+        let phone =
+            present(&input.phone).and_then(|p| errors.check("phone", PhoneNumber::parse(p)));
         let timezone = match present(&input.timezone) {
             None => Some(default_timezone.clone()),
             Some(tz) => errors.check("timezone", Timezone::parse(tz)),
@@ -269,7 +276,10 @@ pub fn parse_tags(raw: &[String], errors: &mut FieldErrors) -> Vec<String> {
     let mut tags: Vec<String> = Vec::new();
     for tag in raw.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
         if tag.chars().count() > MAX_TAG {
-            errors.add("tags", format!("'{tag}' is longer than {MAX_TAG} characters"));
+            errors.add(
+                "tags",
+                format!("'{tag}' is longer than {MAX_TAG} characters"),
+            );
             continue;
         }
         if !tags.iter().any(|t| t.eq_ignore_ascii_case(tag)) {
@@ -284,7 +294,10 @@ pub fn parse_tags(raw: &[String], errors: &mut FieldErrors) -> Vec<String> {
 
 /// Splits a comma-separated form field into tags.
 pub fn split_tags(text: &str) -> Vec<String> {
-    text.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect()
+    text.split(',')
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect()
 }
 
 #[cfg(test)]
@@ -321,15 +334,29 @@ mod tests {
             ..Default::default()
         };
         let errors = PersonDraft::parse(&input, &Timezone::utc(), today()).unwrap_err();
-        for field in ["full_name", "person_type", "email", "phone", "timezone", "birthday", "tags"] {
-            assert!(errors.get(field).is_some(), "{field} not reported: {errors}");
+        for field in [
+            "full_name",
+            "person_type",
+            "email",
+            "phone",
+            "timezone",
+            "birthday",
+            "tags",
+        ] {
+            assert!(
+                errors.get(field).is_some(),
+                "{field} not reported: {errors}"
+            );
         }
     }
 
     #[test]
     fn tags_are_deduplicated() {
         let mut errors = FieldErrors::new();
-        let tags = parse_tags(&["VIP".into(), " vip ".into(), "golf".into(), "".into()], &mut errors);
+        let tags = parse_tags(
+            &["VIP".into(), " vip ".into(), "golf".into(), "".into()],
+            &mut errors,
+        );
         assert_eq!(tags, vec!["VIP", "golf"]);
         assert!(errors.is_empty());
         assert_eq!(split_tags("a, b,,c "), vec!["a", "b", "c"]);

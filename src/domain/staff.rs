@@ -37,7 +37,9 @@ impl Role {
             "admin" => Ok(Self::Admin),
             "concierge" => Ok(Self::Concierge),
             "analyst" => Ok(Self::Analyst),
-            other => Err(format!("'{other}' is not a role (admin, concierge or analyst)")),
+            other => Err(format!(
+                "'{other}' is not a role (admin, concierge or analyst)"
+            )),
         }
     }
 

@@ -210,7 +210,10 @@ fn ClientForm(person: Option<Person>) -> impl IntoView {
     let p = person.clone();
     let get = move |f: fn(&Person) -> Option<String>| p.as_ref().and_then(f).unwrap_or_default();
     let current_type = person.as_ref().map(|p| p.person_type).unwrap_or_default();
-    let cancel = person.as_ref().map(|p| format!("/clients/{}", p.id)).unwrap_or_else(|| "/clients".into());
+    let cancel = person
+        .as_ref()
+        .map(|p| format!("/clients/{}", p.id))
+        .unwrap_or_else(|| "/clients".into());
     view! {
         <ErrorNotice message=failure/>
         <ActionForm action=save attr:class="stack form-grid">

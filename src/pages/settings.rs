@@ -10,7 +10,10 @@ use leptos_meta::Title;
 pub fn StaffPage() -> impl IntoView {
     let add = ServerAction::<AddStaff>::new();
     let toggle = ServerAction::<SetStaffActive>::new();
-    let staff = Resource::new(move || (add.version().get(), toggle.version().get()), |_| list_staff());
+    let staff = Resource::new(
+        move || (add.version().get(), toggle.version().get()),
+        |_| list_staff(),
+    );
     let errors = Signal::derive(move || match add.value().get() {
         Some(Ok(outcome)) => outcome.errors(),
         _ => FieldErrors::default(),

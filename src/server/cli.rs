@@ -8,7 +8,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 #[derive(Parser, Debug)]
-#[command(name = "concierge", version, about = "Concierge: look after your clients and every date that matters to them")]
+#[command(
+    name = "concierge",
+    version,
+    about = "Concierge: look after your clients and every date that matters to them"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -69,8 +73,15 @@ fn explain(err: ServiceError) -> anyhow::Error {
 async fn open(config: &Config) -> anyhow::Result<AppState> {
     let db = Db::connect(&config.database_url).await?;
     db.migrate().await?;
-    let options = leptos::config::LeptosOptions::builder().output_name("concierge").build();
-    Ok(AppState::new(db, Arc::new(SystemClock), config.clone(), options))
+    let options = leptos::config::LeptosOptions::builder()
+        .output_name("concierge")
+        .build();
+    Ok(AppState::new(
+        db,
+        Arc::new(SystemClock),
+        config.clone(),
+        options,
+    ))
 }
 
 pub async fn run() -> anyhow::Result<()> {
@@ -90,24 +101,40 @@ pub async fn run() -> anyhow::Result<()> {
             println!("Migrations applied ({}).", state.db.backend());
             Ok(())
         }
-        Command::CreateAdmin { org, email, password, name } => {
+        Command::CreateAdmin {
+            org,
+            email,
+            password,
+            name,
+        } => {
             let state = open(&config).await?;
-            let (org, id) = services::auth::create_admin(&state, &org, &email, &password, name.as_deref())
-                .await
-                .map_err(explain)?;
-            println!("Admin {email} ({id}) can now sign in to {} ({}).", org.name, org.slug);
+            let (org, id) =
+                services::auth::create_admin(&state, &org, &email, &password, name.as_deref())
+                    .await
+                    .map_err(explain)?;
+            println!(
+                "Admin {email} ({id}) can now sign in to {} ({}).",
+                org.name, org.slug
+            );
             Ok(())
         }
         Command::ApiKey(cmd) => {
             let state = open(&config).await?;
             match cmd {
                 ApiKeyCommand::Create { org, name } => {
-                    let (key, secret) = services::api_keys::create(&state, &org, &name).await.map_err(explain)?;
-                    println!("Created API key '{}' ({}) for {org}. Store it now: it is not shown again.", key.name, key.id);
+                    let (key, secret) = services::api_keys::create(&state, &org, &name)
+                        .await
+                        .map_err(explain)?;
+                    println!(
+                        "Created API key '{}' ({}) for {org}. Store it now: it is not shown again.",
+                        key.name, key.id
+                    );
                     println!("{secret}");
                 }
                 ApiKeyCommand::List { org } => {
-                    let keys = services::api_keys::list(&state, &org).await.map_err(explain)?;
+                    let keys = services::api_keys::list(&state, &org)
+                        .await
+                        .map_err(explain)?;
                     if keys.is_empty() {
                         println!("No API keys for {org}.");
                     }
@@ -116,15 +143,25 @@ pub async fn run() -> anyhow::Result<()> {
                             Some(t) => format!("revoked {}", t.format("%Y-%m-%d %H:%M")),
                             None => "active".into(),
                         };
-                        let used = k.last_used_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "never".into());
-                        println!("{}  {}…  {:<24}  {}  last used {}", k.id, k.prefix, k.name, status, used);
+                        let used = k
+                            .last_used_at
+                            .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                            .unwrap_or_else(|| "never".into());
+                        println!(
+                            "{}  {}…  {:<24}  {}  last used {}",
+                            k.id, k.prefix, k.name, status, used
+                        );
                     }
                 }
                 ApiKeyCommand::Revoke { id } => {
-                    services::api_keys::revoke(&state, id).await.map_err(|e| match e {
-                        ServiceError::NotFound => anyhow::anyhow!("there is no active API key {id}"),
-                        other => explain(other),
-                    })?;
+                    services::api_keys::revoke(&state, id)
+                        .await
+                        .map_err(|e| match e {
+                            ServiceError::NotFound => {
+                                anyhow::anyhow!("there is no active API key {id}")
+                            }
+                            other => explain(other),
+                        })?;
                     println!("Revoked API key {id}.");
                 }
             }

@@ -66,7 +66,9 @@ impl Config {
             database_url: var("DATABASE_URL").unwrap_or(d.database_url),
             addr,
             public_url: var("PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string()),
-            site_root: var("LEPTOS_SITE_ROOT").map(PathBuf::from).unwrap_or(d.site_root),
+            site_root: var("LEPTOS_SITE_ROOT")
+                .map(PathBuf::from)
+                .unwrap_or(d.site_root),
             session_idle_minutes: number("SESSION_IDLE_MINUTES", d.session_idle_minutes)?,
             session_absolute_hours: number("SESSION_ABSOLUTE_HOURS", d.session_absolute_hours)?,
             trust_proxy: flag("CONCIERGE_TRUST_PROXY"),
@@ -75,6 +77,8 @@ impl Config {
     }
 
     pub fn secure_cookies(&self) -> bool {
-        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
     }
 }

@@ -10,7 +10,10 @@ pub enum ServiceError {
     #[error("not found")]
     NotFound,
     #[error("{message}")]
-    Conflict { field: Option<String>, message: String },
+    Conflict {
+        field: Option<String>,
+        message: String,
+    },
     #[error("sign in first")]
     Unauthorized,
     #[error("{0}")]

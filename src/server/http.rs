@@ -40,8 +40,14 @@ pub fn build_router(state: AppState) -> Router {
         .route("/login", post(sign_in))
         .route("/logout", post(sign_out))
         .nest("/api/v1", super::rest::router())
-        .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .leptos_routes_with_context(&state, routes, context.clone(), move || {
+            shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
+        .layer(from_fn(guard::server_fn_bad_input))
         .layer(from_fn_with_state(state.clone(), guard::session))
         .layer(from_fn_with_state(state.clone(), guard::origin_guard))
         .layer(from_fn(guard::security_headers))
@@ -61,7 +67,9 @@ async fn health(State(state): State<AppState>) -> Response {
             tracing::error!(error = %err, "health check: database unreachable");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({ "status": "unavailable", "database": state.db.backend() })),
+                Json(
+                    serde_json::json!({ "status": "unavailable", "database": state.db.backend() }),
+                ),
             )
                 .into_response()
         }
@@ -106,13 +114,19 @@ async fn sign_in(
         email: &form.email,
         password: &form.password,
         address: &address,
-        user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
         previous_token: previous.as_deref(),
     };
     match auth_service::sign_in(&state, request).await {
         Ok(signed_in) => {
             tracing::info!(staff = %signed_in.user.staff_id, "signed in");
-            let cookie = auth_service::session_cookie(&state, &signed_in.token, behind_https(&state, &headers));
+            let cookie = auth_service::session_cookie(
+                &state,
+                &signed_in.token,
+                behind_https(&state, &headers),
+            );
             with_cookie(Redirect::to(&next).into_response(), &cookie)
         }
         Err(ServiceError::Unauthorized) => {
@@ -132,12 +146,17 @@ async fn sign_in(
                  and then <a href=\"/login\">try again</a>.</p></main></body></html>"
             );
             let mut res = (StatusCode::TOO_MANY_REQUESTS, Html(body)).into_response();
-            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
             res
         }
         Err(err) => {
             tracing::error!(error = %err, "sign-in failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "sign-in is unavailable; it has been logged").into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "sign-in is unavailable; it has been logged",
+            )
+                .into_response()
         }
     }
 }
@@ -148,7 +167,10 @@ async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Response
             tracing::error!(error = %err, "sign-out failed");
         }
     }
-    with_cookie(Redirect::to("/login").into_response(), &auth_service::clear_cookie(&state))
+    with_cookie(
+        Redirect::to("/login").into_response(),
+        &auth_service::clear_cookie(&state),
+    )
 }
 
 /// A server listening on its address, and the handle to stop it.
@@ -183,13 +205,21 @@ pub async fn spawn(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     let app = build_router(state.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            });
+        let server = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = rx.await;
+        });
         if let Err(err) = server.await {
             tracing::error!(error = %err, "server stopped with an error");
         }
     });
-    Ok(Running { addr, state, shutdown: Some(tx), task })
+    Ok(Running {
+        addr,
+        state,
+        shutdown: Some(tx),
+        task,
+    })
 }

@@ -20,7 +20,12 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(db: Db, clock: Arc<dyn Clock>, config: Config, leptos_options: LeptosOptions) -> Self {
+    pub fn new(
+        db: Db,
+        clock: Arc<dyn Clock>,
+        config: Config,
+        leptos_options: LeptosOptions,
+    ) -> Self {
         Self {
             db,
             clock,

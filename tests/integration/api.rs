@@ -10,8 +10,17 @@ struct Api<'a> {
 }
 
 impl Api<'_> {
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value, reqwest::header::HeaderMap) {
-        let mut req = self.app.client.request(method, self.app.url(&format!("/api/v1{path}"))).bearer_auth(&self.key);
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value, reqwest::header::HeaderMap) {
+        let mut req = self
+            .app
+            .client
+            .request(method, self.app.url(&format!("/api/v1{path}")))
+            .bearer_auth(&self.key);
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -19,7 +28,11 @@ impl Api<'_> {
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         let text = res.text().await.unwrap();
-        let value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
         (status, value, headers)
     }
     async fn get(&self, path: &str) -> (u16, Value) {
@@ -41,7 +54,10 @@ impl Api<'_> {
 
 async fn setup<'a>(app: &'a TestApp, org: &str) -> Api<'a> {
     app.create_admin(org, &format!("admin@{org}.test")).await;
-    Api { app, key: app.api_key(org).await }
+    Api {
+        app,
+        key: app.api_key(org).await,
+    }
 }
 
 async fn persons_crud(backend: Backend) {
@@ -68,7 +84,12 @@ async fn persons_crud(backend: Backend) {
     assert_eq!(got["full_name"], "Grace Hopper");
 
     // Partial update: only the given fields change; null clears.
-    let (status, updated) = api.put(&format!("/persons/{id}"), json!({ "preferred_name": "Amazing Grace", "notes": null })).await;
+    let (status, updated) = api
+        .put(
+            &format!("/persons/{id}"),
+            json!({ "preferred_name": "Amazing Grace", "notes": null }),
+        )
+        .await;
     assert_eq!(status, 200, "{updated}");
     assert_eq!(updated["preferred_name"], "Amazing Grace");
     assert_eq!(updated["notes"], Value::Null);
@@ -84,8 +105,20 @@ both_backends!(persons_crud);
 async fn list_search_and_cursor(backend: Backend) {
     let app = spawn_app(backend).await;
     let api = setup(&app, "acme").await;
-    for name in ["Eve Adams", "bob brown", "Carol Chen", "Dan Diaz", "Alice Archer", "Frank 50% Off"] {
-        assert_eq!(api.post("/persons", json!({ "full_name": name, "tags": ["golf"] })).await.0, 201);
+    for name in [
+        "Eve Adams",
+        "bob brown",
+        "Carol Chen",
+        "Dan Diaz",
+        "Alice Archer",
+        "Frank 50% Off",
+    ] {
+        assert_eq!(
+            api.post("/persons", json!({ "full_name": name, "tags": ["golf"] }))
+                .await
+                .0,
+            201
+        );
     }
     let mut names = Vec::new();
     let mut cursor: Option<String> = None;
@@ -98,22 +131,44 @@ async fn list_search_and_cursor(backend: Backend) {
         assert_eq!(status, 200, "{page}");
         let items = page["items"].as_array().unwrap();
         assert!(items.len() <= 2);
-        names.extend(items.iter().map(|p| p["full_name"].as_str().unwrap().to_string()));
+        names.extend(
+            items
+                .iter()
+                .map(|p| p["full_name"].as_str().unwrap().to_string()),
+        );
         match page["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_string()),
             None => break,
         }
     }
-    assert_eq!(names, ["Alice Archer", "bob brown", "Carol Chen", "Dan Diaz", "Eve Adams", "Frank 50% Off"]);
+    assert_eq!(
+        names,
+        [
+            "Alice Archer",
+            "bob brown",
+            "Carol Chen",
+            "Dan Diaz",
+            "Eve Adams",
+            "Frank 50% Off"
+        ]
+    );
 
     let (_, found) = api.get("/persons?q=CHEN").await;
     assert_eq!(found["items"].as_array().unwrap().len(), 1);
     let (_, found) = api.get("/persons?q=50%25").await;
     assert_eq!(found["items"][0]["full_name"], "Frank 50% Off");
     let (_, found) = api.get("/persons?q=_").await;
-    assert_eq!(found["items"].as_array().unwrap().len(), 0, "LIKE wildcards are literal");
+    assert_eq!(
+        found["items"].as_array().unwrap().len(),
+        0,
+        "LIKE wildcards are literal"
+    );
     let (_, found) = api.get("/persons?q=golf&limit=200").await;
-    assert_eq!(found["items"].as_array().unwrap().len(), 6, "tags are searched");
+    assert_eq!(
+        found["items"].as_array().unwrap().len(),
+        6,
+        "tags are searched"
+    );
     let (_, skipped) = api.get("/persons?skip=4&limit=10").await;
     assert_eq!(skipped["items"].as_array().unwrap().len(), 2);
     app.finish().await;
@@ -127,20 +182,38 @@ async fn validation_errors_name_the_field(backend: Backend) {
         (json!({}), "full_name"),
         (json!({ "full_name": "X", "email": "nope" }), "email"),
         (json!({ "full_name": "X", "phone": "555-0100" }), "phone"),
-        (json!({ "full_name": "X", "timezone": "Europe/Atlantis" }), "timezone"),
-        (json!({ "full_name": "X", "birthday": "31/12/1990" }), "birthday"),
-        (json!({ "full_name": "X", "person_type": "robot" }), "person_type"),
+        (
+            json!({ "full_name": "X", "timezone": "Europe/Atlantis" }),
+            "timezone",
+        ),
+        (
+            json!({ "full_name": "X", "birthday": "31/12/1990" }),
+            "birthday",
+        ),
+        (
+            json!({ "full_name": "X", "person_type": "robot" }),
+            "person_type",
+        ),
         (json!({ "full_name": "X", "tags": 5 }), "tags"),
         (json!({ "full_name": "X", "shoe_size": 9 }), "shoe_size"),
     ];
     for (body, field) in cases {
-        let (status, value, headers) = api.send(reqwest::Method::POST, "/persons", Some(body.clone())).await;
+        let (status, value, headers) = api
+            .send(reqwest::Method::POST, "/persons", Some(body.clone()))
+            .await;
         assert_eq!(status, 422, "{body} -> {value}");
-        assert_eq!(headers.get("content-type").unwrap(), "application/problem+json");
+        assert_eq!(
+            headers.get("content-type").unwrap(),
+            "application/problem+json"
+        );
         assert_eq!(value["status"], 422);
         assert_eq!(value["field"], field, "{body} -> {value}");
     }
-    for (path, field) in [("/persons?limit=0", "limit"), ("/persons?limit=abc", "limit"), ("/persons?cursor=zzz", "cursor")] {
+    for (path, field) in [
+        ("/persons?limit=0", "limit"),
+        ("/persons?limit=abc", "limit"),
+        ("/persons?cursor=zzz", "cursor"),
+    ] {
         let (status, value) = api.get(path).await;
         assert_eq!(status, 422, "{path} -> {value}");
         assert_eq!(value["field"], field, "{path} -> {value}");
@@ -156,7 +229,10 @@ async fn validation_errors_name_the_field(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), 400);
-    assert_eq!(res.headers().get("content-type").unwrap(), "application/problem+json");
+    assert_eq!(
+        res.headers().get("content-type").unwrap(),
+        "application/problem+json"
+    );
     app.finish().await;
 }
 both_backends!(validation_errors_name_the_field);
@@ -164,9 +240,19 @@ both_backends!(validation_errors_name_the_field);
 async fn upsert_by_external_id(backend: Backend) {
     let app = spawn_app(backend).await;
     let api = setup(&app, "acme").await;
-    let (status, first) = api.post("/persons", json!({ "full_name": "Lin Wu", "external_id": "app-7" })).await;
+    let (status, first) = api
+        .post(
+            "/persons",
+            json!({ "full_name": "Lin Wu", "external_id": "app-7" }),
+        )
+        .await;
     assert_eq!(status, 201);
-    let (status, second) = api.post("/persons", json!({ "full_name": "Lin Wu-Park", "external_id": "app-7" })).await;
+    let (status, second) = api
+        .post(
+            "/persons",
+            json!({ "full_name": "Lin Wu-Park", "external_id": "app-7" }),
+        )
+        .await;
     assert_eq!(status, 200, "{second}");
     assert_eq!(first["id"], second["id"]);
     assert_eq!(second["full_name"], "Lin Wu-Park");
@@ -175,7 +261,12 @@ async fn upsert_by_external_id(backend: Backend) {
 
     // Giving another person the same external id is a conflict.
     let (_, other) = api.post("/persons", json!({ "full_name": "Other" })).await;
-    let (status, problem) = api.put(&format!("/persons/{}", other["id"].as_str().unwrap()), json!({ "external_id": "app-7" })).await;
+    let (status, problem) = api
+        .put(
+            &format!("/persons/{}", other["id"].as_str().unwrap()),
+            json!({ "external_id": "app-7" }),
+        )
+        .await;
     assert_eq!(status, 409, "{problem}");
     assert_eq!(problem["field"], "external_id");
     app.finish().await;
@@ -186,19 +277,38 @@ async fn other_organisations_records_are_not_found(backend: Backend) {
     let app = spawn_app(backend).await;
     let acme = setup(&app, "acme").await;
     let globex = setup(&app, "globex").await;
-    let (_, person) = acme.post("/persons", json!({ "full_name": "Acme Client", "external_id": "shared-1" })).await;
+    let (_, person) = acme
+        .post(
+            "/persons",
+            json!({ "full_name": "Acme Client", "external_id": "shared-1" }),
+        )
+        .await;
     let id = person["id"].as_str().unwrap();
 
     assert_eq!(globex.get(&format!("/persons/{id}")).await.0, 404);
-    assert_eq!(globex.put(&format!("/persons/{id}"), json!({ "full_name": "Stolen" })).await.0, 404);
+    assert_eq!(
+        globex
+            .put(&format!("/persons/{id}"), json!({ "full_name": "Stolen" }))
+            .await
+            .0,
+        404
+    );
     assert_eq!(globex.delete(&format!("/persons/{id}")).await, 404);
     let (_, list) = globex.get("/persons?q=acme").await;
     assert_eq!(list["items"].as_array().unwrap().len(), 0);
     // The same external id in another organisation is another person.
-    let (status, theirs) = globex.post("/persons", json!({ "full_name": "Globex Client", "external_id": "shared-1" })).await;
+    let (status, theirs) = globex
+        .post(
+            "/persons",
+            json!({ "full_name": "Globex Client", "external_id": "shared-1" }),
+        )
+        .await;
     assert_eq!(status, 201);
     assert_ne!(theirs["id"], person["id"]);
-    assert_eq!(acme.get(&format!("/persons/{id}")).await.1["full_name"], "Acme Client");
+    assert_eq!(
+        acme.get(&format!("/persons/{id}")).await.1["full_name"],
+        "Acme Client"
+    );
     // Ids that are not UUIDs are simply not found.
     assert_eq!(globex.get("/persons/not-a-uuid").await.0, 404);
     app.finish().await;
@@ -208,20 +318,41 @@ both_backends!(other_organisations_records_are_not_found);
 async fn api_keys_authenticate(backend: Backend) {
     let app = spawn_app(backend).await;
     let api = setup(&app, "acme").await;
-    let res = app.client.get(app.url("/api/v1/persons")).send().await.unwrap();
+    let res = app
+        .client
+        .get(app.url("/api/v1/persons"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 401);
-    assert_eq!(res.headers().get("content-type").unwrap(), "application/problem+json");
-    let res = app.client.get(app.url("/api/v1/persons")).bearer_auth("ck_made_up").send().await.unwrap();
+    assert_eq!(
+        res.headers().get("content-type").unwrap(),
+        "application/problem+json"
+    );
+    let res = app
+        .client
+        .get(app.url("/api/v1/persons"))
+        .bearer_auth("ck_made_up")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 401);
     assert_eq!(api.get("/persons").await.0, 200);
 
-    let keys = concierge::server::services::api_keys::list(app.state(), "acme").await.unwrap();
-    concierge::server::services::api_keys::revoke(app.state(), keys[0].id).await.unwrap();
+    let keys = concierge::server::services::api_keys::list(app.state(), "acme")
+        .await
+        .unwrap();
+    concierge::server::services::api_keys::revoke(app.state(), keys[0].id)
+        .await
+        .unwrap();
     assert_eq!(api.get("/persons").await.0, 401);
     // Unknown API routes answer problem+json 404.
     let (status, _, headers) = api.send(reqwest::Method::GET, "/nothing-here", None).await;
     assert_eq!(status, 404);
-    assert_eq!(headers.get("content-type").unwrap(), "application/problem+json");
+    assert_eq!(
+        headers.get("content-type").unwrap(),
+        "application/problem+json"
+    );
     app.finish().await;
 }
 both_backends!(api_keys_authenticate);

@@ -19,22 +19,47 @@ async fn first_run_setup(backend: Backend) {
 
     // A bad submission names each bad field.
     let res = app
-        .server_fn("/srv/auth/setup_organisation", None, &[
-            ("org_name", ""), ("org_slug", "Bad Slug"), ("timezone", "Mars/Base"),
-            ("admin_name", "Ada"), ("admin_email", "not-an-email"), ("password", "short"),
-        ])
+        .server_fn(
+            "/srv/auth/setup_organisation",
+            None,
+            &[
+                ("org_name", ""),
+                ("org_slug", "Bad Slug"),
+                ("timezone", "Mars/Base"),
+                ("admin_name", "Ada"),
+                ("admin_email", "not-an-email"),
+                ("password", "short"),
+            ],
+        )
         .await;
     assert_eq!(res.status(), 200);
     let body = res.text().await.unwrap();
-    for field in ["org_name", "org_slug", "timezone", "admin_email", "password"] {
-        assert!(body.contains(&format!("\"{field}\"")), "{field} missing in {body}");
+    for field in [
+        "org_name",
+        "org_slug",
+        "timezone",
+        "admin_email",
+        "password",
+    ] {
+        assert!(
+            body.contains(&format!("\"{field}\"")),
+            "{field} missing in {body}"
+        );
     }
 
     let res = app
-        .server_fn("/srv/auth/setup_organisation", None, &[
-            ("org_name", "Acme Concierge"), ("org_slug", "acme"), ("timezone", "Europe/London"),
-            ("admin_name", "Ada Admin"), ("admin_email", "ada@acme.test"), ("password", PASSWORD),
-        ])
+        .server_fn(
+            "/srv/auth/setup_organisation",
+            None,
+            &[
+                ("org_name", "Acme Concierge"),
+                ("org_slug", "acme"),
+                ("timezone", "Europe/London"),
+                ("admin_name", "Ada Admin"),
+                ("admin_email", "ada@acme.test"),
+                ("password", PASSWORD),
+            ],
+        )
         .await;
     let session = session_cookie(res.headers()).expect("setup signs the admin in");
     let home = app.get_with("/", &session).await;
@@ -45,10 +70,18 @@ async fn first_run_setup(backend: Backend) {
     let again = app.client.get(app.url("/setup")).send().await.unwrap();
     assert_eq!(location(&again), "/login");
     let res = app
-        .server_fn("/srv/auth/setup_organisation", None, &[
-            ("org_name", "Evil"), ("org_slug", "evil"), ("timezone", "UTC"),
-            ("admin_name", "Eve"), ("admin_email", "eve@evil.test"), ("password", PASSWORD),
-        ])
+        .server_fn(
+            "/srv/auth/setup_organisation",
+            None,
+            &[
+                ("org_name", "Evil"),
+                ("org_slug", "evil"),
+                ("timezone", "UTC"),
+                ("admin_name", "Eve"),
+                ("admin_email", "eve@evil.test"),
+                ("password", PASSWORD),
+            ],
+        )
         .await;
     assert_ne!(res.status(), 200);
     assert!(session_cookie(res.headers()).is_none());
@@ -63,20 +96,39 @@ async fn sign_in_success_and_failure(backend: Backend) {
     let res = app.sign_in("ADA@acme.test", PASSWORD).await;
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), "/");
-    let set_cookie = res.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
+    let set_cookie = res
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
     for attr in ["HttpOnly", "SameSite=Strict", "Path=/"] {
-        assert!(set_cookie.contains(attr), "{attr} missing from {set_cookie}");
+        assert!(
+            set_cookie.contains(attr),
+            "{attr} missing from {set_cookie}"
+        );
     }
-    assert!(!set_cookie.contains("Secure"), "plain HTTP must not set Secure");
+    assert!(
+        !set_cookie.contains("Secure"),
+        "plain HTTP must not set Secure"
+    );
     let session = session_cookie(res.headers()).unwrap();
     assert!(session.len() >= 43, "session ids carry at least 256 bits");
     let home = app.get_with("/", &session).await;
     assert_eq!(home.status(), 200);
 
-    for (email, password) in [("ada@acme.test", "wrong password!!"), ("nobody@acme.test", PASSWORD)] {
+    for (email, password) in [
+        ("ada@acme.test", "wrong password!!"),
+        ("nobody@acme.test", PASSWORD),
+    ] {
         let res = app.sign_in(email, password).await;
         assert_eq!(res.status(), 303);
-        assert!(location(&res).starts_with("/login?error=invalid"), "{}", location(&res));
+        assert!(
+            location(&res).starts_with("/login?error=invalid"),
+            "{}",
+            location(&res)
+        );
         assert!(session_cookie(res.headers()).is_none());
     }
 
@@ -95,7 +147,10 @@ async fn sign_in_success_and_failure(backend: Backend) {
 both_backends!(sign_in_success_and_failure);
 
 async fn secure_cookie_behind_https(backend: Backend) {
-    let app = spawn_app_with(backend, |c| c.public_url = Some("https://concierge.example".into())).await;
+    let app = spawn_app_with(backend, |c| {
+        c.public_url = Some("https://concierge.example".into())
+    })
+    .await;
     app.create_admin("acme", "ada@acme.test").await;
     let res = app.sign_in("ada@acme.test", PASSWORD).await;
     let set_cookie = res.headers().get("set-cookie").unwrap().to_str().unwrap();
@@ -115,12 +170,25 @@ async fn throttling(backend: Backend) {
             .send()
     };
     for _ in 0..5 {
-        assert_eq!(attempt("wrong password!!", "203.0.113.9").await.unwrap().status(), 303);
+        assert_eq!(
+            attempt("wrong password!!", "203.0.113.9")
+                .await
+                .unwrap()
+                .status(),
+            303
+        );
     }
     // Locked for this address, even with the right password.
     let res = attempt(PASSWORD, "203.0.113.9").await.unwrap();
     assert_eq!(res.status(), 429);
-    let retry: u64 = res.headers().get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
+    let retry: u64 = res
+        .headers()
+        .get("retry-after")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=30).contains(&retry), "retry-after {retry}");
 
     // The real user, elsewhere, is not locked out.
@@ -130,7 +198,13 @@ async fn throttling(backend: Backend) {
 
     // Once the pause has passed the attacker's address may try again (and back-off grows).
     app.clock.advance(Duration::seconds(31));
-    assert_eq!(attempt("wrong password!!", "203.0.113.9").await.unwrap().status(), 303);
+    assert_eq!(
+        attempt("wrong password!!", "203.0.113.9")
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
     app.finish().await;
 }
 both_backends!(throttling);
@@ -184,16 +258,36 @@ both_backends!(session_rotation_and_expiry);
 async fn signed_out_visitor_returns_after_sign_in(backend: Backend) {
     let app = spawn_app(backend).await;
     app.create_admin("acme", "ada@acme.test").await;
-    let res = app.client.get(app.url("/clients?q=ada")).send().await.unwrap();
+    let res = app
+        .client
+        .get(app.url("/clients?q=ada"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 303);
     let to = location(&res);
     assert_eq!(to, "/login?next=%2Fclients%3Fq%3Dada");
-    let login = app.client.get(app.url(&to)).send().await.unwrap().text().await.unwrap();
-    assert!(login.contains("value=\"/clients?q=ada\""), "next is carried by the form");
+    let login = app
+        .client
+        .get(app.url(&to))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        login.contains("value=\"/clients?q=ada\""),
+        "next is carried by the form"
+    );
     let res = app
         .client
         .post(app.url("/login"))
-        .form(&[("email", "ada@acme.test"), ("password", PASSWORD), ("next", "/clients?q=ada")])
+        .form(&[
+            ("email", "ada@acme.test"),
+            ("password", PASSWORD),
+            ("next", "/clients?q=ada"),
+        ])
         .send()
         .await
         .unwrap();
@@ -202,7 +296,11 @@ async fn signed_out_visitor_returns_after_sign_in(backend: Backend) {
     let res = app
         .client
         .post(app.url("/login"))
-        .form(&[("email", "ada@acme.test"), ("password", PASSWORD), ("next", "//evil.example/x")])
+        .form(&[
+            ("email", "ada@acme.test"),
+            ("password", PASSWORD),
+            ("next", "//evil.example/x"),
+        ])
         .send()
         .await
         .unwrap();
@@ -247,7 +345,11 @@ async fn cross_origin_requests_are_refused(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
-    assert_eq!(app.get_with("/", &session).await.status(), 200, "the session survived");
+    assert_eq!(
+        app.get_with("/", &session).await.status(),
+        200,
+        "the session survived"
+    );
 
     // The same origin is fine.
     let res = app
@@ -268,51 +370,107 @@ async fn roles_are_enforced(backend: Backend) {
     let app = spawn_app(backend).await;
     app.create_admin("acme", "ada@acme.test").await;
     app.add_staff("acme", "ann@acme.test", Role::Analyst).await;
-    app.add_staff("acme", "cole@acme.test", Role::Concierge).await;
+    app.add_staff("acme", "cole@acme.test", Role::Concierge)
+        .await;
     let admin = app.session("ada@acme.test").await;
     let analyst = app.session("ann@acme.test").await;
     let concierge = app.session("cole@acme.test").await;
 
     // Analysts read but do not write.
-    let res = app.server_fn("/srv/clients/save_client", Some(&analyst), &[("full_name", "Read Only")]).await;
+    let res = app
+        .server_fn(
+            "/srv/clients/save_client",
+            Some(&analyst),
+            &[("full_name", "Read Only")],
+        )
+        .await;
     assert_eq!(res.status(), 403);
-    let res = app.server_fn("/srv/clients/list_clients", Some(&analyst), &[("q", ""), ("page", "1")]).await;
+    let res = app
+        .server_fn(
+            "/srv/clients/list_clients",
+            Some(&analyst),
+            &[("q", ""), ("page", "1")],
+        )
+        .await;
     assert_eq!(res.status(), 200);
 
     // Only admins manage staff.
     for session in [&analyst, &concierge] {
-        let res = app.server_fn("/srv/staff/list_staff", Some(session), &[]).await;
+        let res = app
+            .server_fn("/srv/staff/list_staff", Some(session), &[])
+            .await;
         assert_eq!(res.status(), 403);
         let res = app
-            .server_fn("/srv/staff/add_staff", Some(session), &[
-                ("email", "x@acme.test"), ("display_name", "X"), ("role", "admin"), ("password", PASSWORD),
-            ])
+            .server_fn(
+                "/srv/staff/add_staff",
+                Some(session),
+                &[
+                    ("email", "x@acme.test"),
+                    ("display_name", "X"),
+                    ("role", "admin"),
+                    ("password", PASSWORD),
+                ],
+            )
             .await;
         assert_eq!(res.status(), 403);
     }
-    let res = app.server_fn("/srv/staff/list_staff", Some(&admin), &[]).await;
+    let res = app
+        .server_fn("/srv/staff/list_staff", Some(&admin), &[])
+        .await;
     assert_eq!(res.status(), 200);
     let staff: serde_json::Value = res.json().await.unwrap();
     assert_eq!(staff.as_array().unwrap().len(), 3);
 
+    // Malformed arguments are the caller's mistake: 400, not 500.
+    let res = app
+        .server_fn(
+            "/srv/clients/list_clients",
+            Some(&analyst),
+            &[("q", ""), ("page", "two")],
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+
     // No session at all: 401.
-    let res = app.server_fn("/srv/clients/list_clients", None, &[("q", ""), ("page", "1")]).await;
+    let res = app
+        .server_fn(
+            "/srv/clients/list_clients",
+            None,
+            &[("q", ""), ("page", "1")],
+        )
+        .await;
     assert_eq!(res.status(), 401);
 
     // An admin adds and deactivates staff; a deactivated account's sessions end at once.
     let res = app
-        .server_fn("/srv/staff/add_staff", Some(&admin), &[
-            ("email", "new@acme.test"), ("display_name", "New Person"), ("role", "concierge"), ("password", PASSWORD),
-        ])
+        .server_fn(
+            "/srv/staff/add_staff",
+            Some(&admin),
+            &[
+                ("email", "new@acme.test"),
+                ("display_name", "New Person"),
+                ("role", "concierge"),
+                ("password", PASSWORD),
+            ],
+        )
         .await;
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("Saved"));
-    let cole_id = staff.as_array().unwrap().iter().find(|s| s["email"] == "cole@acme.test").unwrap()["id"]
+    let cole_id = staff
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["email"] == "cole@acme.test")
+        .unwrap()["id"]
         .as_str()
         .unwrap()
         .to_string();
     let res = app
-        .server_fn("/srv/staff/set_staff_active", Some(&admin), &[("id", &cole_id), ("active", "false")])
+        .server_fn(
+            "/srv/staff/set_staff_active",
+            Some(&admin),
+            &[("id", &cole_id), ("active", "false")],
+        )
         .await;
     assert_eq!(res.status(), 200);
     assert_eq!(location(&app.get_with("/", &concierge).await), "/login");
@@ -328,7 +486,11 @@ async fn headers_on_every_response(backend: Backend) {
     for path in ["/login", "/health", "/api/v1/persons", "/nowhere"] {
         let res = app.client.get(app.url(path)).send().await.unwrap();
         let h = res.headers();
-        let csp = h.get("content-security-policy").expect("csp").to_str().unwrap();
+        let csp = h
+            .get("content-security-policy")
+            .expect("csp")
+            .to_str()
+            .unwrap();
         assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
         assert!(csp.contains("'nonce-"), "{path}");
         assert_eq!(h.get("x-content-type-options").unwrap(), "nosniff");
@@ -337,15 +499,47 @@ async fn headers_on_every_response(backend: Backend) {
     }
     // The page's inline script carries the nonce the header names.
     let res = app.client.get(app.url("/login")).send().await.unwrap();
-    let csp = res.headers().get("content-security-policy").unwrap().to_str().unwrap().to_string();
-    let nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap().to_string();
-    assert!(res.text().await.unwrap().contains(&format!("nonce=\"{nonce}\"")));
+    let csp = res
+        .headers()
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .unwrap()
+        .split('\'')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains(&format!("nonce=\"{nonce}\"")));
 
     // A caller's correlation id is echoed; a bad one is replaced.
-    let res = app.client.get(app.url("/health")).header("x-correlation-id", "req-42").send().await.unwrap();
+    let res = app
+        .client
+        .get(app.url("/health"))
+        .header("x-correlation-id", "req-42")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.headers().get("x-correlation-id").unwrap(), "req-42");
-    let res = app.client.get(app.url("/health")).header("x-correlation-id", "bad id\twith spaces").send().await.unwrap();
-    assert_ne!(res.headers().get("x-correlation-id").unwrap(), "bad id\twith spaces");
+    let res = app
+        .client
+        .get(app.url("/health"))
+        .header("x-correlation-id", "bad id\twith spaces")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(
+        res.headers().get("x-correlation-id").unwrap(),
+        "bad id\twith spaces"
+    );
     app.finish().await;
 }
 both_backends!(headers_on_every_response);

@@ -36,7 +36,9 @@ macro_rules! both_backends {
 }
 
 pub fn postgres_url() -> Option<String> {
-    std::env::var("TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())
+    std::env::var("TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
 }
 
 pub struct TestApp {
@@ -53,10 +55,17 @@ pub const PASSWORD: &str = "correct horse battery staple";
 async fn fresh_postgres() -> (String, (String, String)) {
     let admin_url = postgres_url().expect("TEST_POSTGRES_URL");
     let name = format!("concierge_test_{}", uuid::Uuid::new_v4().simple());
-    let pool = sqlx::PgPool::connect(&admin_url).await.expect("connect to TEST_POSTGRES_URL");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.expect("create test database");
+    let pool = sqlx::PgPool::connect(&admin_url)
+        .await
+        .expect("connect to TEST_POSTGRES_URL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&pool)
+        .await
+        .expect("create test database");
     pool.close().await;
-    let (base, _) = admin_url.rsplit_once('/').expect("TEST_POSTGRES_URL has a database name");
+    let (base, _) = admin_url
+        .rsplit_once('/')
+        .expect("TEST_POSTGRES_URL has a database name");
     (format!("{base}/{name}"), (admin_url.clone(), name))
 }
 
@@ -81,8 +90,13 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
     };
     tweak(&mut config);
     let clock = TestClock::new(Utc.with_ymd_and_hms(2026, 3, 14, 15, 9, 26).unwrap());
-    let running = spawn(config, Arc::new(clock.clone())).await.expect("app starts");
-    let client = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+    let running = spawn(config, Arc::new(clock.clone()))
+        .await
+        .expect("app starts");
+    let client = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap();
     TestApp {
         base: format!("http://{}", running.addr),
         client,
@@ -107,7 +121,9 @@ impl TestApp {
         self.running.stop().await;
         if let Some((admin_url, name)) = self.pg_database {
             if let Ok(pool) = sqlx::PgPool::connect(&admin_url).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&pool).await;
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&pool)
+                    .await;
                 pool.close().await;
             }
         }
@@ -115,22 +131,41 @@ impl TestApp {
 
     /// Creates an organisation (if new) with an admin, through the same service the CLI uses.
     pub async fn create_admin(&self, org: &str, email: &str) {
-        concierge::server::services::auth::create_admin(self.state(), org, email, PASSWORD, Some("Ada Admin"))
-            .await
-            .expect("create admin");
+        concierge::server::services::auth::create_admin(
+            self.state(),
+            org,
+            email,
+            PASSWORD,
+            Some("Ada Admin"),
+        )
+        .await
+        .expect("create admin");
     }
 
     /// Adds a staff member with `role` to the organisation `org_slug` as its first admin would.
     pub async fn add_staff(&self, org_slug: &str, email: &str, role: Role) {
-        let org = concierge::server::db::orgs::by_slug(&self.state().db, org_slug).await.unwrap().unwrap();
-        let email = concierge::domain::EmailAddress::parse(email).unwrap();
-        concierge::server::services::auth::add_staff(self.state(), org.id, &email, "Sam Staff", role, PASSWORD)
+        let org = concierge::server::db::orgs::by_slug(&self.state().db, org_slug)
             .await
-            .expect("add staff");
+            .unwrap()
+            .unwrap();
+        let email = concierge::domain::EmailAddress::parse(email).unwrap();
+        concierge::server::services::auth::add_staff(
+            self.state(),
+            org.id,
+            &email,
+            "Sam Staff",
+            role,
+            PASSWORD,
+        )
+        .await
+        .expect("add staff");
     }
 
     pub async fn api_key(&self, org: &str) -> String {
-        concierge::server::services::api_keys::create(self.state(), org, "tests").await.expect("api key").1
+        concierge::server::services::api_keys::create(self.state(), org, "tests")
+            .await
+            .expect("api key")
+            .1
     }
 
     /// Signs in through the form and returns the session cookie's value.
@@ -159,8 +194,17 @@ impl TestApp {
     }
 
     /// Calls a server function as the hydrated page would (form-encoded in, JSON out).
-    pub async fn server_fn(&self, path: &str, session: Option<&str>, form: &[(&str, &str)]) -> reqwest::Response {
-        let mut req = self.client.post(self.url(path)).header("accept", "application/json").form(form);
+    pub async fn server_fn(
+        &self,
+        path: &str,
+        session: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut req = self
+            .client
+            .post(self.url(path))
+            .header("accept", "application/json")
+            .form(form);
         if let Some(s) = session {
             req = req.header("cookie", format!("concierge_session={s}"));
         }

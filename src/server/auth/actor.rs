@@ -8,7 +8,11 @@ use uuid::Uuid;
 #[derive(Clone, Debug)]
 pub enum Actor {
     Staff(SessionUser),
-    ApiKey { id: Uuid, org_id: Uuid, name: String },
+    ApiKey {
+        id: Uuid,
+        org_id: Uuid,
+        name: String,
+    },
 }
 
 impl Actor {

@@ -28,7 +28,9 @@ pub const CORRELATION_HEADER: &str = "x-correlation-id";
 fn acceptable_correlation_id(value: &str) -> bool {
     !value.is_empty()
         && value.len() <= 128
-        && value.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
 }
 
 pub async fn correlation(mut req: Request, next: Next) -> Response {
@@ -44,7 +46,11 @@ pub async fn correlation(mut req: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
     let mut res = tracing::Instrument::instrument(next.run(req), span.clone()).await;
     span.in_scope(|| {
-        tracing::info!(status = res.status().as_u16(), ms = started.elapsed().as_millis() as u64, "response")
+        tracing::info!(
+            status = res.status().as_u16(),
+            ms = started.elapsed().as_millis() as u64,
+            "response"
+        )
     });
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(CORRELATION_HEADER, value);
@@ -65,11 +71,23 @@ pub async fn security_headers(mut req: Request, next: Next) -> Response {
     if let Ok(v) = HeaderValue::from_str(&csp) {
         h.insert(header::CONTENT_SECURITY_POLICY, v);
     }
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    h.insert("permissions-policy", HeaderValue::from_static("camera=(), microphone=(), geolocation=()"));
-    h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        "permissions-policy",
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
+    );
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
     res
 }
 
@@ -94,7 +112,10 @@ pub fn client_addr(state: &AppState, req: &Request) -> String {
 }
 
 fn is_state_changing(method: &Method) -> bool {
-    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
+    !matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    )
 }
 
 /// The origin (scheme://host[:port]) this server is reached at, for comparison with `Origin`.
@@ -112,7 +133,12 @@ fn own_origins(state: &AppState, headers: &HeaderMap) -> Vec<String> {
 
 /// Rejects state-changing browser requests that come from another site. The JSON API is
 /// exempt: it authenticates with a bearer key, which a browser never attaches by itself.
-pub fn cross_origin_problem(state: &AppState, method: &Method, path: &str, headers: &HeaderMap) -> Option<&'static str> {
+pub fn cross_origin_problem(
+    state: &AppState,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+) -> Option<&'static str> {
     if !is_state_changing(method) || path.starts_with("/api/v1/") {
         return None;
     }
@@ -131,7 +157,9 @@ pub fn cross_origin_problem(state: &AppState, method: &Method, path: &str, heade
 }
 
 pub async fn origin_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if let Some(reason) = cross_origin_problem(&state, req.method(), req.uri().path(), req.headers()) {
+    if let Some(reason) =
+        cross_origin_problem(&state, req.method(), req.uri().path(), req.headers())
+    {
         tracing::warn!(reason, "refused cross-origin request");
         return (StatusCode::FORBIDDEN, reason).into_response();
     }
@@ -140,11 +168,16 @@ pub async fn origin_guard(State(state): State<AppState>, req: Request, next: Nex
 
 /// Paths anyone may reach without signing in.
 fn is_public(path: &str) -> bool {
-    matches!(path, "/login" | "/logout" | "/setup" | "/health" | "/favicon.ico")
-        || path.starts_with("/pkg/")
+    matches!(
+        path,
+        "/login" | "/logout" | "/setup" | "/health" | "/favicon.ico"
+    ) || path.starts_with("/pkg/")
         || path.starts_with("/api/")
         || path.starts_with("/srv/")
-        || path.rsplit('/').next().is_some_and(|last| last.contains('.'))
+        || path
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains('.'))
 }
 
 pub fn session_token(headers: &HeaderMap) -> Option<String> {
@@ -191,7 +224,9 @@ pub async fn session(State(state): State<AppState>, mut req: Request, next: Next
     }
     if path == "/setup" && *req.method() == Method::GET {
         match state.is_configured().await {
-            Ok(true) => return Redirect::to(if user.is_some() { "/" } else { "/login" }).into_response(),
+            Ok(true) => {
+                return Redirect::to(if user.is_some() { "/" } else { "/login" }).into_response()
+            }
             Ok(false) => {}
             Err(err) => {
                 tracing::error!(error = %err, "could not read organisations");
@@ -200,7 +235,11 @@ pub async fn session(State(state): State<AppState>, mut req: Request, next: Next
         }
     }
     if is_page && user.is_none() {
-        let target = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        let target = req
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
         let login = if target == "/" {
             "/login".to_string()
         } else {
@@ -219,9 +258,32 @@ pub fn current_user(parts: &axum::http::request::Parts) -> Option<SessionUser> {
 /// A path we may send the user back to after sign-in: local, and not a protocol-relative URL.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.starts_with("/login") => {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.starts_with("/login") =>
+        {
             n.to_string()
         }
         _ => "/".to_string(),
     }
+}
+
+/// Server functions answer 500 when their arguments cannot be read (a missing or malformed
+/// form field). That is the caller's mistake, not ours: answer 400 instead.
+pub async fn server_fn_bad_input(req: Request, next: Next) -> Response {
+    let is_server_fn = req.uri().path().starts_with("/srv/");
+    let res = next.run(req).await;
+    if !is_server_fn || res.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if bytes.starts_with(b"Args|") || bytes.starts_with(b"Deserialization|") {
+        parts.status = StatusCode::BAD_REQUEST;
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }

@@ -1,6 +1,8 @@
 //! Password hashing with Argon2id and the OWASP-recommended parameters (19 MiB, 2 passes, 1 lane).
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 use std::sync::OnceLock;
 
@@ -55,7 +57,11 @@ pub async fn verify(password: String, hash: Option<String>) -> bool {
     let result = tokio::task::spawn_blocking(move || {
         let stored = hash.unwrap_or_else(|| decoy().to_string());
         PasswordHash::new(&stored)
-            .map(|parsed| hasher().verify_password(password.as_bytes(), &parsed).is_ok())
+            .map(|parsed| {
+                hasher()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
             .unwrap_or(false)
     })
     .await;

@@ -24,9 +24,24 @@ struct Rule {
     doubling: bool,
 }
 
-const PAIR: Rule = Rule { free_failures: 5, base_seconds: 30, max_seconds: 15 * 60, doubling: true };
-const ADDRESS: Rule = Rule { free_failures: 50, base_seconds: 15 * 60, max_seconds: 15 * 60, doubling: false };
-const ACCOUNT: Rule = Rule { free_failures: 20, base_seconds: 60, max_seconds: 60, doubling: false };
+const PAIR: Rule = Rule {
+    free_failures: 5,
+    base_seconds: 30,
+    max_seconds: 15 * 60,
+    doubling: true,
+};
+const ADDRESS: Rule = Rule {
+    free_failures: 50,
+    base_seconds: 15 * 60,
+    max_seconds: 15 * 60,
+    doubling: false,
+};
+const ACCOUNT: Rule = Rule {
+    free_failures: 20,
+    base_seconds: 60,
+    max_seconds: 60,
+    doubling: false,
+};
 
 #[derive(Clone, Copy)]
 struct Counter {
@@ -65,13 +80,22 @@ impl Throttle {
         let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
         if counters.len() > 100_000 {
             let horizon = now - Duration::minutes(WINDOW_MINUTES);
-            counters.retain(|_, c| c.window_start > horizon || c.locked_until.is_some_and(|u| u > now));
+            counters
+                .retain(|_, c| c.window_start > horizon || c.locked_until.is_some_and(|u| u > now));
         }
         for (key, rule) in keys(account, address) {
-            let c = counters.entry(key).or_insert(Counter { failures: 0, window_start: now, locked_until: None });
+            let c = counters.entry(key).or_insert(Counter {
+                failures: 0,
+                window_start: now,
+                locked_until: None,
+            });
             let locked = c.locked_until.is_some_and(|u| u > now);
             if !locked && now - c.window_start > Duration::minutes(WINDOW_MINUTES) {
-                *c = Counter { failures: 0, window_start: now, locked_until: None };
+                *c = Counter {
+                    failures: 0,
+                    window_start: now,
+                    locked_until: None,
+                };
             }
             c.failures += 1;
             if c.failures >= rule.free_failures {
@@ -129,7 +153,10 @@ mod tests {
         }
         let wait = t.check("a@x.io", "192.0.2.1", t0()).unwrap();
         assert!(wait <= 60, "waited {wait}");
-        assert_eq!(t.check("a@x.io", "192.0.2.1", t0() + Duration::seconds(61)), None);
+        assert_eq!(
+            t.check("a@x.io", "192.0.2.1", t0() + Duration::seconds(61)),
+            None
+        );
     }
 
     #[test]

@@ -50,7 +50,12 @@ pub async fn touch(db: &Db, id: Uuid, at: DateTime<Utc>) -> Result<(), sqlx::Err
 }
 
 /// Revokes a key; `org_id` narrows it to one organisation when the caller belongs to one.
-pub async fn revoke(db: &Db, id: Uuid, org_id: Option<Uuid>, at: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+pub async fn revoke(
+    db: &Db,
+    id: Uuid,
+    org_id: Option<Uuid>,
+    at: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
     let sql = "UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL AND ($3 IS NULL OR org_id = $3)";
     on_db!(db, pool => sqlx::query(sql).bind(id).bind(at).bind(org_id).execute(pool).await.map(|r| r.rows_affected() > 0))
 }

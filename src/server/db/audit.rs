@@ -17,7 +17,8 @@ pub struct Entry<'a> {
 }
 
 pub async fn record(db: &Db, e: Entry<'_>) -> Result<(), sqlx::Error> {
-    let sql = "INSERT INTO audit_log (id, org_id, actor, action, entity, entity_id, detail, created_at) \
+    let sql =
+        "INSERT INTO audit_log (id, org_id, actor, action, entity, entity_id, detail, created_at) \
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
     on_db!(db, pool => sqlx::query(sql)
         .bind(Uuid::now_v7())

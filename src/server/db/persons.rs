@@ -7,10 +7,17 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-const COLUMNS: &str = "id, org_id, full_name, preferred_name, person_type, email, phone, timezone, \
+const COLUMNS: &str =
+    "id, org_id, full_name, preferred_name, person_type, email, phone, timezone, \
                        birthday, tags, external_id, notes, created_at, updated_at";
 
-pub async fn insert(db: &Db, org_id: Uuid, id: Uuid, d: &PersonDraft, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+pub async fn insert(
+    db: &Db,
+    org_id: Uuid,
+    id: Uuid,
+    d: &PersonDraft,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
     let sql = "INSERT INTO persons (id, org_id, full_name, preferred_name, person_type, email, phone, timezone, \
                birthday, tags, external_id, notes, search_text, sort_name, created_at, updated_at) \
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)";
@@ -36,7 +43,13 @@ pub async fn insert(db: &Db, org_id: Uuid, id: Uuid, d: &PersonDraft, at: DateTi
 }
 
 /// Replaces every field of a live person; false when there is none with this id.
-pub async fn update(db: &Db, org_id: Uuid, id: Uuid, d: &PersonDraft, at: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+pub async fn update(
+    db: &Db,
+    org_id: Uuid,
+    id: Uuid,
+    d: &PersonDraft,
+    at: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
     let sql = "UPDATE persons SET full_name = $3, preferred_name = $4, person_type = $5, email = $6, phone = $7, \
                timezone = $8, birthday = $9, tags = $10, external_id = $11, notes = $12, search_text = $13, \
                sort_name = $14, updated_at = $15 \
@@ -63,16 +76,27 @@ pub async fn update(db: &Db, org_id: Uuid, id: Uuid, d: &PersonDraft, at: DateTi
 }
 
 pub async fn get(db: &Db, org_id: Uuid, id: Uuid) -> Result<Option<Person>, sqlx::Error> {
-    let sql = format!("SELECT {COLUMNS} FROM persons WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL");
+    let sql = format!(
+        "SELECT {COLUMNS} FROM persons WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL"
+    );
     on_db!(db, pool => sqlx::query_as::<_, Person>(&sql).bind(org_id).bind(id).fetch_optional(pool).await)
 }
 
-pub async fn by_external_id(db: &Db, org_id: Uuid, external_id: &str) -> Result<Option<Person>, sqlx::Error> {
+pub async fn by_external_id(
+    db: &Db,
+    org_id: Uuid,
+    external_id: &str,
+) -> Result<Option<Person>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM persons WHERE org_id = $1 AND external_id = $2 AND deleted_at IS NULL");
     on_db!(db, pool => sqlx::query_as::<_, Person>(&sql).bind(org_id).bind(external_id).fetch_optional(pool).await)
 }
 
-pub async fn soft_delete(db: &Db, org_id: Uuid, id: Uuid, at: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+pub async fn soft_delete(
+    db: &Db,
+    org_id: Uuid,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
     let sql = "UPDATE persons SET deleted_at = $3, updated_at = $3 WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL";
     on_db!(db, pool => sqlx::query(sql).bind(org_id).bind(id).bind(at).execute(pool).await.map(|r| r.rows_affected() > 0))
 }
@@ -87,7 +111,10 @@ pub struct Filter {
 
 /// Escapes LIKE wildcards so a search for `50%` means the characters, not a pattern.
 fn like_pattern(word: &str) -> String {
-    let escaped = word.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = word
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     format!("%{escaped}%")
 }
 
@@ -150,7 +177,9 @@ pub async fn page(
     limit: i64,
 ) -> Result<(Vec<Person>, i64), sqlx::Error> {
     let (clause, params) = where_clause(filter, 4);
-    let sql = format!("SELECT {COLUMNS} FROM persons WHERE {clause} ORDER BY sort_name, id LIMIT $2 OFFSET $3");
+    let sql = format!(
+        "SELECT {COLUMNS} FROM persons WHERE {clause} ORDER BY sort_name, id LIMIT $2 OFFSET $3"
+    );
     let (count_clause, _) = where_clause(filter, 2);
     let count_sql = format!("SELECT COUNT(*) FROM persons WHERE {count_clause}");
     on_db!(db, pool => {

@@ -68,7 +68,11 @@ pub async fn delete_for_staff(db: &Db, staff_id: Uuid) -> Result<(), sqlx::Error
 }
 
 /// Removes sessions past their absolute expiry or idle since `idle_before`.
-pub async fn delete_expired(db: &Db, now: DateTime<Utc>, idle_before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+pub async fn delete_expired(
+    db: &Db,
+    now: DateTime<Utc>,
+    idle_before: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
     let sql = "DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2";
     on_db!(db, pool => sqlx::query(sql).bind(now).bind(idle_before).execute(pool).await.map(|r| r.rows_affected()))
 }

@@ -53,7 +53,9 @@ pub async fn credentials(db: &Db, email: &str) -> Result<Option<Credentials>, sq
 }
 
 pub async fn list(db: &Db, org_id: Uuid) -> Result<Vec<StaffMember>, sqlx::Error> {
-    let sql = format!("SELECT {COLUMNS} FROM staff WHERE org_id = $1 ORDER BY active DESC, display_name, id");
+    let sql = format!(
+        "SELECT {COLUMNS} FROM staff WHERE org_id = $1 ORDER BY active DESC, display_name, id"
+    );
     on_db!(db, pool => sqlx::query_as::<_, StaffMember>(&sql).bind(org_id).fetch_all(pool).await)
 }
 
@@ -62,13 +64,24 @@ pub async fn get(db: &Db, org_id: Uuid, id: Uuid) -> Result<Option<StaffMember>,
     on_db!(db, pool => sqlx::query_as::<_, StaffMember>(&sql).bind(org_id).bind(id).fetch_optional(pool).await)
 }
 
-pub async fn set_active(db: &Db, org_id: Uuid, id: Uuid, active: bool, at: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+pub async fn set_active(
+    db: &Db,
+    org_id: Uuid,
+    id: Uuid,
+    active: bool,
+    at: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
     let sql = "UPDATE staff SET active = $3, updated_at = $4 WHERE org_id = $1 AND id = $2";
     on_db!(db, pool => sqlx::query(sql).bind(org_id).bind(id).bind(active).bind(at).execute(pool).await
         .map(|r| r.rows_affected() > 0))
 }
 
-pub async fn set_password(db: &Db, id: Uuid, hash: &str, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+pub async fn set_password(
+    db: &Db,
+    id: Uuid,
+    hash: &str,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
     let sql = "UPDATE staff SET password_hash = $2, updated_at = $3 WHERE id = $1";
     on_db!(db, pool => sqlx::query(sql).bind(id).bind(hash).bind(at).execute(pool).await.map(|_| ()))
 }

@@ -16,7 +16,11 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(persons::router())
         .fallback(|req: Request| async move {
-            ApiError::not_found(format!("there is no API route {} {}", req.method(), req.uri().path()))
+            ApiError::not_found(format!(
+                "there is no API route {} {}",
+                req.method(),
+                req.uri().path()
+            ))
         })
 }
 
@@ -26,17 +30,24 @@ pub struct ApiActor(pub Actor);
 impl FromRequestParts<AppState> for ApiActor {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| ApiError::unauthorized("send an API key as Authorization: Bearer <key>"))?;
+            .ok_or_else(|| {
+                ApiError::unauthorized("send an API key as Authorization: Bearer <key>")
+            })?;
         let key = header
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))
             .map(str::trim)
-            .ok_or_else(|| ApiError::unauthorized("the Authorization header must be Bearer <key>"))?;
+            .ok_or_else(|| {
+                ApiError::unauthorized("the Authorization header must be Bearer <key>")
+            })?;
         api_keys::authenticate(state, key)
             .await
             .map(ApiActor)

@@ -31,7 +31,10 @@ pub struct PersonResource {
 
 impl From<Person> for PersonResource {
     fn from(person: Person) -> Self {
-        Self { person_id: person.id, person }
+        Self {
+            person_id: person.id,
+            person,
+        }
     }
 }
 
@@ -40,7 +43,9 @@ fn person_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError::not_found(format!("there is no person '{raw}'")))
 }
 
-fn object_body(body: Result<Json<serde_json::Value>, JsonRejection>) -> Result<serde_json::Value, ApiError> {
+fn object_body(
+    body: Result<Json<serde_json::Value>, JsonRejection>,
+) -> Result<serde_json::Value, ApiError> {
     let Json(value) = body?;
     if !value.is_object() {
         return Err(ApiError::bad_request("the body must be a JSON object"));
@@ -55,7 +60,11 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let input = persons::deserialize_input(object_body(body)?)?;
     let (person, created) = persons::upsert(&state, &actor, &input).await?;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(PersonResource::from(person))).into_response())
 }
 

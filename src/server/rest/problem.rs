@@ -24,13 +24,13 @@ pub struct Problem {
 }
 
 #[derive(Debug)]
-pub struct ApiError(pub Problem);
+pub struct ApiError(pub Box<Problem>);
 
 impl ApiError {
     pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
         let title = status.canonical_reason().unwrap_or("Error").to_string();
         let slug = title.to_lowercase().replace(' ', "-");
-        Self(Problem {
+        Self(Box::new(Problem {
             kind: format!("https://concierge.dev/problems/{slug}"),
             title,
             status: status.as_u16(),
@@ -38,7 +38,7 @@ impl ApiError {
             field: None,
             errors: Vec::new(),
             retry_after: None,
-        })
+        }))
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
@@ -55,9 +55,15 @@ impl ApiError {
 
     pub fn invalid(field: &str, detail: impl Into<String>) -> Self {
         let detail = detail.into();
-        let mut e = Self::new(StatusCode::UNPROCESSABLE_ENTITY, format!("{field}: {detail}"));
+        let mut e = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("{field}: {detail}"),
+        );
         e.0.field = Some(field.to_string());
-        e.0.errors = vec![FieldError { field: field.to_string(), message: detail }];
+        e.0.errors = vec![FieldError {
+            field: field.to_string(),
+            message: detail,
+        }];
         e
     }
 }
@@ -80,13 +86,19 @@ impl From<ServiceError> for ApiError {
             ServiceError::Unauthorized => Self::unauthorized("authentication required"),
             ServiceError::Forbidden(message) => Self::new(StatusCode::FORBIDDEN, message),
             ServiceError::TooManyRequests { retry_after } => {
-                let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, format!("try again in {retry_after} seconds"));
+                let mut e = Self::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    format!("try again in {retry_after} seconds"),
+                );
                 e.0.retry_after = Some(retry_after);
                 e
             }
             ServiceError::Internal(cause) => {
                 tracing::error!(error = ?cause, "internal error");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "something went wrong on our side; it has been logged")
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "something went wrong on our side; it has been logged",
+                )
             }
         }
     }
@@ -95,10 +107,13 @@ impl From<ServiceError> for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection {
-            JsonRejection::MissingJsonContentType(_) => {
-                Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "send the body as Content-Type: application/json")
+            JsonRejection::MissingJsonContentType(_) => Self::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "send the body as Content-Type: application/json",
+            ),
+            other => {
+                Self::bad_request(format!("the body is not valid JSON: {}", other.body_text()))
             }
-            other => Self::bad_request(format!("the body is not valid JSON: {}", other.body_text())),
         }
     }
 }
@@ -120,14 +135,18 @@ impl From<QueryRejection> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let retry_after = self.0.retry_after;
         let body = serde_json::to_vec(&self.0).unwrap_or_default();
         let mut res = (status, body).into_response();
-        res.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         if let Some(seconds) = retry_after {
-            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         res
     }

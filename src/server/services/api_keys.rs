@@ -20,7 +20,11 @@ async fn org_by_slug(state: &AppState, slug: &str) -> ServiceResult<crate::domai
 }
 
 /// Creates a key; the returned secret is the only time the key is ever seen.
-pub async fn create(state: &AppState, org_slug: &str, name: &str) -> ServiceResult<(ApiKey, String)> {
+pub async fn create(
+    state: &AppState,
+    org_slug: &str,
+    name: &str,
+) -> ServiceResult<(ApiKey, String)> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ServiceError::invalid("name", "must be 1 to 100 characters"));
@@ -62,8 +66,15 @@ pub async fn authenticate(state: &AppState, presented: &str) -> ServiceResult<Ac
         .await?
         .ok_or(ServiceError::Unauthorized)?;
     let now = state.clock.now();
-    if key.last_used_at.is_none_or(|t| now - t > Duration::minutes(1)) {
+    if key
+        .last_used_at
+        .is_none_or(|t| now - t > Duration::minutes(1))
+    {
         api_keys::touch(&state.db, key.id, now).await?;
     }
-    Ok(Actor::ApiKey { id: key.id, org_id: key.org_id, name: key.name })
+    Ok(Actor::ApiKey {
+        id: key.id,
+        org_id: key.org_id,
+        name: key.name,
+    })
 }

@@ -72,11 +72,24 @@ pub async fn setup(state: &AppState, input: &SetupInput) -> ServiceResult<NewAdm
         return Err(errors.into());
     }
     let org = create_org(state, &name, &slug, &timezone).await?;
-    let staff_id = add_staff(state, org.id, &email, &admin_name, Role::Admin, &input.password).await?;
+    let staff_id = add_staff(
+        state,
+        org.id,
+        &email,
+        &admin_name,
+        Role::Admin,
+        &input.password,
+    )
+    .await?;
     Ok(NewAdmin { org, staff_id })
 }
 
-pub async fn create_org(state: &AppState, name: &str, slug: &Slug, timezone: &Timezone) -> ServiceResult<Organisation> {
+pub async fn create_org(
+    state: &AppState,
+    name: &str,
+    slug: &Slug,
+    timezone: &Timezone,
+) -> ServiceResult<Organisation> {
     let org = Organisation {
         id: Uuid::now_v7(),
         name: name.to_string(),
@@ -86,9 +99,10 @@ pub async fn create_org(state: &AppState, name: &str, slug: &Slug, timezone: &Ti
     };
     match orgs::insert(&state.db, &org).await {
         Ok(()) => Ok(org),
-        Err(e) if db::is_unique_violation(&e, "slug") => {
-            Err(ServiceError::conflict("org_slug", format!("an organisation '{slug}' already exists")))
-        }
+        Err(e) if db::is_unique_violation(&e, "slug") => Err(ServiceError::conflict(
+            "org_slug",
+            format!("an organisation '{slug}' already exists"),
+        )),
         Err(e) => Err(e.into()),
     }
 }
@@ -140,12 +154,30 @@ pub async fn create_admin(
     password::check_policy(new_password).map_err(|m| ServiceError::invalid("password", m))?;
     let org = match orgs::by_slug(&state.db, slug.as_str()).await? {
         Some(org) => org,
-        None => create_org(state, &title_from_slug(slug.as_str()), &slug, &Timezone::utc()).await?,
+        None => {
+            create_org(
+                state,
+                &title_from_slug(slug.as_str()),
+                &slug,
+                &Timezone::utc(),
+            )
+            .await?
+        }
     };
-    let display = name.map(str::to_string).unwrap_or_else(|| email.as_str().split('@').next().unwrap_or("Admin").to_string());
+    let display = name.map(str::to_string).unwrap_or_else(|| {
+        email
+            .as_str()
+            .split('@')
+            .next()
+            .unwrap_or("Admin")
+            .to_string()
+    });
     if let Some(existing) = staff::credentials(&state.db, email.as_str()).await? {
         if existing.staff.org_id != org.id {
-            return Err(ServiceError::conflict("email", format!("{email} belongs to another organisation")));
+            return Err(ServiceError::conflict(
+                "email",
+                format!("{email} belongs to another organisation"),
+            ));
         }
         let hash = password::hash(new_password.to_string()).await?;
         let now = state.clock.now();
@@ -168,7 +200,9 @@ fn title_from_slug(slug: &str) -> String {
     slug.split('-')
         .map(|w| {
             let mut c = w.chars();
-            c.next().map(|f| f.to_uppercase().chain(c).collect::<String>()).unwrap_or_default()
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                .unwrap_or_default()
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -197,7 +231,10 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>) -> ServiceResult<
     }
     let creds = staff::credentials(&state.db, req.email).await?;
     let active = creds.as_ref().is_some_and(|c| c.staff.active);
-    let hash = creds.as_ref().filter(|_| active).map(|c| c.password_hash.clone());
+    let hash = creds
+        .as_ref()
+        .filter(|_| active)
+        .map(|c| c.password_hash.clone());
     if !password::verify(req.password.to_string(), hash).await {
         state.throttle.record_failure(req.email, req.address, now);
         return Err(ServiceError::Unauthorized);
@@ -242,7 +279,10 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>) -> ServiceResult<
 
 /// The staff member a session token belongs to, if the session is live; a session past its
 /// idle or absolute expiry is deleted.
-pub async fn resolve_session(state: &AppState, token: &str) -> Result<Option<SessionUser>, sqlx::Error> {
+pub async fn resolve_session(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<SessionUser>, sqlx::Error> {
     let hash = token::sha256_hex(token);
     let Some(row) = sessions::lookup(&state.db, &hash).await? else {
         return Ok(None);
@@ -275,12 +315,22 @@ pub async fn sign_out(state: &AppState, token: &str) -> ServiceResult<()> {
 /// The `Set-Cookie` value that stores a session token in the browser.
 pub fn session_cookie(state: &AppState, token: &str, secure: bool) -> String {
     let max_age = state.config.session_absolute_hours * 3600;
-    let secure = if secure || state.config.secure_cookies() { "; Secure" } else { "" };
-    format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")
+    let secure = if secure || state.config.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    )
 }
 
 /// The `Set-Cookie` value that removes the session cookie.
 pub fn clear_cookie(state: &AppState) -> String {
-    let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
+    let secure = if state.config.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
     format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}")
 }

@@ -1,7 +1,9 @@
 //! People: create, upsert by external id, read, update, soft delete, search and page.
 
 use super::audit;
-use crate::domain::{FieldErrors, Person, PersonDraft, PersonInput, PersonPage, PersonType, Timezone};
+use crate::domain::{
+    FieldErrors, Person, PersonDraft, PersonInput, PersonPage, PersonType, Timezone,
+};
 use crate::server::auth::Actor;
 use crate::server::db::{self, orgs, persons};
 use crate::server::error::{ServiceError, ServiceResult};
@@ -15,9 +17,15 @@ pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
 
 async fn parse(state: &AppState, actor: &Actor, input: &PersonInput) -> ServiceResult<PersonDraft> {
-    let org = orgs::by_id(&state.db, actor.org_id()).await?.ok_or(ServiceError::NotFound)?;
+    let org = orgs::by_id(&state.db, actor.org_id())
+        .await?
+        .ok_or(ServiceError::NotFound)?;
     let default_tz = Timezone::parse(&org.timezone).unwrap_or_else(|_| Timezone::utc());
-    Ok(PersonDraft::parse(input, &default_tz, state.clock.now().date_naive())?)
+    Ok(PersonDraft::parse(
+        input,
+        &default_tz,
+        state.clock.now().date_naive(),
+    )?)
 }
 
 fn external_id_taken(draft: &PersonDraft) -> ServiceError {
@@ -37,18 +45,37 @@ pub async fn create(state: &AppState, actor: &Actor, input: &PersonInput) -> Ser
     let now = state.clock.now();
     match persons::insert(&state.db, actor.org_id(), id, &draft, now).await {
         Ok(()) => {}
-        Err(e) if db::is_unique_violation(&e, "external_id") => return Err(external_id_taken(&draft)),
+        Err(e) if db::is_unique_violation(&e, "external_id") => {
+            return Err(external_id_taken(&draft))
+        }
         Err(e) => return Err(e.into()),
     }
-    audit(&state.db, actor, "create", "person", Some(id), json!({ "full_name": draft.full_name }), now).await;
+    audit(
+        &state.db,
+        actor,
+        "create",
+        "person",
+        Some(id),
+        json!({ "full_name": draft.full_name }),
+        now,
+    )
+    .await;
     get(state, actor, id).await
 }
 
 /// With an external id, creates the person or updates the one that has it; the flag says
 /// whether it was created.
-pub async fn upsert(state: &AppState, actor: &Actor, input: &PersonInput) -> ServiceResult<(Person, bool)> {
+pub async fn upsert(
+    state: &AppState,
+    actor: &Actor,
+    input: &PersonInput,
+) -> ServiceResult<(Person, bool)> {
     actor.require_write()?;
-    let external_id = input.external_id.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let external_id = input
+        .external_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
     let Some(external_id) = external_id else {
         return Ok((create(state, actor, input).await?, true));
     };
@@ -58,30 +85,53 @@ pub async fn upsert(state: &AppState, actor: &Actor, input: &PersonInput) -> Ser
         match persons::by_external_id(&state.db, actor.org_id(), external_id).await? {
             Some(existing) => return Ok((update(state, actor, existing.id, input).await?, false)),
             None => match create(state, actor, input).await {
-                Err(ServiceError::Conflict { field: Some(f), .. }) if f == "external_id" => continue,
+                Err(ServiceError::Conflict { field: Some(f), .. }) if f == "external_id" => {
+                    continue
+                }
                 other => return other.map(|p| (p, true)),
             },
         }
     }
-    Err(ServiceError::conflict("external_id", "the person was changed concurrently; try again"))
+    Err(ServiceError::conflict(
+        "external_id",
+        "the person was changed concurrently; try again",
+    ))
 }
 
 pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResult<Person> {
-    persons::get(&state.db, actor.org_id(), id).await?.ok_or(ServiceError::NotFound)
+    persons::get(&state.db, actor.org_id(), id)
+        .await?
+        .ok_or(ServiceError::NotFound)
 }
 
 /// Replaces every field with `input`.
-pub async fn update(state: &AppState, actor: &Actor, id: Uuid, input: &PersonInput) -> ServiceResult<Person> {
+pub async fn update(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    input: &PersonInput,
+) -> ServiceResult<Person> {
     actor.require_write()?;
     let draft = parse(state, actor, input).await?;
     let now = state.clock.now();
     match persons::update(&state.db, actor.org_id(), id, &draft, now).await {
         Ok(true) => {}
         Ok(false) => return Err(ServiceError::NotFound),
-        Err(e) if db::is_unique_violation(&e, "external_id") => return Err(external_id_taken(&draft)),
+        Err(e) if db::is_unique_violation(&e, "external_id") => {
+            return Err(external_id_taken(&draft))
+        }
         Err(e) => return Err(e.into()),
     }
-    audit(&state.db, actor, "update", "person", Some(id), json!({ "full_name": draft.full_name }), now).await;
+    audit(
+        &state.db,
+        actor,
+        "update",
+        "person",
+        Some(id),
+        json!({ "full_name": draft.full_name }),
+        now,
+    )
+    .await;
     get(state, actor, id).await
 }
 
@@ -98,7 +148,11 @@ pub async fn patch(
     let mut merged = serde_json::to_value(current.to_input()).map_err(anyhow::Error::from)?;
     if let Some(object) = merged.as_object_mut() {
         for (key, value) in patch {
-            let key = if key == "type" { "person_type".to_string() } else { key };
+            let key = if key == "type" {
+                "person_type".to_string()
+            } else {
+                key
+            };
             object.insert(key, value);
         }
     }
@@ -130,7 +184,16 @@ pub async fn delete(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResult<
     if !persons::soft_delete(&state.db, actor.org_id(), id, now).await? {
         return Err(ServiceError::NotFound);
     }
-    audit(&state.db, actor, "delete", "person", Some(id), json!({}), now).await;
+    audit(
+        &state.db,
+        actor,
+        "delete",
+        "person",
+        Some(id),
+        json!({}),
+        now,
+    )
+    .await;
     Ok(())
 }
 
@@ -172,13 +235,19 @@ pub struct ListQuery<'a> {
     pub skip: Option<i64>,
 }
 
-pub async fn list(state: &AppState, actor: &Actor, query: ListQuery<'_>) -> ServiceResult<CursorPage> {
+pub async fn list(
+    state: &AppState,
+    actor: &Actor,
+    query: ListQuery<'_>,
+) -> ServiceResult<CursorPage> {
     let mut errors = FieldErrors::new();
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         errors.add("limit", format!("must be between 1 and {MAX_LIMIT}"));
     }
-    let person_type = query.person_type.and_then(|t| errors.check("person_type", PersonType::parse(t)));
+    let person_type = query
+        .person_type
+        .and_then(|t| errors.check("person_type", PersonType::parse(t)));
     let after = match query.cursor.filter(|c| !c.is_empty()) {
         None => None,
         Some(c) => {
@@ -199,7 +268,9 @@ pub async fn list(state: &AppState, actor: &Actor, query: ListQuery<'_>) -> Serv
     let f = filter(query.q, person_type);
     // One extra row tells whether another page follows.
     let mut items = if skip > 0 && after.is_none() {
-        persons::page(&state.db, actor.org_id(), &f, skip, limit + 1).await?.0
+        persons::page(&state.db, actor.org_id(), &f, skip, limit + 1)
+            .await?
+            .0
     } else {
         persons::list_after(&state.db, actor.org_id(), &f, after, limit + 1).await?
     };
@@ -215,9 +286,25 @@ pub async fn list(state: &AppState, actor: &Actor, query: ListQuery<'_>) -> Serv
 pub const PER_PAGE: i64 = 25;
 
 /// A numbered page of the client directory (1-based) with the total number of matches.
-pub async fn page(state: &AppState, actor: &Actor, q: Option<&str>, page: i64) -> ServiceResult<PersonPage> {
+pub async fn page(
+    state: &AppState,
+    actor: &Actor,
+    q: Option<&str>,
+    page: i64,
+) -> ServiceResult<PersonPage> {
     let page = page.max(1);
-    let (items, total) =
-        persons::page(&state.db, actor.org_id(), &filter(q, None), (page - 1) * PER_PAGE, PER_PAGE).await?;
-    Ok(PersonPage { items, total, page, per_page: PER_PAGE })
+    let (items, total) = persons::page(
+        &state.db,
+        actor.org_id(),
+        &filter(q, None),
+        (page - 1) * PER_PAGE,
+        PER_PAGE,
+    )
+    .await?;
+    Ok(PersonPage {
+        items,
+        total,
+        page,
+        per_page: PER_PAGE,
+    })
 }

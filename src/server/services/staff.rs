@@ -32,31 +32,60 @@ pub async fn add(state: &AppState, actor: &Actor, input: NewStaffInput<'_>) -> S
         errors.add("display_name", "must be at most 120 characters");
     }
     let role = errors.check("role", Role::parse(input.role));
-    errors.check("password", crate::server::auth::password::check_policy(input.password));
+    errors.check(
+        "password",
+        crate::server::auth::password::check_policy(input.password),
+    );
     let (Some(email), Some(role)) = (email, role) else {
         return Err(errors.into());
     };
     if !errors.is_empty() {
         return Err(errors.into());
     }
-    let id = super::auth::add_staff(state, actor.org_id(), &email, name, role, input.password).await?;
-    audit(&state.db, actor, "create", "staff", Some(id), json!({ "email": email.as_str(), "role": role.as_str() }), state.clock.now()).await;
+    let id =
+        super::auth::add_staff(state, actor.org_id(), &email, name, role, input.password).await?;
+    audit(
+        &state.db,
+        actor,
+        "create",
+        "staff",
+        Some(id),
+        json!({ "email": email.as_str(), "role": role.as_str() }),
+        state.clock.now(),
+    )
+    .await;
     Ok(id)
 }
 
 /// Activates or deactivates an account. Deactivating ends its sessions at once; the last
 /// active admin, and one's own account, cannot be deactivated.
-pub async fn set_active(state: &AppState, actor: &Actor, id: Uuid, active: bool) -> ServiceResult<()> {
+pub async fn set_active(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    active: bool,
+) -> ServiceResult<()> {
     actor.require_admin()?;
-    let target = staff::get(&state.db, actor.org_id(), id).await?.ok_or(ServiceError::NotFound)?;
+    let target = staff::get(&state.db, actor.org_id(), id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
     if !active {
         if let Actor::Staff(me) = actor {
             if me.staff_id == id {
-                return Err(ServiceError::conflict("active", "you cannot deactivate your own account"));
+                return Err(ServiceError::conflict(
+                    "active",
+                    "you cannot deactivate your own account",
+                ));
             }
         }
-        if target.role == Role::Admin && target.active && staff::count_active_admins(&state.db, actor.org_id()).await? <= 1 {
-            return Err(ServiceError::conflict("active", "the last active admin cannot be deactivated"));
+        if target.role == Role::Admin
+            && target.active
+            && staff::count_active_admins(&state.db, actor.org_id()).await? <= 1
+        {
+            return Err(ServiceError::conflict(
+                "active",
+                "the last active admin cannot be deactivated",
+            ));
         }
     }
     let now = state.clock.now();
@@ -65,6 +94,15 @@ pub async fn set_active(state: &AppState, actor: &Actor, id: Uuid, active: bool)
         sessions::delete_for_staff(&state.db, id).await?;
     }
     let action = if active { "activate" } else { "deactivate" };
-    audit(&state.db, actor, action, "staff", Some(id), json!({ "email": target.email }), now).await;
+    audit(
+        &state.db,
+        actor,
+        action,
+        "staff",
+        Some(id),
+        json!({ "email": target.email }),
+        now,
+    )
+    .await;
     Ok(())
 }
