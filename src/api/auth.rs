@@ -10,17 +10,6 @@ pub async fn current_user() -> Result<Option<SessionUser>, ServerFnError> {
     Ok(super::ssr::session_user())
 }
 
-/// Whether setup is still to be done (no organisation exists).
-#[server(prefix = "/srv", endpoint = "auth/needs_setup")]
-pub async fn needs_setup() -> Result<bool, ServerFnError> {
-    let state = super::ssr::state()?;
-    let configured = state
-        .is_configured()
-        .await
-        .map_err(|e| super::ssr::fail(e.into()))?;
-    Ok(!configured)
-}
-
 /// Creates the organisation and its first admin, signs the admin in, and opens the portal.
 #[server(prefix = "/srv", endpoint = "auth/setup_organisation")]
 pub async fn setup_organisation(

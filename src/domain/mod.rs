@@ -4,13 +4,17 @@
 //! edge an invalid e-mail, phone number or time zone cannot exist.
 
 mod contact;
+pub mod dates;
 mod errors;
 mod org;
 pub mod person;
+pub mod recurrence;
 mod staff;
+pub mod timing;
 
 pub use contact::{EmailAddress, PhoneNumber, Slug, Timezone};
 pub use errors::{FieldError, FieldErrors};
-pub use org::Organisation;
+pub use org::{AuditRecord, Organisation};
 pub use person::{Person, PersonDraft, PersonInput, PersonPage, PersonType};
+pub use recurrence::Recurrence;
 pub use staff::{Role, SessionUser, StaffMember};

@@ -120,11 +120,19 @@ pub fn ClientPage() -> impl IntoView {
                                 {move || writable.get().then(|| {
                                     let (edit, id) = (edit.clone(), id.clone());
                                     view! {
-                                        <a class="button" href=edit>"Edit"</a>
-                                        <ActionForm action=delete attr:class="inline">
-                                            <input type="hidden" name="id" value=id/>
-                                            <button type="submit" class="danger">"Delete"</button>
-                                        </ActionForm>
+                                        <div class="actions">
+                                            <a class="button" href=edit>"Edit"</a>
+                                            <details class="confirm">
+                                                <summary class="button danger">"Delete…"</summary>
+                                                <div class="confirm-box">
+                                                    <p>"Remove this client from the directory?"</p>
+                                                    <ActionForm action=delete attr:class="inline">
+                                                        <input type="hidden" name="id" value=id/>
+                                                        <button type="submit" class="danger">"Yes, delete"</button>
+                                                    </ActionForm>
+                                                </div>
+                                            </details>
+                                        </div>
                                     }
                                 })}
                             </div>

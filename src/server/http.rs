@@ -173,6 +173,26 @@ async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Response
     )
 }
 
+/// How often expired sessions are cleared away.
+const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+async fn housekeeping(state: AppState) {
+    let mut tick = tokio::time::interval(HOUSEKEEPING_EVERY);
+    loop {
+        tick.tick().await;
+        match auth_service::purge_expired_sessions(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sessions = n, "removed expired sessions"),
+            Err(err) => tracing::warn!(error = %err, "housekeeping failed"),
+        }
+        match crate::server::services::dates::roll_forward_all(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(dates = n, "rolled dates forward to their next occurrence"),
+            Err(err) => tracing::warn!(error = %err, "rolling dates forward failed"),
+        }
+    }
+}
+
 /// A server listening on its address, and the handle to stop it.
 pub struct Running {
     pub addr: SocketAddr,
@@ -204,6 +224,7 @@ pub async fn spawn(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     let state = AppState::new(db, clock, config, options);
     let app = build_router(state.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let housekeeping = tokio::spawn(housekeeping(state.clone()));
     let task = tokio::spawn(async move {
         let server = axum::serve(
             listener,
@@ -215,6 +236,7 @@ pub async fn spawn(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         if let Err(err) = server.await {
             tracing::error!(error = %err, "server stopped with an error");
         }
+        housekeeping.abort();
     });
     Ok(Running {
         addr,

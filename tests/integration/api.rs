@@ -1,68 +1,12 @@
 //! `/api/v1/persons` and `/health` over HTTP with API keys.
 
 use crate::both_backends;
-use crate::common::{spawn_app, Backend, TestApp};
+use crate::common::{spawn_app, Api, Backend};
 use serde_json::{json, Value};
-
-struct Api<'a> {
-    app: &'a TestApp,
-    key: String,
-}
-
-impl Api<'_> {
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (u16, Value, reqwest::header::HeaderMap) {
-        let mut req = self
-            .app
-            .client
-            .request(method, self.app.url(&format!("/api/v1{path}")))
-            .bearer_auth(&self.key);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status().as_u16();
-        let headers = res.headers().clone();
-        let text = res.text().await.unwrap();
-        let value = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        (status, value, headers)
-    }
-    async fn get(&self, path: &str) -> (u16, Value) {
-        let (s, v, _) = self.send(reqwest::Method::GET, path, None).await;
-        (s, v)
-    }
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let (s, v, _) = self.send(reqwest::Method::POST, path, Some(body)).await;
-        (s, v)
-    }
-    async fn put(&self, path: &str, body: Value) -> (u16, Value) {
-        let (s, v, _) = self.send(reqwest::Method::PUT, path, Some(body)).await;
-        (s, v)
-    }
-    async fn delete(&self, path: &str) -> u16 {
-        self.send(reqwest::Method::DELETE, path, None).await.0
-    }
-}
-
-async fn setup<'a>(app: &'a TestApp, org: &str) -> Api<'a> {
-    app.create_admin(org, &format!("admin@{org}.test")).await;
-    Api {
-        app,
-        key: app.api_key(org).await,
-    }
-}
 
 async fn persons_crud(backend: Backend) {
     let app = spawn_app(backend).await;
-    let api = setup(&app, "acme").await;
+    let api = Api::setup(&app, "acme").await;
 
     let (status, created) = api
         .post("/persons", json!({
@@ -104,7 +48,7 @@ both_backends!(persons_crud);
 
 async fn list_search_and_cursor(backend: Backend) {
     let app = spawn_app(backend).await;
-    let api = setup(&app, "acme").await;
+    let api = Api::setup(&app, "acme").await;
     for name in [
         "Eve Adams",
         "bob brown",
@@ -177,7 +121,7 @@ both_backends!(list_search_and_cursor);
 
 async fn validation_errors_name_the_field(backend: Backend) {
     let app = spawn_app(backend).await;
-    let api = setup(&app, "acme").await;
+    let api = Api::setup(&app, "acme").await;
     let cases = [
         (json!({}), "full_name"),
         (json!({ "full_name": "X", "email": "nope" }), "email"),
@@ -239,7 +183,7 @@ both_backends!(validation_errors_name_the_field);
 
 async fn upsert_by_external_id(backend: Backend) {
     let app = spawn_app(backend).await;
-    let api = setup(&app, "acme").await;
+    let api = Api::setup(&app, "acme").await;
     let (status, first) = api
         .post(
             "/persons",
@@ -275,8 +219,8 @@ both_backends!(upsert_by_external_id);
 
 async fn other_organisations_records_are_not_found(backend: Backend) {
     let app = spawn_app(backend).await;
-    let acme = setup(&app, "acme").await;
-    let globex = setup(&app, "globex").await;
+    let acme = Api::setup(&app, "acme").await;
+    let globex = Api::setup(&app, "globex").await;
     let (_, person) = acme
         .post(
             "/persons",
@@ -317,7 +261,7 @@ both_backends!(other_organisations_records_are_not_found);
 
 async fn api_keys_authenticate(backend: Backend) {
     let app = spawn_app(backend).await;
-    let api = setup(&app, "acme").await;
+    let api = Api::setup(&app, "acme").await;
     let res = app
         .client
         .get(app.url("/api/v1/persons"))

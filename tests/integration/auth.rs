@@ -251,6 +251,20 @@ async fn session_rotation_and_expiry(backend: Backend) {
     }
     app.clock.advance(Duration::minutes(21));
     assert_eq!(location(&app.get_with("/", &active).await), "/login");
+
+    // Housekeeping clears sessions that have expired without being used again.
+    let _idle = app.session("ada@acme.test").await;
+    app.clock.advance(Duration::minutes(200));
+    let purged = concierge::server::services::auth::purge_expired_sessions(app.state())
+        .await
+        .unwrap();
+    assert!(purged >= 1, "purged {purged}");
+    assert_eq!(
+        concierge::server::services::auth::purge_expired_sessions(app.state())
+            .await
+            .unwrap(),
+        0
+    );
     app.finish().await;
 }
 both_backends!(session_rotation_and_expiry);

@@ -5,6 +5,7 @@ use concierge::domain::Role;
 use concierge::server::{spawn, Config, Running, TestClock};
 use reqwest::header::{HeaderMap, SET_COOKIE};
 use reqwest::redirect::Policy;
+use serde_json::Value;
 use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug)]
@@ -229,4 +230,62 @@ pub fn location(res: &reqwest::Response) -> String {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string()
+}
+
+/// An API client for one organisation, with its key.
+pub struct Api<'a> {
+    pub app: &'a TestApp,
+    pub key: String,
+}
+
+impl<'a> Api<'a> {
+    /// Creates the organisation with an admin and an API key.
+    pub async fn setup(app: &'a TestApp, org: &str) -> Api<'a> {
+        app.create_admin(org, &format!("admin@{org}.test")).await;
+        Api {
+            app,
+            key: app.api_key(org).await,
+        }
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value, reqwest::header::HeaderMap) {
+        let mut req = self
+            .app
+            .client
+            .request(method, self.app.url(&format!("/api/v1{path}")))
+            .bearer_auth(&self.key);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap();
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, value, headers)
+    }
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let (s, v, _) = self.send(reqwest::Method::GET, path, None).await;
+        (s, v)
+    }
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let (s, v, _) = self.send(reqwest::Method::POST, path, Some(body)).await;
+        (s, v)
+    }
+    pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        let (s, v, _) = self.send(reqwest::Method::PUT, path, Some(body)).await;
+        (s, v)
+    }
+    pub async fn delete(&self, path: &str) -> u16 {
+        self.send(reqwest::Method::DELETE, path, None).await.0
+    }
 }

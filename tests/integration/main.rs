@@ -4,5 +4,7 @@
 
 mod api;
 mod auth;
+mod cli;
 mod common;
+mod dates;
 mod pages;

@@ -1,6 +1,7 @@
 //! The audit log: who did what to which record, when.
 
 use super::Db;
+use crate::domain::AuditRecord;
 use crate::on_db;
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
@@ -32,4 +33,33 @@ pub async fn record(db: &Db, e: Entry<'_>) -> Result<(), sqlx::Error> {
         .execute(pool)
         .await
         .map(|_| ()))
+}
+
+const COLUMNS: &str = "id, actor, action, entity, entity_id, detail, created_at";
+
+/// What happened to one record, oldest first.
+pub async fn for_entity(
+    db: &Db,
+    org_id: Uuid,
+    entity: &str,
+    entity_id: Uuid,
+) -> Result<Vec<AuditRecord>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM audit_log WHERE org_id = $1 AND entity = $2 AND entity_id = $3 \
+         ORDER BY created_at, id LIMIT 500"
+    );
+    on_db!(db, pool => sqlx::query_as::<_, AuditRecord>(&sql).bind(org_id).bind(entity).bind(entity_id).fetch_all(pool).await)
+}
+
+/// The newest entries of the organisation, a page at a time.
+pub async fn recent(
+    db: &Db,
+    org_id: Uuid,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<AuditRecord>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM audit_log WHERE org_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
+    );
+    on_db!(db, pool => sqlx::query_as::<_, AuditRecord>(&sql).bind(org_id).bind(limit).bind(offset).fetch_all(pool).await)
 }

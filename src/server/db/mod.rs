@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod dates;
 pub mod orgs;
 pub mod persons;
 pub mod sessions;

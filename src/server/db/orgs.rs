@@ -32,3 +32,7 @@ pub async fn by_id(db: &Db, id: uuid::Uuid) -> Result<Option<Organisation>, sqlx
     let sql = format!("SELECT {COLUMNS} FROM organisations WHERE id = $1");
     on_db!(db, pool => sqlx::query_as::<_, Organisation>(&sql).bind(id).fetch_optional(pool).await)
 }
+
+pub async fn ids(db: &Db) -> Result<Vec<uuid::Uuid>, sqlx::Error> {
+    on_db!(db, pool => sqlx::query_scalar::<_, uuid::Uuid>("SELECT id FROM organisations ORDER BY id").fetch_all(pool).await)
+}

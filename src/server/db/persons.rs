@@ -7,6 +7,25 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use uuid::Uuid;
 
+/// Binds a draft's columns in the order both INSERT and UPDATE name them ($3 to $14).
+macro_rules! bind_draft {
+    ($query:expr, $d:expr) => {
+        $query
+            .bind(&$d.full_name)
+            .bind(&$d.preferred_name)
+            .bind($d.person_type.as_str())
+            .bind($d.email.as_ref().map(|e| e.as_str()))
+            .bind($d.phone.as_ref().map(|p| p.as_str()))
+            .bind($d.timezone.as_str())
+            .bind($d.birthday)
+            .bind(Json(&$d.tags))
+            .bind(&$d.external_id)
+            .bind(&$d.notes)
+            .bind($d.search_text())
+            .bind($d.sort_name())
+    };
+}
+
 const COLUMNS: &str =
     "id, org_id, full_name, preferred_name, person_type, email, phone, timezone, \
                        birthday, tags, external_id, notes, created_at, updated_at";
@@ -21,21 +40,7 @@ pub async fn insert(
     let sql = "INSERT INTO persons (id, org_id, full_name, preferred_name, person_type, email, phone, timezone, \
                birthday, tags, external_id, notes, search_text, sort_name, created_at, updated_at) \
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)";
-    on_db!(db, pool => sqlx::query(sql)
-        .bind(id)
-        .bind(org_id)
-        .bind(&d.full_name)
-        .bind(&d.preferred_name)
-        .bind(d.person_type.as_str())
-        .bind(d.email.as_ref().map(|e| e.as_str()))
-        .bind(d.phone.as_ref().map(|p| p.as_str()))
-        .bind(d.timezone.as_str())
-        .bind(d.birthday)
-        .bind(Json(&d.tags))
-        .bind(&d.external_id)
-        .bind(&d.notes)
-        .bind(d.search_text())
-        .bind(d.sort_name())
+    on_db!(db, pool => bind_draft!(sqlx::query(sql).bind(id).bind(org_id), d)
         .bind(at)
         .execute(pool)
         .await
@@ -54,21 +59,7 @@ pub async fn update(
                timezone = $8, birthday = $9, tags = $10, external_id = $11, notes = $12, search_text = $13, \
                sort_name = $14, updated_at = $15 \
                WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL";
-    on_db!(db, pool => sqlx::query(sql)
-        .bind(org_id)
-        .bind(id)
-        .bind(&d.full_name)
-        .bind(&d.preferred_name)
-        .bind(d.person_type.as_str())
-        .bind(d.email.as_ref().map(|e| e.as_str()))
-        .bind(d.phone.as_ref().map(|p| p.as_str()))
-        .bind(d.timezone.as_str())
-        .bind(d.birthday)
-        .bind(Json(&d.tags))
-        .bind(&d.external_id)
-        .bind(&d.notes)
-        .bind(d.search_text())
-        .bind(d.sort_name())
+    on_db!(db, pool => bind_draft!(sqlx::query(sql).bind(org_id).bind(id), d)
         .bind(at)
         .execute(pool)
         .await

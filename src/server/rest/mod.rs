@@ -1,20 +1,27 @@
 //! The versioned JSON API under `/api/v1`: bearer-key authentication, problem+json errors
 //! (RFC 9457), and one router per resource.
 
+mod dates;
 mod persons;
 pub mod problem;
+mod reminders;
 
 use crate::server::auth::Actor;
 use crate::server::services::api_keys;
 use crate::server::AppState;
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::Router;
+use axum::{Json, Router};
 pub use problem::ApiError;
+use serde::Serialize;
+use uuid::Uuid;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(persons::router())
+        .merge(dates::router())
+        .merge(reminders::router())
         .fallback(|req: Request| async move {
             ApiError::not_found(format!(
                 "there is no API route {} {}",
@@ -58,4 +65,42 @@ impl FromRequestParts<AppState> for ApiActor {
                 other => other.into(),
             })
     }
+}
+
+/// An id from the path; one that is not a UUID cannot name a record of this organisation.
+pub fn path_id(raw: &str, what: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::not_found(format!("there is no {what} '{raw}'")))
+}
+
+/// A JSON object body, or a 400 that says what was wrong with it.
+pub fn object_body(
+    body: Result<Json<serde_json::Value>, JsonRejection>,
+) -> Result<serde_json::Value, ApiError> {
+    let Json(value) = body?;
+    if !value.is_object() {
+        return Err(ApiError::bad_request("the body must be a JSON object"));
+    }
+    Ok(value)
+}
+
+/// The body as a JSON object's fields, for partial updates.
+pub fn patch_body(
+    body: Result<Json<serde_json::Value>, JsonRejection>,
+) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+    match object_body(body)? {
+        serde_json::Value::Object(map) => Ok(map),
+        _ => Err(ApiError::bad_request("the body must be a JSON object")),
+    }
+}
+
+/// A record as JSON with its `id` repeated under the prototype's name (`date_item_id` …), so
+/// clients written against the original field names keep working.
+pub fn with_id_alias<T: Serialize>(record: &T, alias: &str) -> serde_json::Value {
+    let mut value = serde_json::to_value(record).unwrap_or_default();
+    if let Some(object) = value.as_object_mut() {
+        if let Some(id) = object.get("id").cloned() {
+            object.insert(alias.to_string(), id);
+        }
+    }
+    value
 }

@@ -1,7 +1,7 @@
 //! `/api/v1/persons`: create (an upsert when `external_id` is given), list with search and a
 //! cursor, read, partial update, soft delete.
 
-use super::{ApiActor, ApiError};
+use super::{object_body, ApiActor, ApiError};
 use crate::domain::Person;
 use crate::server::services::persons::{self, ListQuery};
 use crate::server::AppState;
@@ -39,18 +39,7 @@ impl From<Person> for PersonResource {
 }
 
 fn person_id(raw: &str) -> Result<Uuid, ApiError> {
-    // An id that is not a UUID cannot name a person of this organisation.
-    Uuid::parse_str(raw).map_err(|_| ApiError::not_found(format!("there is no person '{raw}'")))
-}
-
-fn object_body(
-    body: Result<Json<serde_json::Value>, JsonRejection>,
-) -> Result<serde_json::Value, ApiError> {
-    let Json(value) = body?;
-    if !value.is_object() {
-        return Err(ApiError::bad_request("the body must be a JSON object"));
-    }
-    Ok(value)
+    super::path_id(raw, "person")
 }
 
 async fn create(
@@ -58,7 +47,8 @@ async fn create(
     ApiActor(actor): ApiActor,
     body: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let input = persons::deserialize_input(object_body(body)?)?;
+    let input: crate::domain::PersonInput =
+        crate::server::services::deserialize_input(object_body(body)?)?;
     let (person, created) = persons::upsert(&state, &actor, &input).await?;
     let status = if created {
         StatusCode::CREATED

@@ -30,16 +30,8 @@ pub struct NewAdmin {
     pub staff_id: Uuid,
 }
 
-fn org_name_check(name: &str) -> Result<String, String> {
-    let name = name.trim();
-    match name.chars().count() {
-        0 => Err("is required".into()),
-        n if n > 120 => Err("must be at most 120 characters".into()),
-        _ => Ok(name.to_string()),
-    }
-}
-
-fn display_name_check(name: &str) -> Result<String, String> {
+/// A required name of at most 120 characters, trimmed.
+pub(crate) fn name_check(name: &str) -> Result<String, String> {
     let name = name.trim();
     match name.chars().count() {
         0 => Err("is required".into()),
@@ -57,10 +49,10 @@ pub async fn setup(state: &AppState, input: &SetupInput) -> ServiceResult<NewAdm
         });
     }
     let mut errors = FieldErrors::new();
-    let name = errors.check("org_name", org_name_check(&input.org_name));
+    let name = errors.check("org_name", name_check(&input.org_name));
     let slug = errors.check("org_slug", Slug::parse(&input.org_slug));
     let timezone = errors.check("timezone", Timezone::parse(&input.timezone));
-    let admin_name = errors.check("admin_name", display_name_check(&input.admin_name));
+    let admin_name = errors.check("admin_name", name_check(&input.admin_name));
     let email = errors.check("admin_email", EmailAddress::parse(&input.admin_email));
     errors.check("password", password::check_policy(&input.password));
     let (Some(name), Some(slug), Some(timezone), Some(admin_name), Some(email)) =
@@ -98,7 +90,10 @@ pub async fn create_org(
         created_at: state.clock.now(),
     };
     match orgs::insert(&state.db, &org).await {
-        Ok(()) => Ok(org),
+        Ok(()) => {
+            db::dates::seed_categories(&state.db, org.id, org.created_at).await?;
+            Ok(org)
+        }
         Err(e) if db::is_unique_violation(&e, "slug") => Err(ServiceError::conflict(
             "org_slug",
             format!("an organisation '{slug}' already exists"),
@@ -305,6 +300,13 @@ pub async fn resolve_session(
         display_name: s.display_name,
         role: s.role,
     }))
+}
+
+/// Deletes sessions past their idle or absolute expiry (housekeeping).
+pub async fn purge_expired_sessions(state: &AppState) -> ServiceResult<u64> {
+    let now = state.clock.now();
+    let idle_before = now - Duration::minutes(state.config.session_idle_minutes);
+    Ok(sessions::delete_expired(&state.db, now, idle_before).await?)
 }
 
 pub async fn sign_out(state: &AppState, token: &str) -> ServiceResult<()> {

@@ -3,12 +3,18 @@
 
 pub mod api_keys;
 pub mod auth;
+pub mod dates;
 pub mod persons;
+pub mod reminders;
 pub mod staff;
 
+use crate::domain::FieldErrors;
 use crate::server::auth::Actor;
 use crate::server::db::{self, Db};
+use crate::server::error::{ServiceError, ServiceResult};
 use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use uuid::Uuid;
 
 /// Writes an audit entry; a failure to audit is logged, never hidden, but does not undo the change.
@@ -33,4 +39,43 @@ pub(crate) async fn audit(
     if let Err(err) = db::audit::record(db, entry).await {
         tracing::error!(error = %err, action, entity, "could not write the audit log");
     }
+}
+
+/// Reads input from JSON, naming the field when a value has the wrong type or is unknown.
+pub fn deserialize_input<T: DeserializeOwned>(value: serde_json::Value) -> ServiceResult<T> {
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner().to_string();
+        let field = if path == "." {
+            inner
+                .strip_prefix("unknown field `")
+                .and_then(|rest| rest.split('`').next())
+                .unwrap_or("body")
+                .to_string()
+        } else {
+            path.split(['.', '[']).next().unwrap_or("body").to_string()
+        };
+        ServiceError::Invalid(FieldErrors::single(&field, inner))
+    })
+}
+
+/// A partial update: the fields present in `patch` replace those of `base` (`null` clears an
+/// optional one), absent fields are kept. `aliases` maps other accepted names to the field's.
+pub fn merge_patch<T: Serialize + DeserializeOwned>(
+    base: &T,
+    patch: serde_json::Map<String, serde_json::Value>,
+    aliases: &[(&str, &str)],
+) -> ServiceResult<T> {
+    let mut merged = serde_json::to_value(base).map_err(anyhow::Error::from)?;
+    if let Some(object) = merged.as_object_mut() {
+        for (key, value) in patch {
+            let key = aliases
+                .iter()
+                .find(|(alias, _)| *alias == key)
+                .map(|(_, name)| name.to_string())
+                .unwrap_or(key);
+            object.insert(key, value);
+        }
+    }
+    deserialize_input(merged)
 }

@@ -39,12 +39,34 @@ fn external_id_taken(draft: &PersonDraft) -> ServiceError {
 }
 
 pub async fn create(state: &AppState, actor: &Actor, input: &PersonInput) -> ServiceResult<Person> {
+    save(state, actor, None, input).await
+}
+
+/// Creates a person (no `id`) or replaces every field of one, and records it in the audit log.
+async fn save(
+    state: &AppState,
+    actor: &Actor,
+    id: Option<Uuid>,
+    input: &PersonInput,
+) -> ServiceResult<Person> {
     actor.require_write()?;
     let draft = parse(state, actor, input).await?;
-    let id = Uuid::now_v7();
     let now = state.clock.now();
-    match persons::insert(&state.db, actor.org_id(), id, &draft, now).await {
-        Ok(()) => {}
+    let (id, written, action) = match id {
+        None => {
+            let id = Uuid::now_v7();
+            let inserted = persons::insert(&state.db, actor.org_id(), id, &draft, now).await;
+            (id, inserted.map(|()| true), "create")
+        }
+        Some(id) => (
+            id,
+            persons::update(&state.db, actor.org_id(), id, &draft, now).await,
+            "update",
+        ),
+    };
+    match written {
+        Ok(true) => {}
+        Ok(false) => return Err(ServiceError::NotFound),
         Err(e) if db::is_unique_violation(&e, "external_id") => {
             return Err(external_id_taken(&draft))
         }
@@ -53,14 +75,19 @@ pub async fn create(state: &AppState, actor: &Actor, input: &PersonInput) -> Ser
     audit(
         &state.db,
         actor,
-        "create",
+        action,
         "person",
         Some(id),
         json!({ "full_name": draft.full_name }),
         now,
     )
     .await;
-    get(state, actor, id).await
+    let person = get(state, actor, id).await?;
+    if action == "update" {
+        // Reminders are due on the person's clock; a new time zone moves them.
+        super::dates::reschedule_person(state, actor.org_id(), &person).await?;
+    }
+    Ok(person)
 }
 
 /// With an external id, creates the person or updates the one that has it; the flag says
@@ -111,28 +138,7 @@ pub async fn update(
     id: Uuid,
     input: &PersonInput,
 ) -> ServiceResult<Person> {
-    actor.require_write()?;
-    let draft = parse(state, actor, input).await?;
-    let now = state.clock.now();
-    match persons::update(&state.db, actor.org_id(), id, &draft, now).await {
-        Ok(true) => {}
-        Ok(false) => return Err(ServiceError::NotFound),
-        Err(e) if db::is_unique_violation(&e, "external_id") => {
-            return Err(external_id_taken(&draft))
-        }
-        Err(e) => return Err(e.into()),
-    }
-    audit(
-        &state.db,
-        actor,
-        "update",
-        "person",
-        Some(id),
-        json!({ "full_name": draft.full_name }),
-        now,
-    )
-    .await;
-    get(state, actor, id).await
+    save(state, actor, Some(id), input).await
 }
 
 /// Applies a partial update: fields present in `patch` replace the stored ones (`null`
@@ -145,37 +151,9 @@ pub async fn patch(
 ) -> ServiceResult<Person> {
     actor.require_write()?;
     let current = get(state, actor, id).await?;
-    let mut merged = serde_json::to_value(current.to_input()).map_err(anyhow::Error::from)?;
-    if let Some(object) = merged.as_object_mut() {
-        for (key, value) in patch {
-            let key = if key == "type" {
-                "person_type".to_string()
-            } else {
-                key
-            };
-            object.insert(key, value);
-        }
-    }
-    let input: PersonInput = deserialize_input(merged)?;
+    let input: PersonInput =
+        super::merge_patch(&current.to_input(), patch, &[("type", "person_type")])?;
     update(state, actor, id, &input).await
-}
-
-/// Reads person input from JSON, naming the field when a value has the wrong type.
-pub fn deserialize_input(value: serde_json::Value) -> ServiceResult<PersonInput> {
-    serde_path_to_error::deserialize(value).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner().to_string();
-        let field = if path == "." {
-            inner
-                .strip_prefix("unknown field `")
-                .and_then(|rest| rest.split('`').next())
-                .unwrap_or("body")
-                .to_string()
-        } else {
-            path.split(['.', '[']).next().unwrap_or("body").to_string()
-        };
-        ServiceError::Invalid(FieldErrors::single(&field, inner))
-    })
 }
 
 pub async fn delete(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResult<()> {

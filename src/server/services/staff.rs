@@ -25,25 +25,20 @@ pub async fn add(state: &AppState, actor: &Actor, input: NewStaffInput<'_>) -> S
     actor.require_admin()?;
     let mut errors = FieldErrors::new();
     let email = errors.check("email", EmailAddress::parse(input.email));
-    let name = input.display_name.trim();
-    if name.is_empty() {
-        errors.add("display_name", "is required");
-    } else if name.chars().count() > 120 {
-        errors.add("display_name", "must be at most 120 characters");
-    }
+    let name = errors.check("display_name", super::auth::name_check(input.display_name));
     let role = errors.check("role", Role::parse(input.role));
     errors.check(
         "password",
         crate::server::auth::password::check_policy(input.password),
     );
-    let (Some(email), Some(role)) = (email, role) else {
+    let (Some(email), Some(name), Some(role)) = (email, name, role) else {
         return Err(errors.into());
     };
     if !errors.is_empty() {
         return Err(errors.into());
     }
     let id =
-        super::auth::add_staff(state, actor.org_id(), &email, name, role, input.password).await?;
+        super::auth::add_staff(state, actor.org_id(), &email, &name, role, input.password).await?;
     audit(
         &state.db,
         actor,

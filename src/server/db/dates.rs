@@ -1,0 +1,393 @@
+//! Date categories, date items and their reminder rules. Every query is scoped to one
+//! organisation, and dates of soft-deleted people are invisible.
+
+use super::Db;
+use crate::domain::dates::{CategoryDraft, DateCategory, DateItem, ReminderRule, UpcomingDate};
+use crate::on_db;
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
+
+/// Binds a rule's columns in the order INSERT_RULE and UPDATE_RULE name them ($1 to $19).
+macro_rules! bind_rule {
+    ($query:expr, $r:expr) => {
+        $query
+            .bind($r.id)
+            .bind($r.org_id)
+            .bind($r.person_id)
+            .bind($r.date_item_id)
+            .bind($r.reminder_type.as_str())
+            .bind($r.lead_time_days)
+            .bind($r.time_of_day.as_deref())
+            .bind($r.channel_type.as_str())
+            .bind($r.audience.as_str())
+            .bind($r.message.as_deref())
+            .bind($r.status.as_str())
+            .bind($r.occurrence_date)
+            .bind($r.last_sent_occurrence)
+            .bind($r.scheduled_datetime)
+            .bind($r.sent_at)
+            .bind($r.last_error.as_deref())
+            .bind($r.position)
+            .bind($r.created_at)
+            .bind($r.updated_at)
+    };
+}
+
+const CATEGORY_COLUMNS: &str = "id, org_id, name, icon, color, created_at, updated_at";
+
+pub async fn list_categories(db: &Db, org_id: Uuid) -> Result<Vec<DateCategory>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {CATEGORY_COLUMNS} FROM date_categories WHERE org_id = $1 ORDER BY name_key"
+    );
+    on_db!(db, pool => sqlx::query_as::<_, DateCategory>(&sql).bind(org_id).fetch_all(pool).await)
+}
+
+pub async fn get_category(
+    db: &Db,
+    org_id: Uuid,
+    id: Uuid,
+) -> Result<Option<DateCategory>, sqlx::Error> {
+    let sql =
+        format!("SELECT {CATEGORY_COLUMNS} FROM date_categories WHERE org_id = $1 AND id = $2");
+    on_db!(db, pool => sqlx::query_as::<_, DateCategory>(&sql).bind(org_id).bind(id).fetch_optional(pool).await)
+}
+
+pub async fn insert_category(
+    db: &Db,
+    org_id: Uuid,
+    id: Uuid,
+    d: &CategoryDraft,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let sql = "INSERT INTO date_categories (id, org_id, name, name_key, icon, color, created_at, updated_at) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
+    on_db!(db, pool => sqlx::query(sql)
+        .bind(id).bind(org_id).bind(&d.name).bind(d.name.to_lowercase()).bind(&d.icon).bind(&d.color).bind(at)
+        .execute(pool).await.map(|_| ()))
+}
+
+pub async fn update_category(
+    db: &Db,
+    org_id: Uuid,
+    id: Uuid,
+    d: &CategoryDraft,
+    at: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let sql = "UPDATE date_categories SET name = $3, name_key = $4, icon = $5, color = $6, updated_at = $7 \
+               WHERE org_id = $1 AND id = $2";
+    on_db!(db, pool => sqlx::query(sql)
+        .bind(org_id).bind(id).bind(&d.name).bind(d.name.to_lowercase()).bind(&d.icon).bind(&d.color).bind(at)
+        .execute(pool).await.map(|r| r.rows_affected() > 0))
+}
+
+/// How many date items use a category.
+pub async fn category_usage(db: &Db, org_id: Uuid, id: Uuid) -> Result<i64, sqlx::Error> {
+    let sql = "SELECT COUNT(*) FROM date_items WHERE org_id = $1 AND category_id = $2";
+    on_db!(db, pool => sqlx::query_scalar::<_, i64>(sql).bind(org_id).bind(id).fetch_one(pool).await)
+}
+
+pub async fn delete_category(db: &Db, org_id: Uuid, id: Uuid) -> Result<bool, sqlx::Error> {
+    let sql = "DELETE FROM date_categories WHERE org_id = $1 AND id = $2";
+    on_db!(db, pool => sqlx::query(sql).bind(org_id).bind(id).execute(pool).await.map(|r| r.rows_affected() > 0))
+}
+
+const ITEM_COLUMNS: &str = "d.id, d.org_id, d.person_id, d.category_id, d.title, d.date_value, \
+    d.recurrence_rule, d.next_occurrence, d.notes, d.created_at, d.updated_at";
+
+/// Joins that keep a soft-deleted person's dates out of sight.
+const LIVE_PERSON: &str = "JOIN persons p ON p.id = d.person_id AND p.deleted_at IS NULL";
+
+pub async fn get_item(db: &Db, org_id: Uuid, id: Uuid) -> Result<Option<DateItem>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {ITEM_COLUMNS} FROM date_items d {LIVE_PERSON} WHERE d.org_id = $1 AND d.id = $2"
+    );
+    on_db!(db, pool => sqlx::query_as::<_, DateItem>(&sql).bind(org_id).bind(id).fetch_optional(pool).await)
+}
+
+/// A person's dates, soonest first; those with no further occurrence last.
+pub async fn items_for_person(
+    db: &Db,
+    org_id: Uuid,
+    person_id: Uuid,
+    category_id: Option<Uuid>,
+) -> Result<Vec<DateItem>, sqlx::Error> {
+    let filter = if category_id.is_some() {
+        " AND d.category_id = $3"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT {ITEM_COLUMNS} FROM date_items d {LIVE_PERSON} WHERE d.org_id = $1 AND d.person_id = $2{filter} \
+         ORDER BY d.next_occurrence IS NULL, d.next_occurrence, d.title, d.id"
+    );
+    on_db!(db, pool => {
+        let mut q = sqlx::query_as::<_, DateItem>(&sql).bind(org_id).bind(person_id);
+        if let Some(c) = category_id {
+            q = q.bind(c);
+        }
+        q.fetch_all(pool).await
+    })
+}
+
+/// Writes a date item and replaces its reminder rules, all or nothing. `rules` are written
+/// as given; rules of the item that are not among them are removed.
+pub async fn save_item(
+    db: &Db,
+    item: &DateItem,
+    rules: Option<&[ReminderRule]>,
+    insert: bool,
+) -> Result<bool, sqlx::Error> {
+    let item_sql = if insert {
+        "INSERT INTO date_items (id, org_id, person_id, category_id, title, date_value, recurrence_rule, \
+         next_occurrence, notes, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    } else {
+        "UPDATE date_items SET person_id = $3, category_id = $4, title = $5, date_value = $6, \
+         recurrence_rule = $7, next_occurrence = $8, notes = $9, updated_at = $11 \
+         WHERE id = $1 AND org_id = $2 AND $10 = $10"
+    };
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let written = sqlx::query(item_sql)
+            .bind(item.id).bind(item.org_id).bind(item.person_id).bind(item.category_id)
+            .bind(&item.title).bind(item.date_value).bind(&item.recurrence_rule)
+            .bind(item.next_occurrence).bind(&item.notes).bind(item.created_at).bind(item.updated_at)
+            .execute(&mut *tx).await?.rows_affected() > 0;
+        if !written {
+            return Ok(false);
+        }
+        if let Some(rules) = rules {
+            let keep: Vec<Uuid> = rules.iter().map(|r| r.id).collect();
+            let existing: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM reminder_rules WHERE org_id = $1 AND date_item_id = $2")
+                .bind(item.org_id).bind(item.id).fetch_all(&mut *tx).await?;
+            for gone in existing.iter().filter(|id| !keep.contains(id)) {
+                sqlx::query("DELETE FROM reminder_rules WHERE org_id = $1 AND id = $2")
+                    .bind(item.org_id).bind(gone).execute(&mut *tx).await?;
+            }
+            for rule in rules {
+                let sql = if existing.contains(&rule.id) { UPDATE_RULE } else { INSERT_RULE };
+                bind_rule!(sqlx::query(sql), rule).execute(&mut *tx).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(true)
+    })
+}
+
+pub async fn delete_item(db: &Db, org_id: Uuid, id: Uuid) -> Result<bool, sqlx::Error> {
+    let sql = "DELETE FROM date_items WHERE org_id = $1 AND id = $2";
+    on_db!(db, pool => sqlx::query(sql).bind(org_id).bind(id).execute(pool).await.map(|r| r.rows_affected() > 0))
+}
+
+/// Date items whose stored next occurrence may have passed by `before` (a day's slack is
+/// left to the caller, which checks each against its person's own clock).
+pub async fn items_to_roll(
+    db: &Db,
+    org_id: Uuid,
+    before: NaiveDate,
+    limit: i64,
+) -> Result<Vec<(DateItem, String)>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {ITEM_COLUMNS}, p.timezone FROM date_items d {LIVE_PERSON} \
+         WHERE d.org_id = $1 AND d.next_occurrence < $2 ORDER BY d.next_occurrence LIMIT $3"
+    );
+    on_db!(db, pool => {
+        let rows = sqlx::query(&sql).bind(org_id).bind(before).bind(limit).fetch_all(pool).await?;
+        rows.iter()
+            .map(|row| {
+                use sqlx::{FromRow, Row};
+                Ok((DateItem::from_row(row)?, row.try_get::<String, _>("timezone")?))
+            })
+            .collect()
+    })
+}
+
+pub async fn set_next_occurrence(
+    db: &Db,
+    org_id: Uuid,
+    id: Uuid,
+    next: Option<NaiveDate>,
+) -> Result<(), sqlx::Error> {
+    let sql = "UPDATE date_items SET next_occurrence = $3 WHERE org_id = $1 AND id = $2";
+    on_db!(db, pool => sqlx::query(sql).bind(org_id).bind(id).bind(next).execute(pool).await.map(|_| ()))
+}
+
+/// Occurrences from `from` to `to` (inclusive), soonest first, optionally for one person.
+pub async fn upcoming(
+    db: &Db,
+    org_id: Uuid,
+    person_id: Option<Uuid>,
+    from: NaiveDate,
+    to: NaiveDate,
+    limit: i64,
+) -> Result<Vec<UpcomingDate>, sqlx::Error> {
+    let person_filter = if person_id.is_some() {
+        " AND d.person_id = $5"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT d.id AS date_item_id, d.person_id, p.full_name AS person_name, d.title, d.date_value, \
+         d.recurrence_rule, d.next_occurrence, d.category_id, c.name AS category_name, c.icon AS category_icon, \
+         c.color AS category_color, p.timezone, \
+         (SELECT COUNT(*) FROM reminder_rules r WHERE r.date_item_id = d.id AND r.status <> 'cancelled') AS reminder_count \
+         FROM date_items d {LIVE_PERSON} LEFT JOIN date_categories c ON c.id = d.category_id \
+         WHERE d.org_id = $1 AND d.next_occurrence >= $2 AND d.next_occurrence <= $3{person_filter} \
+         ORDER BY d.next_occurrence, p.sort_name, d.title LIMIT $4"
+    );
+    on_db!(db, pool => {
+        let mut q = sqlx::query_as::<_, UpcomingDate>(&sql).bind(org_id).bind(from).bind(to).bind(limit);
+        if let Some(p) = person_id {
+            q = q.bind(p);
+        }
+        q.fetch_all(pool).await
+    })
+}
+
+/// Every date item of the organisation that could fall in a window: recurring ones, and
+/// one-off dates inside it. The caller expands recurrences.
+pub async fn items_in_window(
+    db: &Db,
+    org_id: Uuid,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<UpcomingDate>, sqlx::Error> {
+    let sql = format!(
+        "SELECT d.id AS date_item_id, d.person_id, p.full_name AS person_name, d.title, d.date_value, \
+         d.recurrence_rule, d.date_value AS next_occurrence, d.category_id, c.name AS category_name, \
+         c.icon AS category_icon, c.color AS category_color, p.timezone, \
+         (SELECT COUNT(*) FROM reminder_rules r WHERE r.date_item_id = d.id AND r.status <> 'cancelled') AS reminder_count \
+         FROM date_items d {LIVE_PERSON} LEFT JOIN date_categories c ON c.id = d.category_id \
+         WHERE d.org_id = $1 AND d.date_value <= $3 AND (d.recurrence_rule IS NOT NULL OR d.date_value >= $2) \
+         ORDER BY p.sort_name, d.title LIMIT 20000"
+    );
+    on_db!(db, pool => sqlx::query_as::<_, UpcomingDate>(&sql).bind(org_id).bind(from).bind(to).fetch_all(pool).await)
+}
+
+pub const RULE_COLUMNS: &str = "r.id, r.org_id, r.person_id, r.date_item_id, r.reminder_type, r.lead_time_days, \
+    r.time_of_day, r.channel_type, r.audience, r.message, r.status, r.occurrence_date, r.last_sent_occurrence, \
+    r.scheduled_datetime, r.sent_at, r.last_error, r.position, r.created_at, r.updated_at";
+
+const INSERT_RULE: &str = "INSERT INTO reminder_rules (id, org_id, person_id, date_item_id, reminder_type, \
+    lead_time_days, time_of_day, channel_type, audience, message, status, occurrence_date, last_sent_occurrence, \
+    scheduled_datetime, sent_at, last_error, position, created_at, updated_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)";
+
+const UPDATE_RULE: &str = "UPDATE reminder_rules SET person_id = $3, date_item_id = $4, reminder_type = $5, \
+    lead_time_days = $6, time_of_day = $7, channel_type = $8, audience = $9, message = $10, status = $11, \
+    occurrence_date = $12, last_sent_occurrence = $13, scheduled_datetime = $14, sent_at = $15, last_error = $16, \
+    position = $17, updated_at = $19 WHERE id = $1 AND org_id = $2 AND $18 = $18";
+
+/// Inserts or replaces one rule.
+pub async fn save_rule(db: &Db, rule: &ReminderRule, insert: bool) -> Result<bool, sqlx::Error> {
+    let sql = if insert { INSERT_RULE } else { UPDATE_RULE };
+    on_db!(db, pool => bind_rule!(sqlx::query(sql), rule).execute(pool).await.map(|r| r.rows_affected() > 0))
+}
+
+pub async fn get_rule(
+    db: &Db,
+    org_id: Uuid,
+    id: Uuid,
+) -> Result<Option<ReminderRule>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {RULE_COLUMNS} FROM reminder_rules r JOIN persons p ON p.id = r.person_id AND p.deleted_at IS NULL \
+         WHERE r.org_id = $1 AND r.id = $2"
+    );
+    on_db!(db, pool => sqlx::query_as::<_, ReminderRule>(&sql).bind(org_id).bind(id).fetch_optional(pool).await)
+}
+
+pub async fn rules_for_item(
+    db: &Db,
+    org_id: Uuid,
+    item_id: Uuid,
+) -> Result<Vec<ReminderRule>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {RULE_COLUMNS} FROM reminder_rules r WHERE r.org_id = $1 AND r.date_item_id = $2 \
+         ORDER BY r.position, r.created_at, r.id"
+    );
+    on_db!(db, pool => sqlx::query_as::<_, ReminderRule>(&sql).bind(org_id).bind(item_id).fetch_all(pool).await)
+}
+
+/// Every live rule of a person, for rescheduling after their time zone changes.
+pub async fn rules_for_person(
+    db: &Db,
+    org_id: Uuid,
+    person_id: Uuid,
+) -> Result<Vec<ReminderRule>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {RULE_COLUMNS} FROM reminder_rules r WHERE r.org_id = $1 AND r.person_id = $2 ORDER BY r.position, r.id"
+    );
+    on_db!(db, pool => sqlx::query_as::<_, ReminderRule>(&sql).bind(org_id).bind(person_id).fetch_all(pool).await)
+}
+
+/// What the reminders list is narrowed to.
+#[derive(Clone, Debug, Default)]
+pub struct RuleFilter {
+    pub person_id: Option<Uuid>,
+    pub date_item_id: Option<Uuid>,
+    /// `pending`, `sent`, `failed` or `cancelled`; none for all.
+    pub status: Option<&'static str>,
+    /// Only those due at or before this instant.
+    pub due_by: Option<DateTime<Utc>>,
+    /// Only those due at or after this instant.
+    pub due_from: Option<DateTime<Utc>>,
+}
+
+/// A page of reminders, soonest due first, after the keyset `(due, id)` when given.
+pub async fn list_rules(
+    db: &Db,
+    org_id: Uuid,
+    f: &RuleFilter,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<ReminderRule>, sqlx::Error> {
+    let mut clause = String::from(
+        "r.org_id = $1 AND EXISTS (SELECT 1 FROM persons p WHERE p.id = r.person_id AND p.deleted_at IS NULL)",
+    );
+    let conditions = [
+        (f.person_id.is_some(), "r.person_id = $N"),
+        (f.date_item_id.is_some(), "r.date_item_id = $N"),
+        // "sent" also covers recurring rules that have sent at least once.
+        (
+            f.status.is_some(),
+            "(r.status = $N OR ($N = 'sent' AND r.sent_at IS NOT NULL))",
+        ),
+        (f.due_by.is_some(), "r.scheduled_datetime <= $N"),
+        (f.due_from.is_some(), "r.scheduled_datetime >= $N"),
+    ];
+    // Parameters $1..$3 are the organisation, limit and offset; filters follow in order.
+    for (n, (_, condition)) in (4..).zip(conditions.iter().filter(|(on, _)| *on)) {
+        clause.push_str(" AND ");
+        clause.push_str(&condition.replace("$N", &format!("${n}")));
+    }
+    let sql = format!(
+        "SELECT {RULE_COLUMNS} FROM reminder_rules r WHERE {clause} \
+         ORDER BY r.scheduled_datetime IS NULL, r.scheduled_datetime, r.id LIMIT $2 OFFSET $3"
+    );
+    on_db!(db, pool => {
+        let mut q = sqlx::query_as::<_, ReminderRule>(&sql).bind(org_id).bind(limit).bind(offset);
+        if let Some(v) = f.person_id { q = q.bind(v); }
+        if let Some(v) = f.date_item_id { q = q.bind(v); }
+        if let Some(v) = f.status { q = q.bind(v); }
+        if let Some(v) = f.due_by { q = q.bind(v); }
+        if let Some(v) = f.due_from { q = q.bind(v); }
+        q.fetch_all(pool).await
+    })
+}
+
+pub async fn delete_rule(db: &Db, org_id: Uuid, id: Uuid) -> Result<bool, sqlx::Error> {
+    let sql = "DELETE FROM reminder_rules WHERE org_id = $1 AND id = $2";
+    on_db!(db, pool => sqlx::query(sql).bind(org_id).bind(id).execute(pool).await.map(|r| r.rows_affected() > 0))
+}
+
+/// Seeds the default categories of a new organisation.
+pub async fn seed_categories(db: &Db, org_id: Uuid, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    for (name, icon, color) in crate::domain::dates::DEFAULT_CATEGORIES {
+        let draft = CategoryDraft {
+            name: name.into(),
+            icon: icon.into(),
+            color: color.into(),
+        };
+        insert_category(db, org_id, Uuid::now_v7(), &draft, at).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,103 @@
+//! The `concierge` binary's sub-commands, run as a user would run them.
+
+use crate::common::{spawn_app_with, Backend};
+use std::process::Command;
+
+fn concierge(db_url: &str, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_concierge"))
+        .args(args)
+        .env("DATABASE_URL", db_url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run concierge");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[tokio::test]
+async fn admin_and_api_keys_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/nested/folder/cli.db", dir.path().display());
+
+    let (ok, out, _) = concierge(&db, &["migrate"]);
+    assert!(ok && out.contains("Migrations applied"), "{out}");
+
+    let (ok, _, err) = concierge(
+        &db,
+        &[
+            "create-admin",
+            "--org",
+            "acme",
+            "--email",
+            "not-an-email",
+            "--password",
+            "long enough password",
+        ],
+    );
+    assert!(!ok);
+    assert!(err.contains("email"), "the error names the field: {err}");
+    let (ok, _, err) = concierge(
+        &db,
+        &[
+            "create-admin",
+            "--org",
+            "acme",
+            "--email",
+            "ada@acme.test",
+            "--password",
+            "short",
+        ],
+    );
+    assert!(!ok && err.contains("password"), "{err}");
+    let (ok, out, err) = concierge(
+        &db,
+        &[
+            "create-admin",
+            "--org",
+            "acme",
+            "--email",
+            "ada@acme.test",
+            "--password",
+            "long enough password",
+            "--name",
+            "Ada",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("Acme"), "{out}");
+
+    let (ok, out, err) = concierge(
+        &db,
+        &["api-key", "create", "--org", "acme", "--name", "crm sync"],
+    );
+    assert!(ok, "{err}");
+    let key = out.lines().last().unwrap().trim().to_string();
+    assert!(key.starts_with("ck_") && key.len() > 40, "{key}");
+    let (ok, _, err) = concierge(&db, &["api-key", "create", "--org", "nope", "--name", "x"]);
+    assert!(!ok && err.contains("nope"), "{err}");
+
+    let (ok, out, _) = concierge(&db, &["api-key", "list", "--org", "acme"]);
+    assert!(
+        ok && out.contains("crm sync") && out.contains("active"),
+        "{out}"
+    );
+    assert!(!out.contains(&key), "the key itself is never listed");
+    let id = out.split_whitespace().next().unwrap().to_string();
+
+    // The key works against the server on the same database, until it is revoked.
+    let app = spawn_app_with(Backend::Sqlite, |c| c.database_url = db.clone()).await;
+    let list = |key: String| {
+        let req = app.client.get(app.url("/api/v1/persons")).bearer_auth(key);
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(list(key.clone()).await, 200);
+    let (ok, out, _) = concierge(&db, &["api-key", "revoke", &id]);
+    assert!(ok && out.contains("Revoked"), "{out}");
+    assert_eq!(list(key.clone()).await, 401);
+    let (ok, _, err) = concierge(&db, &["api-key", "revoke", &id]);
+    assert!(!ok && err.contains("no active API key"), "{err}");
+    app.finish().await;
+}
