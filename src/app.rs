@@ -2,7 +2,7 @@
 
 use crate::api::auth::current_user;
 use crate::domain::SessionUser;
-use crate::pages::{auth, clients, home, settings};
+use crate::pages::{auth, clients, dates, home, settings};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Outlet, ParentRoute, Route, Router, Routes, A};
@@ -59,6 +59,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("clients/new") view=clients::NewClientPage/>
                     <Route path=path!("clients/:id") view=clients::ClientPage/>
                     <Route path=path!("clients/:id/edit") view=clients::EditClientPage/>
+                    <Route path=path!("clients/:id/dates/new") view=dates::NewDatePage/>
+                    <Route path=path!("dates/:id/edit") view=dates::EditDatePage/>
+                    <Route path=path!("reminders") view=dates::RemindersPage/>
                     <Route path=path!("settings/staff") view=settings::StaffPage/>
                 </ParentRoute>
             </Routes>
@@ -115,6 +118,7 @@ fn Nav(user: SessionUser) -> impl IntoView {
         <nav class="nav" aria-label="Main">
             <A href="/" exact=true>"Home"</A>
             <A href="/clients">"Clients"</A>
+            <A href="/reminders">"Reminders"</A>
             {admin.then(|| view! { <A href="/settings/staff">"Staff"</A> })}
         </nav>
         <div class="who">

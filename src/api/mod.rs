@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod clients;
+pub mod dates;
 pub mod staff;
 
 use crate::domain::FieldErrors;

@@ -93,3 +93,32 @@ pub fn ErrorNotice(#[prop(into)] message: Signal<Option<String>>) -> impl IntoVi
             .map(|m| view! { <p class="notice error" role="alert">{m}</p> })
     }
 }
+
+/// The error of an action's last run, if it failed, for an [`ErrorNotice`].
+pub fn action_error<S>(action: ServerAction<S>) -> Signal<Option<String>>
+where
+    S: leptos::server_fn::ServerFn + Send + Sync + Clone + 'static,
+    S::Output: Send + Sync + Clone + 'static,
+    S::Error: Send + Sync + Clone + std::fmt::Display + 'static,
+{
+    Signal::derive(move || match action.value().get() {
+        Some(Err(e)) => Some(e.to_string()),
+        _ => None,
+    })
+}
+
+/// The field errors a form action answered with, to show beside each field.
+pub fn form_errors<S>(action: ServerAction<S>) -> Signal<FieldErrors>
+where
+    S: leptos::server_fn::ServerFn<Output = crate::api::FormOutcome>
+        + Send
+        + Sync
+        + Clone
+        + 'static,
+    S::Error: Send + Sync + Clone + 'static,
+{
+    Signal::derive(move || match action.value().get() {
+        Some(Ok(outcome)) => outcome.errors(),
+        _ => FieldErrors::default(),
+    })
+}

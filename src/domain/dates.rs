@@ -1,6 +1,7 @@
 //! Important dates: their categories, the dates themselves with how they repeat, and the
 //! reminder rules hung on them. Raw input from a form or the API is parsed here, once.
 
+use super::person::{bounded, present};
 use super::recurrence::Recurrence;
 use super::timing::{lead_time_instant, parse_time_of_day};
 use super::FieldErrors;
@@ -48,10 +49,6 @@ pub struct CategoryDraft {
     pub color: String,
 }
 
-fn present(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
 fn required<'a>(
     field: &str,
     value: &'a Option<String>,
@@ -62,20 +59,6 @@ fn required<'a>(
         errors.add(field, "is required");
     }
     v
-}
-
-fn bounded(
-    field: &str,
-    value: Option<&str>,
-    max: usize,
-    errors: &mut FieldErrors,
-) -> Option<String> {
-    let value = value?;
-    if value.chars().count() > max {
-        errors.add(field, format!("must be at most {max} characters"));
-        return None;
-    }
-    Some(value.to_string())
 }
 
 /// Reads `#rgb` or `#rrggbb`, lower-cased.
@@ -130,6 +113,14 @@ impl DateItem {
     pub fn recurrence(&self) -> Recurrence {
         Recurrence::parse(self.recurrence_rule.as_deref().unwrap_or_default()).unwrap_or_default()
     }
+}
+
+/// A date item with its reminder rules, as the API and the form show it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DateItemDetail {
+    #[serde(flatten)]
+    pub item: DateItem,
+    pub reminder_rules: Vec<ReminderRule>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -161,11 +161,12 @@ const MAX_TAG: usize = 40;
 const MAX_EXTERNAL_ID: usize = 200;
 
 /// Trims a text; an empty one is absent.
-fn present(value: &Option<String>) -> Option<&str> {
+pub(crate) fn present(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-fn bounded(
+/// The text, unless it is longer than `max` characters (then an error for `field`).
+pub(crate) fn bounded(
     field: &str,
     value: Option<&str>,
     max: usize,

@@ -2,8 +2,7 @@
 
 use crate::api::auth::SetupOrganisation;
 use crate::api::FormOutcome;
-use crate::components::{ErrorNotice, Field};
-use crate::domain::FieldErrors;
+use crate::components::{action_error, form_errors, ErrorNotice, Field};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -42,14 +41,8 @@ pub fn LoginPage() -> impl IntoView {
 #[component]
 pub fn SetupPage() -> impl IntoView {
     let setup = ServerAction::<SetupOrganisation>::new();
-    let errors = Signal::derive(move || match setup.value().get() {
-        Some(Ok(outcome)) => outcome.errors(),
-        _ => FieldErrors::default(),
-    });
-    let failure = Signal::derive(move || match setup.value().get() {
-        Some(Err(e)) => Some(e.to_string()),
-        _ => None,
-    });
+    let errors = form_errors(setup);
+    let failure = action_error(setup);
     let done = move || matches!(setup.value().get(), Some(Ok(FormOutcome::Saved(_))));
     view! {
         <Title text="Set up"/>

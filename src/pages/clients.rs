@@ -2,8 +2,9 @@
 
 use crate::api::clients::{get_client, list_clients, DeleteClient, SaveClient};
 use crate::app::UserResource;
-use crate::components::{ErrorNotice, Field, FieldMessage, Pager};
-use crate::domain::{FieldErrors, Person, PersonType};
+use crate::components::{action_error, form_errors, ErrorNotice, Field, FieldMessage, Pager};
+use crate::domain::{Person, PersonType};
+use crate::pages::dates::ClientDates;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
@@ -101,10 +102,7 @@ pub fn ClientPage() -> impl IntoView {
     let person = Resource::new(move || id.get(), get_client);
     let writable = can_write();
     let delete = ServerAction::<DeleteClient>::new();
-    let delete_error = Signal::derive(move || match delete.value().get() {
-        Some(Err(e)) => Some(e.to_string()),
-        _ => None,
-    });
+    let delete_error = action_error(delete);
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -113,6 +111,7 @@ pub fn ClientPage() -> impl IntoView {
                     Ok(p) => {
                         let edit = format!("/clients/{}/edit", p.id);
                         let id = p.id.to_string();
+                        let id_for_dates = id.clone();
                         view! {
                             <Title text=p.full_name.clone()/>
                             <div class="page-head">
@@ -137,7 +136,10 @@ pub fn ClientPage() -> impl IntoView {
                                 })}
                             </div>
                             <ErrorNotice message=delete_error/>
-                            <ClientDetails person=p/>
+                            <div class="profile">
+                                <ClientDetails person=p/>
+                                <ClientDates person_id=id_for_dates writable/>
+                            </div>
                         }.into_any()
                     }
                 }
@@ -207,14 +209,8 @@ pub fn TimezoneList() -> impl IntoView {
 #[component]
 fn ClientForm(person: Option<Person>) -> impl IntoView {
     let save = ServerAction::<SaveClient>::new();
-    let errors = Signal::derive(move || match save.value().get() {
-        Some(Ok(outcome)) => outcome.errors(),
-        _ => FieldErrors::default(),
-    });
-    let failure = Signal::derive(move || match save.value().get() {
-        Some(Err(e)) => Some(e.to_string()),
-        _ => None,
-    });
+    let errors = form_errors(save);
+    let failure = action_error(save);
     let p = person.clone();
     let get = move |f: fn(&Person) -> Option<String>| p.as_ref().and_then(f).unwrap_or_default();
     let current_type = person.as_ref().map(|p| p.person_type).unwrap_or_default();

@@ -1,7 +1,11 @@
-//! Home: what needs attention. For now, the client count and the ways in.
+//! Home: what needs attention today — reminders due today and overdue, and the dates coming
+//! up across every client in the next 30 days.
 
 use crate::api::clients::list_clients;
+use crate::api::dates::{list_reminders, upcoming_dates, ChangeReminder};
 use crate::app::UserResource;
+use crate::components::{action_error, ErrorNotice};
+use crate::pages::dates::{days_label, ReminderTable};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -9,6 +13,13 @@ use leptos_meta::Title;
 pub fn HomePage() -> impl IntoView {
     let user = use_context::<UserResource>();
     let clients = Resource::new(|| (), |_| list_clients(String::new(), 1));
+    let change = ServerAction::<ChangeReminder>::new();
+    let due = Resource::new(
+        move || change.version().get(),
+        |_| list_reminders("pending".into(), 1, true),
+    );
+    let upcoming = Resource::new(|| (), |_| upcoming_dates(None, 30));
+    let change_error = action_error(change);
     view! {
         <Title text="Home"/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -33,5 +44,42 @@ pub fn HomePage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <section class="panel" aria-labelledby="due-heading">
+            <h2 id="due-heading">"Reminders due today and overdue"</h2>
+            <ErrorNotice message=change_error/>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match due.await {
+                        Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Ok(rows) if rows.is_empty() => view! { <p class="empty">"Nothing due. "<a href="/reminders">"See every reminder"</a>"."</p> }.into_any(),
+                        Ok(rows) => view! { <ReminderTable rows change/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+        <section class="panel" aria-labelledby="upcoming-heading">
+            <h2 id="upcoming-heading">"Coming up in the next 30 days"</h2>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match upcoming.await {
+                        Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Ok(list) if list.is_empty() => view! { <p class="empty">"No dates in the next 30 days."</p> }.into_any(),
+                        Ok(list) => view! {
+                            <ul class="date-list">
+                                {list.into_iter().map(|u| view! {
+                                    <li class="date-line">
+                                        <span class="date-icon" aria-hidden="true">{u.category_icon.clone().unwrap_or_else(|| "📅".into())}</span>
+                                        <a class="date-title" href=format!("/dates/{}/edit", u.date_item_id)>{u.title.clone()}</a>
+                                        <a href=format!("/clients/{}", u.person_id)>{u.person_name.clone()}</a>
+                                        <span class="muted">{format!("{} · {}", u.next_occurrence.format("%a %-d %b"), days_label(u.days_until))}</span>
+                                        <span class="badge">{format!("{} reminder{}", u.reminder_count, if u.reminder_count == 1 { "" } else { "s" })}</span>
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
     }
 }

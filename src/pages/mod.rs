@@ -2,5 +2,6 @@
 
 pub mod auth;
 pub mod clients;
+pub mod dates;
 pub mod home;
 pub mod settings;

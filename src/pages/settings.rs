@@ -1,8 +1,8 @@
 //! Settings: staff accounts (admins only).
 
 use crate::api::staff::{list_staff, AddStaff, SetStaffActive};
-use crate::components::{ErrorNotice, Field, FieldMessage};
-use crate::domain::{FieldErrors, Role};
+use crate::components::{form_errors, ErrorNotice, Field, FieldMessage};
+use crate::domain::Role;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -14,10 +14,7 @@ pub fn StaffPage() -> impl IntoView {
         move || (add.version().get(), toggle.version().get()),
         |_| list_staff(),
     );
-    let errors = Signal::derive(move || match add.value().get() {
-        Some(Ok(outcome)) => outcome.errors(),
-        _ => FieldErrors::default(),
-    });
+    let errors = form_errors(add);
     let failure = Signal::derive(move || match (add.value().get(), toggle.value().get()) {
         (Some(Err(e)), _) | (_, Some(Err(e))) => Some(e.to_string()),
         _ => None,

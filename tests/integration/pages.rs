@@ -1,7 +1,7 @@
 //! The staff pages as a browser without JavaScript sees them: server-rendered HTML.
 
 use crate::both_backends;
-use crate::common::{location, spawn_app, Backend};
+use crate::common::{location, spawn_app, Api, Backend};
 
 async fn clients_directory_end_to_end(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -155,3 +155,117 @@ async fn unknown_pages_are_404(backend: Backend) {
     app.finish().await;
 }
 both_backends!(unknown_pages_are_404);
+
+async fn dates_and_reminders_in_the_portal(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_admin("acme", "ada@acme.test").await;
+    let session = app.session("ada@acme.test").await;
+    let api = Api {
+        app: &app,
+        key: app.api_key("acme").await,
+    };
+    let (_, person) = api
+        .post(
+            "/persons",
+            serde_json::json!({ "full_name": "Grace Hopper", "timezone": "America/New_York" }),
+        )
+        .await;
+    let grace = person["id"].as_str().unwrap().to_string();
+
+    let form = |days0: &'static str, time0: &'static str| {
+        vec![
+            ("person_id", grace.clone()),
+            ("title", "Birthday".to_string()),
+            ("date_value", "1985-04-05".to_string()),
+            ("recurrence_rule", "FREQ=YEARLY".to_string()),
+            ("r0_days", days0.to_string()),
+            ("r0_time", time0.to_string()),
+            ("r0_audience", "client".to_string()),
+            ("r0_channel", "email".to_string()),
+            ("r0_message", "Two weeks to go".to_string()),
+            ("r1_days", String::new()),
+            ("r2_days", "1".to_string()),
+            ("r2_time", "08:00".to_string()),
+            ("r2_audience", "staff".to_string()),
+            ("r2_channel", "portal".to_string()),
+        ]
+    };
+    // A bad rule row is named by the form's own field.
+    let bad: Vec<(&str, String)> = form("14", "9 o'clock");
+    let pairs: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let res = app
+        .server_fn("/srv/dates/save_date", Some(&session), &pairs)
+        .await;
+    let body = res.text().await.unwrap();
+    assert!(body.contains("\"r0_time\""), "{body}");
+    let good = form("14", "09:00");
+    let pairs: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let res = app
+        .server_fn("/srv/dates/save_date", Some(&session), &pairs)
+        .await;
+    assert_eq!(location(&res), format!("/clients/{grace}"));
+
+    // The profile lists the date with its reminders; home shows it coming up.
+    let profile = app
+        .get_with(&format!("/clients/{grace}"), &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        profile.contains("Important dates") && profile.contains("Birthday"),
+        "{profile}"
+    );
+    assert!(
+        profile.contains("2 reminders") && profile.contains("in 22 days"),
+        "{profile}"
+    );
+    let home = app.get_with("/", &session).await.text().await.unwrap();
+    assert!(
+        home.contains("Coming up in the next 30 days") && home.contains("Grace Hopper"),
+        "{home}"
+    );
+
+    // The reminders list, filtered; cancelling moves one to the cancelled tab.
+    let pending = app
+        .get_with("/reminders?status=pending", &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(pending.contains("22 Mar 2026 09:00 EDT"), "{pending}");
+    assert!(pending.contains("4 Apr 2026 08:00 EDT"), "{pending}");
+    let (_, list) = api.get("/reminders").await;
+    let ids: Vec<String> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    let res = app
+        .server_fn(
+            "/srv/dates/change_reminder",
+            Some(&session),
+            &[("id", &ids[0]), ("action", "cancel")],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let cancelled = app
+        .get_with("/reminders?status=cancelled", &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(cancelled.contains("Grace Hopper"), "{cancelled}");
+    let res = app
+        .server_fn(
+            "/srv/dates/change_reminder",
+            Some(&session),
+            &[("id", &ids[0]), ("action", "retry")],
+        )
+        .await;
+    assert_eq!(res.status(), 409, "a cancelled reminder cannot be retried");
+    app.finish().await;
+}
+both_backends!(dates_and_reminders_in_the_portal);

@@ -2,8 +2,10 @@
 //! `/persons/{id}/date-items` and `/persons/{id}/upcoming?days_ahead=30`.
 
 use super::{object_body, patch_body, path_id, with_id_alias, ApiActor, ApiError};
-use crate::domain::dates::{CategoryInput, DateCategory, DateItemInput, UpcomingDate};
-use crate::server::services::dates::{self, DateItemDetail};
+use crate::domain::dates::{
+    CategoryInput, DateCategory, DateItemDetail, DateItemInput, UpcomingDate,
+};
+use crate::server::services::dates;
 use crate::server::services::deserialize_input;
 use crate::server::AppState;
 use axum::extract::rejection::{JsonRejection, QueryRejection};

@@ -4,8 +4,8 @@
 use super::audit;
 use crate::domain::dates::{
     days_until, next_lead_time_reminder, CategoryDraft, CategoryInput, DateCategory, DateItem,
-    DateItemDraft, DateItemInput, ReminderRule, ReminderRuleDraft, ReminderStatus, ReminderType,
-    Timing, UpcomingDate,
+    DateItemDetail, DateItemDraft, DateItemInput, ReminderRule, ReminderRuleDraft, ReminderStatus,
+    ReminderType, Timing, UpcomingDate,
 };
 use crate::domain::timing::local_today;
 use crate::domain::{FieldErrors, Person, Timezone};
@@ -15,7 +15,6 @@ use crate::server::error::{ServiceError, ServiceResult};
 use crate::server::AppState;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
-use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -115,14 +114,6 @@ pub async fn delete_category(state: &AppState, actor: &Actor, id: Uuid) -> Servi
 }
 
 // ----- date items ---------------------------------------------------------------------------
-
-/// A date item with its reminder rules, as the API and the form show it.
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-pub struct DateItemDetail {
-    #[serde(flatten)]
-    pub item: DateItem,
-    pub reminder_rules: Vec<ReminderRule>,
-}
 
 async fn live_person(
     state: &AppState,
