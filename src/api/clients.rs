@@ -43,12 +43,29 @@ pub async fn save_client(
     #[server(default)] tags: String,
     #[server(default)] external_id: String,
     #[server(default)] notes: String,
+    #[server(default)] locale: String,
+    #[server(default)] assigned_staff_id: String,
+    #[server(default)] marketing_consent: Option<String>,
 ) -> Result<FormOutcome, ServerFnError> {
     use crate::domain::{person::split_tags, PersonInput};
     use crate::server::error::ServiceError;
     use crate::server::services::persons;
 
     let (state, actor) = super::ssr::actor()?;
+    let id = match id.filter(|i| !i.is_empty()) {
+        None => None,
+        Some(id) => {
+            Some(uuid::Uuid::parse_str(&id).map_err(|_| super::ssr::fail(ServiceError::NotFound))?)
+        }
+    };
+    // Fields the form does not show (the related person, say) keep their values.
+    let base = match id {
+        Some(id) => persons::get(&state, &actor, id)
+            .await
+            .map_err(super::ssr::fail)?
+            .to_input(),
+        None => PersonInput::default(),
+    };
     let input = PersonInput {
         full_name: Some(full_name),
         preferred_name: Some(preferred_name),
@@ -60,13 +77,15 @@ pub async fn save_client(
         tags: Some(split_tags(&tags)),
         external_id: Some(external_id),
         notes: Some(notes),
+        locale: Some(locale),
+        assigned_staff_id: Some(assigned_staff_id),
+        marketing_consent: Some(marketing_consent.is_some()),
+        consent_source: Some("portal".into()),
+        ..base
     };
-    let result = match id.filter(|i| !i.is_empty()) {
+    let result = match id {
         None => persons::create(&state, &actor, &input).await,
-        Some(id) => match uuid::Uuid::parse_str(&id) {
-            Ok(id) => persons::update(&state, &actor, id, &input).await,
-            Err(_) => Err(ServiceError::NotFound),
-        },
+        Some(id) => persons::update(&state, &actor, id, &input).await,
     };
     let outcome = super::ssr::form_result(result.map(|p| p.id.to_string()))?;
     if let FormOutcome::Saved(id) = &outcome {

@@ -12,6 +12,15 @@ pub async fn list_staff() -> Result<Vec<StaffMember>, ServerFnError> {
         .map_err(super::ssr::fail)
 }
 
+/// The organisation's staff, for pickers (any role).
+#[server(prefix = "/srv", endpoint = "staff/list_colleagues")]
+pub async fn list_colleagues() -> Result<Vec<StaffMember>, ServerFnError> {
+    let (state, actor) = super::ssr::actor()?;
+    crate::server::services::staff::colleagues(&state, &actor)
+        .await
+        .map_err(super::ssr::fail)
+}
+
 #[server(prefix = "/srv", endpoint = "staff/add_staff")]
 pub async fn add_staff(
     #[server(default)] email: String,

@@ -71,6 +71,18 @@ pub struct Person {
     pub tags: Vec<String>,
     pub external_id: Option<String>,
     pub notes: Option<String>,
+    /// A BCP 47 language tag such as `en-GB`.
+    pub locale: Option<String>,
+    /// Another person this one belongs with (a family member's client), and how.
+    pub related_person_id: Option<Uuid>,
+    pub relationship: Option<String>,
+    /// The staff member who looks after this person.
+    pub assigned_staff_id: Option<Uuid>,
+    pub last_active_at: Option<DateTime<Utc>>,
+    pub marketing_consent: bool,
+    /// When consent was last given or withdrawn, and how.
+    pub consent_at: Option<DateTime<Utc>>,
+    pub consent_source: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -94,6 +106,12 @@ impl Person {
             tags: Some(self.tags.clone()),
             external_id: self.external_id.clone(),
             notes: self.notes.clone(),
+            locale: self.locale.clone(),
+            related_person_id: self.related_person_id.map(|id| id.to_string()),
+            relationship: self.relationship.clone(),
+            assigned_staff_id: self.assigned_staff_id.map(|id| id.to_string()),
+            marketing_consent: Some(self.marketing_consent),
+            consent_source: None,
         }
     }
 }
@@ -137,6 +155,19 @@ pub struct PersonInput {
     pub external_id: Option<String>,
     #[serde(default)]
     pub notes: Option<String>,
+    #[serde(default)]
+    pub locale: Option<String>,
+    #[serde(default)]
+    pub related_person_id: Option<String>,
+    #[serde(default)]
+    pub relationship: Option<String>,
+    #[serde(default)]
+    pub assigned_staff_id: Option<String>,
+    /// Absent keeps the current consent; a change is stamped with the time and `consent_source`.
+    #[serde(default)]
+    pub marketing_consent: Option<bool>,
+    #[serde(default)]
+    pub consent_source: Option<String>,
 }
 
 /// A person that passed every check, ready to be written.
@@ -152,6 +183,12 @@ pub struct PersonDraft {
     pub tags: Vec<String>,
     pub external_id: Option<String>,
     pub notes: Option<String>,
+    pub locale: Option<String>,
+    pub related_person_id: Option<Uuid>,
+    pub relationship: Option<String>,
+    pub assigned_staff_id: Option<Uuid>,
+    pub marketing_consent: Option<bool>,
+    pub consent_source: Option<String>,
 }
 
 const MAX_NAME: usize = 200;
@@ -225,6 +262,36 @@ impl PersonDraft {
             &mut errors,
         );
         let notes = bounded("notes", present(&input.notes), MAX_NOTES, &mut errors);
+        let locale = present(&input.locale).and_then(|l| errors.check("locale", parse_locale(l)));
+        let id = |field: &str, value: &Option<String>, errors: &mut FieldErrors| {
+            present(value).and_then(|v| {
+                errors.check(
+                    field,
+                    Uuid::parse_str(v)
+                        .map_err(|_| format!("'{v}' is not an id ({field} must be a UUID)")),
+                )
+            })
+        };
+        let related_person_id = id("related_person_id", &input.related_person_id, &mut errors);
+        let relationship = bounded(
+            "relationship",
+            present(&input.relationship),
+            60,
+            &mut errors,
+        );
+        if relationship.is_some() && related_person_id.is_none() {
+            errors.add(
+                "relationship",
+                "needs the related person (related_person_id)",
+            );
+        }
+        let assigned_staff_id = id("assigned_staff_id", &input.assigned_staff_id, &mut errors);
+        let consent_source = bounded(
+            "consent_source",
+            present(&input.consent_source),
+            100,
+            &mut errors,
+        );
 
         match (full_name, person_type, timezone) {
             (Some(full_name), Some(person_type), Some(timezone)) if errors.is_empty() => Ok(Self {
@@ -238,6 +305,12 @@ impl PersonDraft {
                 tags,
                 external_id,
                 notes,
+                locale,
+                related_person_id,
+                relationship,
+                assigned_staff_id,
+                marketing_consent: input.marketing_consent,
+                consent_source,
             }),
             _ => Err(errors),
         }
@@ -258,6 +331,37 @@ impl PersonDraft {
     pub fn sort_name(&self) -> String {
         self.full_name.to_lowercase()
     }
+}
+
+/// Reads a BCP 47 language tag (`en`, `en-GB`, `zh-Hant-TW`), in its usual letter case.
+pub fn parse_locale(input: &str) -> Result<String, String> {
+    let s = input.trim().replace('_', "-");
+    let parts: Vec<&str> = s.split('-').collect();
+    let ok = parts.len() <= 4
+        && parts[0].len() >= 2
+        && parts[0].len() <= 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.len() <= 8 && p.chars().all(|c| c.is_ascii_alphanumeric()))
+        && parts[0].chars().all(|c| c.is_ascii_alphabetic());
+    if !ok {
+        return Err(format!("'{input}' is not a language tag like en-GB"));
+    }
+    Ok(parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| match (i, p.len()) {
+            (0, _) => p.to_ascii_lowercase(),
+            (_, 2) => p.to_ascii_uppercase(),
+            (_, 4) => {
+                let mut c = p.to_ascii_lowercase();
+                c[..1].make_ascii_uppercase();
+                c
+            }
+            _ => p.to_ascii_lowercase(),
+        })
+        .collect::<Vec<_>>()
+        .join("-"))
 }
 
 fn parse_birthday(input: &str, today: NaiveDate) -> Result<NaiveDate, String> {

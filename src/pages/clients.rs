@@ -1,9 +1,10 @@
 //! Clients: the searchable directory, a client's record, and the form to add or edit one.
 
 use crate::api::clients::{get_client, list_clients, DeleteClient, SaveClient};
+use crate::api::staff::list_colleagues;
 use crate::app::UserResource;
 use crate::components::{action_error, form_errors, ErrorNotice, Field, FieldMessage, Pager};
-use crate::domain::{Person, PersonType};
+use crate::domain::{Person, PersonType, StaffMember};
 use crate::pages::dates::ClientDates;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -162,6 +163,11 @@ fn ClientDetails(person: Person) -> impl IntoView {
             <dt>"Tags"</dt>
             <dd>{if person.tags.is_empty() { dash().into_any() } else { person.tags.iter().map(|t| view! { <span class="tag">{t.clone()}</span> }).collect_view().into_any() }}</dd>
             <dt>"External id"</dt><dd>{person.external_id.clone().unwrap_or_else(dash)}</dd>
+            <dt>"Language"</dt><dd>{person.locale.clone().unwrap_or_else(dash)}</dd>
+            <dt>"Marketing consent"</dt>
+            <dd>{if person.marketing_consent { "Yes" } else { "No" }}
+                {person.consent_at.map(|t| view! { <span class="muted">{format!(" — since {}{}", t.format("%-d %b %Y"), person.consent_source.as_ref().map(|s| format!(", via {s}")).unwrap_or_default())}</span> })}</dd>
+            <dt>"Last active"</dt><dd>{person.last_active_at.map(|t| t.format("%-d %b %Y %H:%M UTC").to_string()).unwrap_or_else(|| "Never".into())}</dd>
             <dt>"Notes"</dt><dd class="notes">{person.notes.clone().unwrap_or_else(dash)}</dd>
         </dl>
     }
@@ -169,10 +175,16 @@ fn ClientDetails(person: Person) -> impl IntoView {
 
 #[component]
 pub fn NewClientPage() -> impl IntoView {
+    let staff = Resource::new(|| (), |_| list_colleagues());
     view! {
         <Title text="Add client"/>
         <h1>"Add client"</h1>
-        <ClientForm person=None/>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let staff = staff.await.unwrap_or_default();
+                view! { <ClientForm person=None staff/> }
+            })}
+        </Suspense>
     }
 }
 
@@ -180,15 +192,17 @@ pub fn NewClientPage() -> impl IntoView {
 pub fn EditClientPage() -> impl IntoView {
     let id = id_param();
     let person = Resource::new(move || id.get(), get_client);
+    let staff = Resource::new(|| (), |_| list_colleagues());
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
+                let staff = staff.await.unwrap_or_default();
                 match person.await {
                     Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
                     Ok(p) => view! {
                         <Title text=format!("Edit {}", p.full_name)/>
                         <h1>"Edit " {p.full_name.clone()}</h1>
-                        <ClientForm person=Some(p)/>
+                        <ClientForm person=Some(p) staff/>
                     }.into_any(),
                 }
             })}
@@ -207,13 +221,15 @@ pub fn TimezoneList() -> impl IntoView {
 }
 
 #[component]
-fn ClientForm(person: Option<Person>) -> impl IntoView {
+fn ClientForm(person: Option<Person>, staff: Vec<StaffMember>) -> impl IntoView {
     let save = ServerAction::<SaveClient>::new();
     let errors = form_errors(save);
     let failure = action_error(save);
     let p = person.clone();
     let get = move |f: fn(&Person) -> Option<String>| p.as_ref().and_then(f).unwrap_or_default();
     let current_type = person.as_ref().map(|p| p.person_type).unwrap_or_default();
+    let current_staff = person.as_ref().and_then(|p| p.assigned_staff_id);
+    let current_consent = person.as_ref().is_some_and(|p| p.marketing_consent);
     let cancel = person
         .as_ref()
         .map(|p| format!("/clients/{}", p.id))
@@ -244,6 +260,25 @@ fn ClientForm(person: Option<Person>) -> impl IntoView {
                 hint="Separate with commas, e.g. VIP, golf."/>
             <Field label="External id" name="external_id" errors value=get(|p| p.external_id.clone())
                 hint="The client's id in your own app, if any."/>
+            <Field label="Language" name="locale" errors value=get(|p| p.locale.clone())
+                hint="A language tag such as en-GB or fr."/>
+            <div class="field">
+                <label for="f-assigned_staff_id">"Looked after by"</label>
+                <select id="f-assigned_staff_id" name="assigned_staff_id">
+                    <option value="">"Nobody yet"</option>
+                    {staff.into_iter().filter(|s| s.active || Some(s.id) == current_staff).map(|s| view! {
+                        <option value=s.id.to_string() selected=Some(s.id) == current_staff>{s.display_name.clone()}</option>
+                    }).collect_view()}
+                </select>
+                <FieldMessage name="assigned_staff_id" errors/>
+            </div>
+            <div class="field full checkbox">
+                <label>
+                    <input type="checkbox" name="marketing_consent" checked=current_consent/>
+                    " Agrees to receive offers and news (marketing consent)"
+                </label>
+                <p class="hint">"Reminders they asked for are sent either way."</p>
+            </div>
             <div class="field full">
                 <label for="f-notes">"Notes"</label>
                 <textarea id="f-notes" name="notes" rows="5">{get(|p| p.notes.clone())}</textarea>

@@ -318,3 +318,111 @@ async fn health_checks_the_database(backend: Backend) {
     app.finish().await;
 }
 both_backends!(health_checks_the_database);
+
+async fn people_complete(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let api = Api::setup(&app, "acme").await;
+    let other = Api::setup(&app, "globex").await;
+    let (_, client) = api
+        .post("/persons", json!({ "full_name": "Sarah Chen" }))
+        .await;
+    let org_id: uuid::Uuid = client["org_id"].as_str().unwrap().parse().unwrap();
+    let staff = concierge::server::db::staff::list(&app.state().db, org_id)
+        .await
+        .unwrap();
+    let admin_id = staff[0].id.to_string();
+    let (_, stranger) = other
+        .post("/persons", json!({ "full_name": "Stranger" }))
+        .await;
+
+    let (status, spouse) = api
+        .post(
+            "/persons",
+            json!({
+                "full_name": "Michael Chen", "person_type": "family_member",
+                "related_person_id": client["id"], "relationship": "spouse",
+                "locale": "en_gb", "assigned_staff_id": admin_id, "marketing_consent": true
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{spouse}");
+    assert_eq!(spouse["locale"], "en-GB");
+    assert_eq!(spouse["related_person_id"], client["id"]);
+    assert_eq!(spouse["relationship"], "spouse");
+    assert_eq!(
+        spouse["assigned_staff_id"].as_str(),
+        Some(admin_id.as_str())
+    );
+    assert_eq!(spouse["marketing_consent"], true);
+    assert_eq!(spouse["consent_at"], "2026-03-14T15:09:26Z");
+    assert_eq!(spouse["consent_source"], "api");
+    let id = spouse["id"].as_str().unwrap().to_string();
+
+    // Unrelated changes keep the consent stamp; withdrawing it stamps it anew.
+    app.clock.advance(chrono::Duration::hours(1));
+    let (_, same) = api
+        .put(
+            &format!("/persons/{id}"),
+            json!({ "notes": "Golf on Sundays" }),
+        )
+        .await;
+    assert_eq!(same["consent_at"], "2026-03-14T15:09:26Z");
+    assert_eq!(same["relationship"], "spouse");
+    let (_, withdrawn) = api
+        .put(
+            &format!("/persons/{id}"),
+            json!({ "marketing_consent": false, "consent_source": "phone call" }),
+        )
+        .await;
+    assert_eq!(withdrawn["marketing_consent"], false);
+    assert_eq!(withdrawn["consent_at"], "2026-03-14T16:09:26Z");
+    assert_eq!(withdrawn["consent_source"], "phone call");
+
+    let cases = [
+        (
+            json!({ "full_name": "X", "related_person_id": stranger["id"] }),
+            "related_person_id",
+        ),
+        (
+            json!({ "full_name": "X", "relationship": "cousin" }),
+            "relationship",
+        ),
+        (
+            json!({ "full_name": "X", "assigned_staff_id": uuid::Uuid::now_v7() }),
+            "assigned_staff_id",
+        ),
+        (
+            json!({ "full_name": "X", "assigned_staff_id": "nobody" }),
+            "assigned_staff_id",
+        ),
+        (
+            json!({ "full_name": "X", "locale": "the queen's english" }),
+            "locale",
+        ),
+        (
+            json!({ "full_name": "X", "marketing_consent": "yes please" }),
+            "marketing_consent",
+        ),
+    ];
+    for (body, field) in cases {
+        let (status, problem) = api.post("/persons", body.clone()).await;
+        assert_eq!(
+            (status, problem["field"].as_str()),
+            (422, Some(field)),
+            "{body} -> {problem}"
+        );
+    }
+    let (status, problem) = api
+        .put(
+            &format!("/persons/{id}"),
+            json!({ "related_person_id": id }),
+        )
+        .await;
+    assert_eq!(
+        (status, problem["field"].as_str()),
+        (422, Some("related_person_id")),
+        "{problem}"
+    );
+    app.finish().await;
+}
+both_backends!(people_complete);

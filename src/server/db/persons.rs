@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-/// Binds a draft's columns in the order both INSERT and UPDATE name them ($3 to $14).
+/// Binds a draft's columns in the order both INSERT and UPDATE name them ($3 to $18).
 macro_rules! bind_draft {
     ($query:expr, $d:expr) => {
         $query
@@ -23,24 +23,40 @@ macro_rules! bind_draft {
             .bind(&$d.notes)
             .bind($d.search_text())
             .bind($d.sort_name())
+            .bind(&$d.locale)
+            .bind($d.related_person_id)
+            .bind(&$d.relationship)
+            .bind($d.assigned_staff_id)
     };
 }
 
-const COLUMNS: &str =
-    "id, org_id, full_name, preferred_name, person_type, email, phone, timezone, \
-                       birthday, tags, external_id, notes, created_at, updated_at";
+const COLUMNS: &str = "id, org_id, full_name, preferred_name, person_type, email, phone, timezone, \
+    birthday, tags, external_id, notes, locale, related_person_id, relationship, assigned_staff_id, \
+    last_active_at, marketing_consent, consent_at, consent_source, created_at, updated_at";
+
+/// Consent as it is to be written: the flag, when it last changed, and how.
+pub struct Consent<'a> {
+    pub given: bool,
+    pub at: Option<DateTime<Utc>>,
+    pub source: Option<&'a str>,
+}
 
 pub async fn insert(
     db: &Db,
     org_id: Uuid,
     id: Uuid,
     d: &PersonDraft,
+    consent: &Consent<'_>,
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     let sql = "INSERT INTO persons (id, org_id, full_name, preferred_name, person_type, email, phone, timezone, \
-               birthday, tags, external_id, notes, search_text, sort_name, created_at, updated_at) \
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)";
+               birthday, tags, external_id, notes, search_text, sort_name, locale, related_person_id, relationship, \
+               assigned_staff_id, marketing_consent, consent_at, consent_source, created_at, updated_at) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22)";
     on_db!(db, pool => bind_draft!(sqlx::query(sql).bind(id).bind(org_id), d)
+        .bind(consent.given)
+        .bind(consent.at)
+        .bind(consent.source)
         .bind(at)
         .execute(pool)
         .await
@@ -53,13 +69,18 @@ pub async fn update(
     org_id: Uuid,
     id: Uuid,
     d: &PersonDraft,
+    consent: &Consent<'_>,
     at: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     let sql = "UPDATE persons SET full_name = $3, preferred_name = $4, person_type = $5, email = $6, phone = $7, \
                timezone = $8, birthday = $9, tags = $10, external_id = $11, notes = $12, search_text = $13, \
-               sort_name = $14, updated_at = $15 \
+               sort_name = $14, locale = $15, related_person_id = $16, relationship = $17, assigned_staff_id = $18, \
+               marketing_consent = $19, consent_at = $20, consent_source = $21, updated_at = $22 \
                WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL";
     on_db!(db, pool => bind_draft!(sqlx::query(sql).bind(org_id).bind(id), d)
+        .bind(consent.given)
+        .bind(consent.at)
+        .bind(consent.source)
         .bind(at)
         .execute(pool)
         .await

@@ -38,6 +38,80 @@ fn external_id_taken(draft: &PersonDraft) -> ServiceError {
     )
 }
 
+/// The related person must be another live person of the organisation; the assigned staff
+/// member an active account of it.
+async fn check_links(
+    state: &AppState,
+    actor: &Actor,
+    id: Option<Uuid>,
+    draft: &PersonDraft,
+) -> ServiceResult<()> {
+    if let Some(related) = draft.related_person_id {
+        if Some(related) == id {
+            return Err(ServiceError::invalid(
+                "related_person_id",
+                "a person cannot be related to themself",
+            ));
+        }
+        if persons::get(&state.db, actor.org_id(), related)
+            .await?
+            .is_none()
+        {
+            return Err(ServiceError::invalid(
+                "related_person_id",
+                "there is no such person in this organisation",
+            ));
+        }
+    }
+    if let Some(staff_id) = draft.assigned_staff_id {
+        match db::staff::get(&state.db, actor.org_id(), staff_id).await? {
+            Some(s) if s.active => {}
+            Some(_) => {
+                return Err(ServiceError::invalid(
+                    "assigned_staff_id",
+                    "that staff account is deactivated",
+                ))
+            }
+            None => {
+                return Err(ServiceError::invalid(
+                    "assigned_staff_id",
+                    "there is no such staff member in this organisation",
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Marketing consent after this change: a new answer is stamped with the time and its source
+/// (given, or who made the change); an unchanged or absent one keeps its stamp.
+fn consent<'a>(
+    current: Option<&'a Person>,
+    draft: &'a PersonDraft,
+    actor: &Actor,
+    now: chrono::DateTime<chrono::Utc>,
+) -> persons::Consent<'a> {
+    let before = current.map(|p| p.marketing_consent).unwrap_or(false);
+    let given = draft.marketing_consent.unwrap_or(before);
+    let changed = current.is_none() && given || current.is_some() && given != before;
+    if changed {
+        persons::Consent {
+            given,
+            at: Some(now),
+            source: Some(draft.consent_source.as_deref().unwrap_or(match actor {
+                Actor::Staff(_) => "staff",
+                Actor::ApiKey { .. } => "api",
+            })),
+        }
+    } else {
+        persons::Consent {
+            given,
+            at: current.and_then(|p| p.consent_at),
+            source: current.and_then(|p| p.consent_source.as_deref()),
+        }
+    }
+}
+
 pub async fn create(state: &AppState, actor: &Actor, input: &PersonInput) -> ServiceResult<Person> {
     save(state, actor, None, input).await
 }
@@ -51,16 +125,23 @@ async fn save(
 ) -> ServiceResult<Person> {
     actor.require_write()?;
     let draft = parse(state, actor, input).await?;
+    let current = match id {
+        Some(id) => Some(get(state, actor, id).await?),
+        None => None,
+    };
+    check_links(state, actor, id, &draft).await?;
     let now = state.clock.now();
+    let consent = consent(current.as_ref(), &draft, actor, now);
     let (id, written, action) = match id {
         None => {
             let id = Uuid::now_v7();
-            let inserted = persons::insert(&state.db, actor.org_id(), id, &draft, now).await;
+            let inserted =
+                persons::insert(&state.db, actor.org_id(), id, &draft, &consent, now).await;
             (id, inserted.map(|()| true), "create")
         }
         Some(id) => (
             id,
-            persons::update(&state.db, actor.org_id(), id, &draft, now).await,
+            persons::update(&state.db, actor.org_id(), id, &draft, &consent, now).await,
             "update",
         ),
     };

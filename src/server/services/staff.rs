@@ -14,6 +14,11 @@ pub async fn list(state: &AppState, actor: &Actor) -> ServiceResult<Vec<StaffMem
     Ok(staff::list(&state.db, actor.org_id()).await?)
 }
 
+/// Everyone's colleagues, for choosing who looks after a client: any signed-in role may see them.
+pub async fn colleagues(state: &AppState, actor: &Actor) -> ServiceResult<Vec<StaffMember>> {
+    Ok(staff::list(&state.db, actor.org_id()).await?)
+}
+
 pub struct NewStaffInput<'a> {
     pub email: &'a str,
     pub display_name: &'a str,
