@@ -3,6 +3,7 @@
 //! Input is parsed into these types once, at the edge ("parse, don't validate"); past the
 //! edge an invalid e-mail, phone number or time zone cannot exist.
 
+pub mod activity;
 mod contact;
 pub mod dates;
 mod errors;

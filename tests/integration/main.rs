@@ -2,6 +2,7 @@
 //! (a temporary SQLite file, and a new PostgreSQL database when TEST_POSTGRES_URL is set) and
 //! talks HTTP to it.
 
+mod activity;
 mod api;
 mod auth;
 mod cli;

@@ -2,6 +2,7 @@
 //! `DATABASE_URL`. Repositories write one SQL string with `$1, $2 …` placeholders and run it on
 //! either pool through [`on_db!`]; backend-specific SQL is kept to where semantics differ.
 
+pub mod activity;
 pub mod api_keys;
 pub mod audit;
 pub mod dates;

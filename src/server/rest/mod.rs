@@ -1,6 +1,7 @@
 //! The versioned JSON API under `/api/v1`: bearer-key authentication, problem+json errors
 //! (RFC 9457), and one router per resource.
 
+mod activity;
 mod dates;
 mod persons;
 pub mod problem;
@@ -21,6 +22,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(persons::router())
         .merge(dates::router())
+        .merge(activity::router())
         .merge(reminders::router())
         .fallback(|req: Request| async move {
             ApiError::not_found(format!(

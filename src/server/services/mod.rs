@@ -1,6 +1,7 @@
 //! The business operations: the only place rules are applied. Server functions and REST
 //! handlers both call these; they in turn call repositories.
 
+pub mod activity;
 pub mod api_keys;
 pub mod auth;
 pub mod dates;

@@ -1,0 +1,98 @@
+//! `/api/v1/activity/login`, `/activity/event`, `/activity/events` (batch) and a person's
+//! activity, `/persons/{id}/activity`.
+
+use super::{object_body, path_id, with_id_alias, ApiActor, ApiError};
+use crate::domain::activity::{ActivityEvent, ActivityInput};
+use crate::server::services::{activity, deserialize_input};
+use crate::server::AppState;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/activity/login", post(login))
+        .route("/activity/event", post(event))
+        .route("/activity/events", post(events))
+        .route("/persons/{id}/activity", get(person_activity))
+}
+
+fn event_json(e: &ActivityEvent) -> Value {
+    with_id_alias(e, "event_id")
+}
+
+async fn one(
+    state: AppState,
+    actor: crate::server::auth::Actor,
+    body: Result<Json<Value>, JsonRejection>,
+    name: Option<&str>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let input: ActivityInput = deserialize_input(object_body(body)?)?;
+    let events = activity::ingest(&state, &actor, &[input], name, false).await?;
+    let event = events.first().map(event_json).unwrap_or_default();
+    Ok((StatusCode::CREATED, Json(event)))
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ApiActor(actor): ApiActor,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    one(state, actor, body, Some("login")).await
+}
+
+async fn event(
+    State(state): State<AppState>,
+    ApiActor(actor): ApiActor,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    one(state, actor, body, None).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Batch {
+    events: Vec<ActivityInput>,
+}
+
+async fn events(
+    State(state): State<AppState>,
+    ApiActor(actor): ApiActor,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let value = object_body(body)?;
+    let batch: Batch = deserialize_input(value)?;
+    let written = activity::ingest(&state, &actor, &batch.events, None, true).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "accepted": written.len() })),
+    ))
+}
+
+#[derive(Deserialize)]
+struct ActivityParams {
+    limit: Option<i64>,
+}
+
+async fn person_activity(
+    State(state): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path(id): Path<String>,
+    params: Result<Query<ActivityParams>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(p) = params?;
+    let list = activity::for_person(
+        &state,
+        &actor,
+        path_id(&id, "person")?,
+        p.limit.unwrap_or(50),
+    )
+    .await?;
+    Ok(Json(
+        json!({ "items": list.iter().map(event_json).collect::<Vec<_>>() }),
+    ))
+}

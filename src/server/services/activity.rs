@@ -1,0 +1,97 @@
+//! Ingesting activity events (one or a batch) and reading a person's activity.
+
+use crate::domain::activity::{ActivityDraft, ActivityEvent, ActivityInput, PersonRef};
+use crate::domain::FieldErrors;
+use crate::server::auth::Actor;
+use crate::server::db::{activity, persons};
+use crate::server::error::{ServiceError, ServiceResult};
+use crate::server::AppState;
+use uuid::Uuid;
+
+/// The most events one batch may carry.
+pub const MAX_BATCH: usize = 1_000;
+
+/// Records events; every one is checked first, and none is written if any is wrong (errors
+/// name `events[3].person_id` and so on when `batch`).
+pub async fn ingest(
+    state: &AppState,
+    actor: &Actor,
+    inputs: &[ActivityInput],
+    default_name: Option<&str>,
+    batch: bool,
+) -> ServiceResult<Vec<ActivityEvent>> {
+    actor.require_write()?;
+    if inputs.len() > MAX_BATCH {
+        return Err(ServiceError::invalid(
+            "events",
+            format!("at most {MAX_BATCH} events at a time"),
+        ));
+    }
+    let now = state.clock.now();
+    let mut errors = FieldErrors::new();
+    let prefix = |i: usize, field: &str| {
+        if batch {
+            format!("events[{i}].{field}")
+        } else {
+            field.to_string()
+        }
+    };
+    let mut events = Vec::with_capacity(inputs.len());
+    for (i, input) in inputs.iter().enumerate() {
+        let draft = match ActivityDraft::parse(input, default_name, now) {
+            Ok(d) => d,
+            Err(e) => {
+                for fe in e.0 {
+                    errors.add(&prefix(i, &fe.field), fe.message);
+                }
+                continue;
+            }
+        };
+        let person = match &draft.person {
+            PersonRef::Id(id) => persons::get(&state.db, actor.org_id(), *id).await?,
+            PersonRef::ExternalId(ext) => {
+                persons::by_external_id(&state.db, actor.org_id(), ext).await?
+            }
+        };
+        let Some(person) = person else {
+            let (field, what) = match &draft.person {
+                PersonRef::Id(_) => (
+                    "person_id",
+                    "there is no such person in this organisation".to_string(),
+                ),
+                PersonRef::ExternalId(ext) => {
+                    ("external_id", format!("no person has external id '{ext}'"))
+                }
+            };
+            errors.add(&prefix(i, field), what);
+            continue;
+        };
+        events.push(ActivityEvent {
+            id: Uuid::now_v7(),
+            org_id: actor.org_id(),
+            person_id: person.id,
+            name: draft.name,
+            properties: draft.properties,
+            occurred_at: draft.occurred_at,
+            created_at: now,
+        });
+    }
+    if !errors.is_empty() {
+        return Err(errors.into());
+    }
+    activity::insert_all(&state.db, &events).await?;
+    Ok(events)
+}
+
+/// A person's latest events.
+pub async fn for_person(
+    state: &AppState,
+    actor: &Actor,
+    person_id: Uuid,
+    limit: i64,
+) -> ServiceResult<Vec<ActivityEvent>> {
+    persons::get(&state.db, actor.org_id(), person_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    Ok(activity::for_person(&state.db, actor.org_id(), person_id, limit.clamp(1, 500)).await?)
+}
