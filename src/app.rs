@@ -2,7 +2,7 @@
 
 use crate::api::auth::current_user;
 use crate::domain::SessionUser;
-use crate::pages::{auth, clients, dates, home, settings};
+use crate::pages::{auth, clients, conversations, dates, home, projects, settings, vendors};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Outlet, ParentRoute, Route, Router, Routes, A};
@@ -62,6 +62,16 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("clients/:id/dates/new") view=dates::NewDatePage/>
                     <Route path=path!("dates/:id/edit") view=dates::EditDatePage/>
                     <Route path=path!("reminders") view=dates::RemindersPage/>
+                    <Route path=path!("projects") view=projects::ProjectsPage/>
+                    <Route path=path!("projects/new") view=projects::NewProjectPage/>
+                    <Route path=path!("projects/:id") view=projects::ProjectPage/>
+                    <Route path=path!("projects/:id/edit") view=projects::EditProjectPage/>
+                    <Route path=path!("conversations") view=conversations::ConversationsPage/>
+                    <Route path=path!("conversations/:id") view=conversations::ConversationPage/>
+                    <Route path=path!("vendors") view=vendors::VendorsPage/>
+                    <Route path=path!("vendors/new") view=vendors::NewVendorPage/>
+                    <Route path=path!("vendors/:id") view=vendors::VendorPage/>
+                    <Route path=path!("vendors/:id/edit") view=vendors::EditVendorPage/>
                     <Route path=path!("settings/staff") view=settings::StaffPage/>
                 </ParentRoute>
             </Routes>
@@ -119,6 +129,9 @@ fn Nav(user: SessionUser) -> impl IntoView {
             <A href="/" exact=true>"Home"</A>
             <A href="/clients">"Clients"</A>
             <A href="/reminders">"Reminders"</A>
+            <A href="/projects">"Projects"</A>
+            <A href="/conversations">"Conversations"</A>
+            <A href="/vendors">"Vendors"</A>
             {admin.then(|| view! { <A href="/settings/staff">"Staff"</A> })}
         </nav>
         <div class="who">

@@ -10,11 +10,19 @@ use leptos::prelude::*;
 #[server(prefix = "/srv", endpoint = "clients/list_clients")]
 pub async fn list_clients(
     #[server(default)] q: String,
+    #[server(default)] tag: String,
+    #[server(default)] staff: String,
     #[server(default)] page: i64,
 ) -> Result<PersonPage, ServerFnError> {
+    use crate::server::services::persons::Narrowing;
     let (state, actor) = super::ssr::actor()?;
     let q = Some(q.as_str()).filter(|q| !q.trim().is_empty());
-    crate::server::services::persons::page(&state, &actor, q, page)
+    let narrowing = Narrowing {
+        tag: Some(tag),
+        assigned_staff_id: super::ssr::optional_id(&staff)?,
+        ..Default::default()
+    };
+    crate::server::services::persons::page(&state, &actor, q, narrowing, page)
         .await
         .map_err(super::ssr::fail)
 }
@@ -22,8 +30,7 @@ pub async fn list_clients(
 #[server(prefix = "/srv", endpoint = "clients/get_client")]
 pub async fn get_client(id: String) -> Result<Person, ServerFnError> {
     let (state, actor) = super::ssr::actor()?;
-    let id = uuid::Uuid::parse_str(&id)
-        .map_err(|_| super::ssr::fail(crate::server::error::ServiceError::NotFound))?;
+    let id = super::ssr::parse_id(&id)?;
     crate::server::services::persons::get(&state, &actor, id)
         .await
         .map_err(super::ssr::fail)
@@ -48,16 +55,10 @@ pub async fn save_client(
     #[server(default)] marketing_consent: Option<String>,
 ) -> Result<FormOutcome, ServerFnError> {
     use crate::domain::{person::split_tags, PersonInput};
-    use crate::server::error::ServiceError;
     use crate::server::services::persons;
 
     let (state, actor) = super::ssr::actor()?;
-    let id = match id.filter(|i| !i.is_empty()) {
-        None => None,
-        Some(id) => {
-            Some(uuid::Uuid::parse_str(&id).map_err(|_| super::ssr::fail(ServiceError::NotFound))?)
-        }
-    };
+    let id = super::ssr::optional_id(id.as_deref().unwrap_or_default())?;
     // Fields the form does not show (the related person, say) keep their values.
     let base = match id {
         Some(id) => persons::get(&state, &actor, id)
@@ -96,12 +97,33 @@ pub async fn save_client(
 
 #[server(prefix = "/srv", endpoint = "clients/delete_client")]
 pub async fn delete_client(id: String) -> Result<(), ServerFnError> {
-    use crate::server::error::ServiceError;
     let (state, actor) = super::ssr::actor()?;
-    let id = uuid::Uuid::parse_str(&id).map_err(|_| super::ssr::fail(ServiceError::NotFound))?;
+    let id = super::ssr::parse_id(&id)?;
     crate::server::services::persons::delete(&state, &actor, id)
         .await
         .map_err(super::ssr::fail)?;
     leptos_axum::redirect("/clients");
     Ok(())
+}
+
+/// Everything about a client for their profile page.
+#[server(prefix = "/srv", endpoint = "clients/client_dashboard")]
+pub async fn client_dashboard(
+    id: String,
+) -> Result<crate::domain::profile::Dashboard, ServerFnError> {
+    let (state, actor) = super::ssr::actor()?;
+    crate::server::services::dashboard::dashboard(&state, &actor, super::ssr::parse_id(&id)?)
+        .await
+        .map_err(super::ssr::fail)
+}
+
+/// A client's unified timeline, newest first.
+#[server(prefix = "/srv", endpoint = "clients/client_timeline")]
+pub async fn client_timeline(
+    id: String,
+) -> Result<Vec<crate::domain::profile::TimelineEntry>, ServerFnError> {
+    let (state, actor) = super::ssr::actor()?;
+    crate::server::services::dashboard::timeline(&state, &actor, super::ssr::parse_id(&id)?, 50)
+        .await
+        .map_err(super::ssr::fail)
 }

@@ -13,10 +13,7 @@ use serde::{Deserialize, Serialize};
 pub const FORM_RULES: usize = 3;
 
 #[cfg(feature = "ssr")]
-fn parse_id(id: &str) -> Result<uuid::Uuid, ServerFnError> {
-    uuid::Uuid::parse_str(id)
-        .map_err(|_| super::ssr::fail(crate::server::error::ServiceError::NotFound))
-}
+use super::ssr::parse_id;
 
 #[server(prefix = "/srv", endpoint = "dates/list_categories")]
 pub async fn list_categories() -> Result<Vec<DateCategory>, ServerFnError> {
@@ -55,10 +52,7 @@ pub async fn upcoming_dates(
     days: i64,
 ) -> Result<Vec<UpcomingDate>, ServerFnError> {
     let (state, actor) = super::ssr::actor()?;
-    let person = match person_id.filter(|p| !p.is_empty()) {
-        Some(p) => Some(parse_id(&p)?),
-        None => None,
-    };
+    let person = super::ssr::optional_id(person_id.as_deref().unwrap_or_default())?;
     crate::server::services::dates::upcoming(&state, &actor, person, days, 100)
         .await
         .map_err(super::ssr::fail)
@@ -144,10 +138,7 @@ pub async fn save_date(
         notes: Some(notes),
         reminder_rules: Some(rules),
     };
-    let id = match id.filter(|i| !i.is_empty()) {
-        None => None,
-        Some(i) => Some(parse_id(&i)?),
-    };
+    let id = super::ssr::optional_id(id.as_deref().unwrap_or_default())?;
     let result = crate::server::services::dates::save_item(&state, &actor, id, &input).await;
     // `reminder_rules[1].time_of_day` becomes the form's `r2_time` (when row 1 was empty).
     let result = result.map_err(|e| match e {

@@ -3,8 +3,11 @@
 
 pub mod auth;
 pub mod clients;
+pub mod comms;
 pub mod dates;
+pub mod projects;
 pub mod staff;
+pub mod vendors;
 
 use crate::domain::FieldErrors;
 use serde::{Deserialize, Serialize};
@@ -64,6 +67,19 @@ pub(crate) mod ssr {
                     "Your session has ended. Please sign in again.",
                 ))
             }
+        }
+    }
+
+    /// A record's id from the page; one that is not an id names nothing (404).
+    pub fn parse_id(id: &str) -> Result<uuid::Uuid, ServerFnError> {
+        uuid::Uuid::parse_str(id.trim()).map_err(|_| fail(ServiceError::NotFound))
+    }
+
+    /// An optional id from a form field (empty is none).
+    pub fn optional_id(id: &str) -> Result<Option<uuid::Uuid>, ServerFnError> {
+        match id.trim() {
+            "" => Ok(None),
+            other => parse_id(other).map(Some),
         }
     }
 

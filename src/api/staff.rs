@@ -41,9 +41,8 @@ pub async fn add_staff(
 
 #[server(prefix = "/srv", endpoint = "staff/set_staff_active")]
 pub async fn set_staff_active(id: String, active: bool) -> Result<(), ServerFnError> {
-    use crate::server::error::ServiceError;
     let (state, actor) = super::ssr::actor()?;
-    let id = uuid::Uuid::parse_str(&id).map_err(|_| super::ssr::fail(ServiceError::NotFound))?;
+    let id = super::ssr::parse_id(&id)?;
     crate::server::services::staff::set_active(&state, &actor, id, active)
         .await
         .map_err(super::ssr::fail)

@@ -2,6 +2,7 @@
 
 use crate::domain::FieldErrors;
 use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 /// A labelled input whose error (if any) is shown beneath it and announced to screen readers.
 #[component]
@@ -52,13 +53,20 @@ pub fn FieldMessage(
     }
 }
 
-/// Previous / next links for a numbered list, keeping the search.
+/// Previous / next links for a numbered list, keeping the search: `query` holds the other
+/// parameters as `(name, value)` pairs.
 #[component]
-pub fn Pager(base: &'static str, q: String, page: i64, pages: i64, total: i64) -> impl IntoView {
+pub fn Pager(
+    base: &'static str,
+    query: Vec<(&'static str, String)>,
+    page: i64,
+    pages: i64,
+    total: i64,
+) -> impl IntoView {
     let link = move |p: i64| {
         let mut url = format!("{base}?page={p}");
-        if !q.is_empty() {
-            url.push_str(&format!("&q={}", urlencode(&q)));
+        for (name, value) in query.iter().filter(|(_, v)| !v.is_empty()) {
+            url.push_str(&format!("&{name}={}", urlencode(value)));
         }
         url
     };
@@ -121,4 +129,66 @@ where
         Some(Ok(outcome)) => outcome.errors(),
         _ => FieldErrors::default(),
     })
+}
+
+/// Whether the signed-in user may change records (analysts are read-only).
+pub fn can_write() -> Signal<bool> {
+    let user = use_context::<crate::app::UserResource>();
+    Signal::derive(move || {
+        user.and_then(|u| u.get())
+            .and_then(|r| r.ok().flatten())
+            .is_some_and(|u| u.role.can_write())
+    })
+}
+
+/// The `:id` of the page's path.
+pub fn id_param() -> Memo<String> {
+    let params = use_params_map();
+    Memo::new(move |_| params.read().get("id").unwrap_or_default())
+}
+
+/// A query-string value of the page, or `default`.
+pub fn query_param(name: &'static str, default: &'static str) -> Memo<String> {
+    let query = use_query_map();
+    Memo::new(move |_| {
+        query
+            .read()
+            .get(name)
+            .unwrap_or_else(|| default.to_string())
+    })
+}
+
+/// Filter tabs: links to `base?name=value`, the current one marked.
+#[component]
+pub fn Tabs(
+    label: &'static str,
+    base: &'static str,
+    name: &'static str,
+    tabs: &'static [(&'static str, &'static str)],
+    current: Memo<String>,
+) -> impl IntoView {
+    view! {
+        <nav class="tabs" aria-label=label>
+            {tabs.iter().map(|(value, text)| {
+                let value = *value;
+                view! {
+                    <a href=format!("{base}?{name}={value}") aria-current=move || (current.get() == value).then_some("page")>
+                        {*text}
+                    </a>
+                }
+            }).collect_view()}
+        </nav>
+    }
+}
+
+/// A completion bar with its percentage.
+#[component]
+pub fn Progress(percent: i64) -> impl IntoView {
+    let percent = percent.clamp(0, 100);
+    view! {
+        <span class="progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow=percent.to_string()>
+            <span class="progress-bar" style=format!("width: {percent}%")></span>
+        </span>
+        <span class="progress-label">{format!("{percent}%")}</span>
+    }
 }

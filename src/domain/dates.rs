@@ -275,37 +275,6 @@ pub enum ReminderStatus {
     Cancelled,
 }
 
-/// The text forms of an enum, for parsing and storing.
-macro_rules! text_enum {
-    ($name:ident, $what:literal, { $($variant:ident => $text:literal),+ $(,)? }) => {
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-
-            pub fn parse(input: &str) -> Result<Self, String> {
-                match input.trim().to_ascii_lowercase().as_str() {
-                    $($text => Ok($name::$variant),)+
-                    other => Err(format!(
-                        "'{other}' is not {} ({})",
-                        $what,
-                        [$($text),+].join(", ")
-                    )),
-                }
-            }
-        }
-
-        impl TryFrom<String> for $name {
-            type Error = String;
-            fn try_from(value: String) -> Result<Self, Self::Error> {
-                Self::parse(&value)
-            }
-        }
-    };
-}
-
 text_enum!(ReminderType, "a reminder type", { LeadTime => "lead_time", Scheduled => "scheduled" });
 text_enum!(Audience, "an audience", { Client => "client", Staff => "staff" });
 text_enum!(Channel, "a channel", {

@@ -1,30 +1,33 @@
 //! Clients: the searchable directory, a client's record, and the form to add or edit one.
 
-use crate::api::clients::{get_client, list_clients, DeleteClient, SaveClient};
+use crate::api::clients::{
+    client_dashboard, client_timeline, get_client, list_clients, DeleteClient, SaveClient,
+};
+use crate::api::comms::{AddIdentity, ChangeIdentity};
 use crate::api::staff::list_colleagues;
-use crate::app::UserResource;
-use crate::components::{action_error, form_errors, ErrorNotice, Field, FieldMessage, Pager};
+use crate::components::{
+    action_error, can_write, form_errors, id_param, query_param, ErrorNotice, Field, FieldMessage,
+    Pager,
+};
+use crate::domain::comms::CommIdentity;
+use crate::domain::dates::Channel;
+use crate::domain::profile::TimelineEntry;
 use crate::domain::{Person, PersonType, StaffMember};
+use crate::pages::conversations::ClientConversations;
 use crate::pages::dates::ClientDates;
+use crate::pages::projects::ClientProjects;
+use crate::pages::vendors::ClientRecommendations;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
-use leptos_router::hooks::{use_params_map, use_query_map};
-
-/// Whether the signed-in user may change clients (analysts are read-only).
-fn can_write() -> Signal<bool> {
-    let user = use_context::<UserResource>();
-    Signal::derive(move || {
-        user.and_then(|u| u.get())
-            .and_then(|r| r.ok().flatten())
-            .is_some_and(|u| u.role.can_write())
-    })
-}
+use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn ClientsPage() -> impl IntoView {
     let query = use_query_map();
-    let q = move || query.read().get("q").unwrap_or_default();
+    let q = query_param("q", "");
+    let tag = query_param("tag", "");
+    let staff_id = query_param("staff", "");
     let page = move || {
         query
             .read()
@@ -33,7 +36,11 @@ pub fn ClientsPage() -> impl IntoView {
             .unwrap_or(1)
             .max(1)
     };
-    let results = Resource::new(move || (q(), page()), |(q, page)| list_clients(q, page));
+    let results = Resource::new(
+        move || (q.get(), tag.get(), staff_id.get(), page()),
+        |(q, tag, staff, page)| list_clients(q, tag, staff, page),
+    );
+    let staff = Resource::new(|| (), |_| list_colleagues());
     let writable = can_write();
     view! {
         <Title text="Clients"/>
@@ -45,18 +52,35 @@ pub fn ClientsPage() -> impl IntoView {
         </div>
         <Form method="GET" action="" attr:class="search" attr:role="search">
             <label for="q" class="visually-hidden">"Search clients"</label>
-            <input id="q" type="search" name="q" value=q placeholder="Name, e-mail, phone, tag…"/>
+            <input id="q" type="search" name="q" value=move || q.get() placeholder="Name, e-mail, phone, tag…"/>
+            <label for="tag" class="visually-hidden">"Tag"</label>
+            <input id="tag" name="tag" value=move || tag.get() placeholder="Tag" size="10"/>
+            <label for="staff" class="visually-hidden">"Looked after by"</label>
+            <select id="staff" name="staff">
+                <option value="">"Anyone"</option>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        staff.await.unwrap_or_default().into_iter().map(|s| {
+                            let id = s.id.to_string();
+                            let selected = staff_id.get() == id;
+                            view! { <option value=id selected=selected>{s.display_name.clone()}</option> }
+                        }).collect_view()
+                    })}
+                </Suspense>
+            </select>
             <button type="submit" name="page" value="1">"Search"</button>
         </Form>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
+                let filtered = !q.get().is_empty() || !tag.get().is_empty() || !staff_id.get().is_empty();
                 match results.await {
                     Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
                     Ok(list) if list.items.is_empty() => view! {
-                        <p class="empty">{if q().is_empty() { "No clients yet.".to_string() } else { format!("No client matches “{}”.", q()) }}</p>
+                        <p class="empty">{if !filtered { "No clients yet.".to_string() } else if q.get().is_empty() { "No client matches these filters.".to_string() } else { format!("No client matches “{}”.", q.get()) }}</p>
                     }.into_any(),
                     Ok(list) => {
                         let pages = list.pages();
+                        let keep = vec![("q", q.get()), ("tag", tag.get()), ("staff", staff_id.get())];
                         view! {
                             <table class="table">
                                 <thead>
@@ -66,7 +90,7 @@ pub fn ClientsPage() -> impl IntoView {
                                     {list.items.into_iter().map(|p| view! { <ClientRow person=p/> }).collect_view()}
                                 </tbody>
                             </table>
-                            <Pager base="/clients" q=q() page=list.page pages total=list.total/>
+                            <Pager base="/clients" query=keep page=list.page pages total=list.total/>
                         }.into_any()
                     }
                 }
@@ -90,11 +114,6 @@ fn ClientRow(person: Person) -> impl IntoView {
             <td>{person.tags.iter().map(|t| view! { <span class="tag">{t.clone()}</span> }).collect_view()}</td>
         </tr>
     }
-}
-
-fn id_param() -> Memo<String> {
-    let params = use_params_map();
-    Memo::new(move |_| params.read().get("id").unwrap_or_default())
 }
 
 #[component]
@@ -139,13 +158,166 @@ pub fn ClientPage() -> impl IntoView {
                             <ErrorNotice message=delete_error/>
                             <div class="profile">
                                 <ClientDetails person=p/>
-                                <ClientDates person_id=id_for_dates writable/>
+                                <ClientDates person_id=id_for_dates.clone() writable/>
                             </div>
+                            <ClientWorkspace person_id=id_for_dates writable/>
                         }.into_any()
                     }
                 }
             })}
         </Suspense>
+    }
+}
+
+/// The rest of a client's profile: projects, conversations, recommendations, identities and
+/// the timeline, from one dashboard request.
+#[component]
+fn ClientWorkspace(person_id: String, writable: Signal<bool>) -> impl IntoView {
+    let identity_add = ServerAction::<AddIdentity>::new();
+    let identity_change = ServerAction::<ChangeIdentity>::new();
+    let pid = person_id.clone();
+    let dashboard = Resource::new(
+        move || {
+            (
+                pid.clone(),
+                identity_add.version().get(),
+                identity_change.version().get(),
+            )
+        },
+        |(id, _, _)| client_dashboard(id),
+    );
+    let pid = person_id.clone();
+    let timeline = Resource::new(move || pid.clone(), client_timeline);
+    view! {
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || {
+                let person_id = person_id.clone();
+                Suspend::new(async move {
+                match dashboard.await {
+                    Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Ok(d) => view! {
+                        <p class="stats">
+                            {format!("{} conversations · {} upcoming dates · {} active projects · {} recommendations",
+                                d.stats.total_conversations, d.stats.total_upcoming_dates,
+                                d.stats.total_active_projects, d.stats.total_recommendations)}
+                        </p>
+                        <div class="profile">
+                            <ClientProjects person_id=person_id.clone() projects=d.active_projects writable/>
+                            <ClientConversations person_id=person_id.clone() conversations=d.recent_conversations total=d.stats.total_conversations writable/>
+                            <ClientRecommendations person_id=person_id.clone() items=d.recent_recommendations writable/>
+                            <ClientIdentities person_id identities=d.identities add=identity_add change=identity_change writable/>
+                        </div>
+                    }.into_any(),
+                }
+            })}}
+        </Transition>
+        <section class="panel" aria-labelledby="timeline-heading">
+            <h2 id="timeline-heading">"Timeline"</h2>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match timeline.await {
+                        Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Ok(list) if list.is_empty() => view! { <p class="empty">"Nothing has happened yet."</p> }.into_any(),
+                        Ok(list) => view! { <ol class="timeline">{list.into_iter().map(|e| view! { <TimelineLine entry=e/> }).collect_view()}</ol> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn TimelineLine(entry: TimelineEntry) -> impl IntoView {
+    let kind = serde_json::to_value(entry.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    view! {
+        <li class=format!("timeline-entry timeline-{kind}")>
+            <time datetime=entry.occurred_at.to_rfc3339()>{entry.occurred_at.format("%-d %b %Y %H:%M UTC").to_string()}</time>
+            {match entry.link {
+                Some(href) => view! { <a href=href>{entry.title.clone()}</a> }.into_any(),
+                None => view! { <span>{entry.title.clone()}</span> }.into_any(),
+            }}
+            {entry.detail.map(|d| view! { <p class="preview">{d}</p> })}
+        </li>
+    }
+}
+
+/// How to reach the client: their addresses per channel, preferred and opted-out ones.
+#[component]
+fn ClientIdentities(
+    person_id: String,
+    identities: Vec<CommIdentity>,
+    add: ServerAction<AddIdentity>,
+    change: ServerAction<ChangeIdentity>,
+    writable: Signal<bool>,
+) -> impl IntoView {
+    let errors = form_errors(add);
+    let error = action_error(add);
+    let change_error = action_error(change);
+    let button = move |id: String, what: &'static str, text: &'static str| {
+        view! {
+            <ActionForm action=change attr:class="inline">
+                <input type="hidden" name="id" value=id/>
+                <input type="hidden" name="change" value=what/>
+                <button type="submit" class="link-button">{text}</button>
+            </ActionForm>
+        }
+    };
+    view! {
+        <section class="panel" aria-labelledby="identities-heading">
+            <h2 id="identities-heading">"Ways to reach them"</h2>
+            <ErrorNotice message=change_error/>
+            {if identities.is_empty() {
+                view! { <p class="empty">"No addresses yet."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="identity-list">
+                        {identities.into_iter().map(|i| {
+                            let id = i.id.to_string();
+                            let opted_out = i.opted_out();
+                            view! {
+                                <li class:opted-out=opted_out>
+                                    <span class="badge">{i.channel.label()}</span>
+                                    " " {i.address.clone()}
+                                    {i.preferred.then(|| view! { <span class="tag">"preferred"</span> })}
+                                    {i.verified.then(|| view! { <span class="tag">"verified"</span> })}
+                                    {i.opted_out_at.map(|t| view! { <span class="status status-failed">{format!("opted out {}", t.format("%-d %b %Y"))}</span> })}
+                                    {move || writable.get().then(|| view! {
+                                        {(!i.preferred).then(|| button(id.clone(), "prefer", "Make preferred"))}
+                                        {if opted_out { button(id.clone(), "opt_in", "Opt back in") } else { button(id.clone(), "opt_out", "Opt out") }}
+                                        {button(id.clone(), "delete", "Remove")}
+                                    })}
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+            {move || writable.get().then(|| {
+                let person_id = person_id.clone();
+                view! {
+                    <details class="start">
+                        <summary class="button">"Add an address"</summary>
+                        <ActionForm action=add attr:class="inline-form">
+                            <input type="hidden" name="person_id" value=person_id/>
+                            <div class="field">
+                                <label for="f-channel">"Channel"</label>
+                                <select id="f-channel" name="channel">
+                                    {Channel::ALL.iter().filter(|c| **c != Channel::Portal).map(|c| view! { <option value=c.as_str()>{c.label()}</option> }).collect_view()}
+                                </select>
+                                <FieldMessage name="channel" errors/>
+                            </div>
+                            <Field label="Address" name="address" errors required=true hint="E-mail, +E.164 number, Slack member id or URL"/>
+                            <label class="check"><input type="checkbox" name="preferred" value="on"/>" Preferred"</label>
+                            <button type="submit" class="primary">"Add"</button>
+                        </ActionForm>
+                        <ErrorNotice message=error/>
+                    </details>
+                }
+            })}
+        </section>
     }
 }
 

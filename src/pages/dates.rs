@@ -5,12 +5,13 @@ use crate::api::dates::{
     client_dates, get_date, list_categories, list_reminders, upcoming_dates, ChangeReminder,
     DeleteDate, ReminderRow, SaveDate, FORM_RULES,
 };
-use crate::components::{action_error, form_errors, ErrorNotice, Field, FieldMessage};
+use crate::components::{
+    action_error, form_errors, id_param, query_param, ErrorNotice, Field, FieldMessage, Tabs,
+};
 use crate::domain::dates::{Audience, Channel, DateCategory, DateItemDetail, ReminderStatus};
 use crate::domain::{FieldErrors, Recurrence};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
 
 const R_ID: [&str; FORM_RULES] = ["r0_id", "r1_id", "r2_id"];
 const R_DAYS: [&str; FORM_RULES] = ["r0_days", "r1_days", "r2_days"];
@@ -91,8 +92,7 @@ fn DateLine(detail: DateItemDetail, days_until: Option<i64>) -> impl IntoView {
 
 #[component]
 pub fn NewDatePage() -> impl IntoView {
-    let params = use_params_map();
-    let person_id = move || params.read().get("id").unwrap_or_default();
+    let person_id = id_param();
     let categories = Resource::new(|| (), |_| list_categories());
     view! {
         <Title text="Add date"/>
@@ -100,7 +100,7 @@ pub fn NewDatePage() -> impl IntoView {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let cats = categories.await.unwrap_or_default();
-                view! { <DateForm person_id=person_id() detail=None categories=cats/> }
+                view! { <DateForm person_id=person_id.get() detail=None categories=cats/> }
             })}
         </Suspense>
     }
@@ -108,8 +108,7 @@ pub fn NewDatePage() -> impl IntoView {
 
 #[component]
 pub fn EditDatePage() -> impl IntoView {
-    let params = use_params_map();
-    let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
+    let id = id_param();
     let detail = Resource::new(move || id.get(), get_date);
     let categories = Resource::new(|| (), |_| list_categories());
     let delete = ServerAction::<DeleteDate>::new();
@@ -280,33 +279,19 @@ fn RuleRow(
 /// Reminders, filtered by status.
 #[component]
 pub fn RemindersPage() -> impl IntoView {
-    let query = use_query_map();
-    let status = move || {
-        query
-            .read()
-            .get("status")
-            .unwrap_or_else(|| "pending".into())
-    };
+    let status = query_param("status", "pending");
     let change = ServerAction::<ChangeReminder>::new();
     let list = Resource::new(
-        move || (status(), change.version().get()),
+        move || (status.get(), change.version().get()),
         |(s, _)| list_reminders(s, 1, false),
     );
     let change_error = action_error(change);
-    let tabs = ["pending", "sent", "failed", "cancelled", "all"];
     view! {
         <Title text="Reminders"/>
         <h1>"Reminders"</h1>
-        <nav class="tabs" aria-label="Filter reminders">
-            {tabs.iter().map(|t| {
-                let t = *t;
-                view! {
-                    <a href=format!("/reminders?status={t}") aria-current=move || (status() == t).then_some("page")>
-                        {t[..1].to_uppercase() + &t[1..]}
-                    </a>
-                }
-            }).collect_view()}
-        </nav>
+        <Tabs label="Filter reminders" base="/reminders" name="status" current=status tabs=&[
+            ("pending", "Pending"), ("sent", "Sent"), ("failed", "Failed"), ("cancelled", "Cancelled"), ("all", "All"),
+        ]/>
         <ErrorNotice message=change_error/>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {

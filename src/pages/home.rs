@@ -1,8 +1,9 @@
-//! Home: what needs attention today — reminders due today and overdue, and the dates coming
-//! up across every client in the next 30 days.
+//! Home: what needs attention today — reminders due today and overdue, the dates coming up
+//! across every client in the next 30 days, and the signed-in staff member's open tasks.
 
 use crate::api::clients::list_clients;
 use crate::api::dates::{list_reminders, upcoming_dates, ChangeReminder};
+use crate::api::projects::my_tasks;
 use crate::app::UserResource;
 use crate::components::{action_error, ErrorNotice};
 use crate::pages::dates::{days_label, ReminderTable};
@@ -12,13 +13,17 @@ use leptos_meta::Title;
 #[component]
 pub fn HomePage() -> impl IntoView {
     let user = use_context::<UserResource>();
-    let clients = Resource::new(|| (), |_| list_clients(String::new(), 1));
+    let clients = Resource::new(
+        || (),
+        |_| list_clients(String::new(), String::new(), String::new(), 1),
+    );
     let change = ServerAction::<ChangeReminder>::new();
     let due = Resource::new(
         move || change.version().get(),
         |_| list_reminders("pending".into(), 1, true),
     );
     let upcoming = Resource::new(|| (), |_| upcoming_dates(None, 30));
+    let tasks = Resource::new(|| (), |_| my_tasks());
     let change_error = action_error(change);
     view! {
         <Title text="Home"/>
@@ -73,6 +78,27 @@ pub fn HomePage() -> impl IntoView {
                                         <a href=format!("/clients/{}", u.person_id)>{u.person_name.clone()}</a>
                                         <span class="muted">{format!("{} · {}", u.next_occurrence.format("%a %-d %b"), days_label(u.days_until))}</span>
                                         <span class="badge">{format!("{} reminder{}", u.reminder_count, if u.reminder_count == 1 { "" } else { "s" })}</span>
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+        <section class="panel" aria-labelledby="tasks-heading">
+            <h2 id="tasks-heading">"My tasks"</h2>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match tasks.await {
+                        Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Ok(list) if list.is_empty() => view! { <p class="empty">"No open tasks assigned to you. "<a href="/projects">"See every project"</a>"."</p> }.into_any(),
+                        Ok(list) => view! {
+                            <ul class="task-list">
+                                {list.into_iter().map(|t| view! {
+                                    <li class="task-line">
+                                        <a href=format!("/projects/{}", t.project_id)>{t.title.clone()}</a>
+                                        {t.due_date.map(|d| view! { <span class="muted">{format!(" due {}", d.format("%a %-d %b"))}</span> })}
                                     </li>
                                 }).collect_view()}
                             </ul>

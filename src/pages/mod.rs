@@ -2,6 +2,9 @@
 
 pub mod auth;
 pub mod clients;
+pub mod conversations;
 pub mod dates;
 pub mod home;
+pub mod projects;
 pub mod settings;
+pub mod vendors;

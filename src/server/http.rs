@@ -37,6 +37,7 @@ pub fn build_router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     Router::new()
         .route("/health", get(health))
+        .route("/calendar/{file}", get(calendar_feed))
         .route("/login", post(sign_in))
         .route("/logout", post(sign_out))
         .nest("/api/v1", super::rest::router())
@@ -53,6 +54,33 @@ pub fn build_router(state: AppState) -> Router {
         .layer(from_fn(guard::security_headers))
         .layer(from_fn(guard::correlation))
         .with_state(state)
+}
+
+/// A staff member's private iCalendar feed, `/calendar/<token>.ics`.
+async fn calendar_feed(
+    State(state): State<AppState>,
+    axum::extract::Path(file): axum::extract::Path<String>,
+) -> Response {
+    let secret = file.strip_suffix(".ics").unwrap_or(&file);
+    match crate::server::services::calendar::feed(&state, secret).await {
+        Ok(body) => (
+            [
+                (
+                    axum::http::header::CONTENT_TYPE,
+                    "text/calendar; charset=utf-8",
+                ),
+                (axum::http::header::CACHE_CONTROL, "private, max-age=300"),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(crate::server::error::ServiceError::NotFound) => (
+            StatusCode::NOT_FOUND,
+            "There is no calendar feed at this address.",
+        )
+            .into_response(),
+        Err(err) => crate::server::rest::ApiError::from(err).into_response(),
+    }
 }
 
 async fn health(State(state): State<AppState>) -> Response {

@@ -7,5 +7,8 @@ mod api;
 mod auth;
 mod cli;
 mod common;
+mod comms;
 mod dates;
+mod openapi;
 mod pages;
+mod projects;

@@ -245,11 +245,13 @@ pub async fn upcoming(
 
 /// Every date item of the organisation that could fall in a window: recurring ones, and
 /// one-off dates inside it. The caller expands recurrences.
+/// With `staff`, only the dates of people that staff member looks after, or nobody does.
 pub async fn items_in_window(
     db: &Db,
     org_id: Uuid,
     from: NaiveDate,
     to: NaiveDate,
+    staff: Option<Uuid>,
 ) -> Result<Vec<UpcomingDate>, sqlx::Error> {
     let sql = format!(
         "SELECT d.id AS date_item_id, d.person_id, p.full_name AS person_name, d.title, d.date_value, \
@@ -258,9 +260,10 @@ pub async fn items_in_window(
          (SELECT COUNT(*) FROM reminder_rules r WHERE r.date_item_id = d.id AND r.status <> 'cancelled') AS reminder_count \
          FROM date_items d {LIVE_PERSON} LEFT JOIN date_categories c ON c.id = d.category_id \
          WHERE d.org_id = $1 AND d.date_value <= $3 AND (d.recurrence_rule IS NOT NULL OR d.date_value >= $2) \
+         AND ($4 IS NULL OR p.assigned_staff_id IS NULL OR p.assigned_staff_id = $4) \
          ORDER BY p.sort_name, d.title LIMIT 20000"
     );
-    on_db!(db, pool => sqlx::query_as::<_, UpcomingDate>(&sql).bind(org_id).bind(from).bind(to).fetch_all(pool).await)
+    on_db!(db, pool => sqlx::query_as::<_, UpcomingDate>(&sql).bind(org_id).bind(from).bind(to).bind(staff).fetch_all(pool).await)
 }
 
 pub const RULE_COLUMNS: &str = "r.id, r.org_id, r.person_id, r.date_item_id, r.reminder_type, r.lead_time_days, \

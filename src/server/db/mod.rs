@@ -5,11 +5,14 @@
 pub mod activity;
 pub mod api_keys;
 pub mod audit;
+pub mod comms;
 pub mod dates;
 pub mod orgs;
 pub mod persons;
+pub mod projects;
 pub mod sessions;
 pub mod staff;
+pub mod vendors;
 
 use anyhow::Context;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

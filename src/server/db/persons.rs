@@ -119,10 +119,13 @@ pub struct Filter {
     /// Lower-cased words; a person matches when their search text contains every one.
     pub words: Vec<String>,
     pub person_type: Option<PersonType>,
+    /// A tag, matched whole and without regard to (ASCII) case.
+    pub tag: Option<String>,
+    pub assigned_staff_id: Option<Uuid>,
 }
 
 /// Escapes LIKE wildcards so a search for `50%` means the characters, not a pattern.
-fn like_pattern(word: &str) -> String {
+pub(crate) fn like_pattern(word: &str) -> String {
     let escaped = word
         .replace('\\', "\\\\")
         .replace('%', "\\%")
@@ -131,18 +134,36 @@ fn like_pattern(word: &str) -> String {
 }
 
 /// The WHERE clause for a filter, its parameters numbered from `$first`.
-fn where_clause(filter: &Filter, first: usize) -> (String, Vec<String>) {
+/// A query parameter of a filter: text or an id (bound as the backend's UUID type).
+enum Param {
+    Text(String),
+    Id(Uuid),
+}
+
+fn where_clause(filter: &Filter, first: usize) -> (String, Vec<Param>) {
     let mut sql = String::from("org_id = $1 AND deleted_at IS NULL");
     let mut params = Vec::new();
     let mut n = first;
     if let Some(t) = filter.person_type {
         sql.push_str(&format!(" AND person_type = ${n}"));
-        params.push(t.as_str().to_string());
+        params.push(Param::Text(t.as_str().to_string()));
+        n += 1;
+    }
+    if let Some(tag) = &filter.tag {
+        sql.push_str(&format!(
+            " AND LOWER(CAST(tags AS TEXT)) LIKE ${n} ESCAPE '\\'"
+        ));
+        params.push(Param::Text(like_pattern(&super::vendors::tag_json(tag))));
+        n += 1;
+    }
+    if let Some(staff) = filter.assigned_staff_id {
+        sql.push_str(&format!(" AND assigned_staff_id = ${n}"));
+        params.push(Param::Id(staff));
         n += 1;
     }
     for word in &filter.words {
         sql.push_str(&format!(" AND search_text LIKE ${n} ESCAPE '\\'"));
-        params.push(like_pattern(word));
+        params.push(Param::Text(like_pattern(word)));
         n += 1;
     }
     (sql, params)
@@ -174,7 +195,7 @@ pub async fn list_after(
         }
         q = q.bind(limit);
         for p in &params {
-            q = q.bind(p);
+            q = match p { Param::Text(t) => q.bind(t), Param::Id(id) => q.bind(id) };
         }
         q.fetch_all(pool).await
     })
@@ -198,8 +219,10 @@ pub async fn page(
         let mut q = sqlx::query_as::<_, Person>(&sql).bind(org_id).bind(limit).bind(offset);
         let mut c = sqlx::query_scalar::<_, i64>(&count_sql).bind(org_id);
         for p in &params {
-            q = q.bind(p);
-            c = c.bind(p);
+            (q, c) = match p {
+                Param::Text(t) => (q.bind(t), c.bind(t)),
+                Param::Id(id) => (q.bind(id), c.bind(id)),
+            };
         }
         Ok((q.fetch_all(pool).await?, c.fetch_one(pool).await?))
     })

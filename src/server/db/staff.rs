@@ -95,3 +95,20 @@ pub async fn count_active_admins(db: &Db, org_id: Uuid) -> Result<i64, sqlx::Err
     let sql = "SELECT COUNT(*) FROM staff WHERE org_id = $1 AND role = 'admin' AND active = TRUE";
     on_db!(db, pool => sqlx::query_scalar::<_, i64>(sql).bind(org_id).fetch_one(pool).await)
 }
+
+/// Sets (or, with `None`, clears) the hash of a staff member's calendar-feed token.
+pub async fn set_calendar_token(
+    db: &Db,
+    org_id: Uuid,
+    id: Uuid,
+    hash: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let sql = "UPDATE staff SET calendar_token_hash = $3 WHERE org_id = $1 AND id = $2";
+    on_db!(db, pool => sqlx::query(sql).bind(org_id).bind(id).bind(hash).execute(pool).await.map(|r| r.rows_affected() > 0))
+}
+
+/// The active staff member whose calendar-feed token hashes to `hash`.
+pub async fn by_calendar_token(db: &Db, hash: &str) -> Result<Option<StaffMember>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM staff WHERE calendar_token_hash = $1 AND active");
+    on_db!(db, pool => sqlx::query_as::<_, StaffMember>(&sql).bind(hash).fetch_optional(pool).await)
+}

@@ -1,14 +1,13 @@
-//! `/api/v1/activity/login`, `/activity/event`, `/activity/events` (batch) and a person's
-//! activity, `/persons/{id}/activity`.
+//! `/api/v1/activity/login`, `/activity/event` and `/activity/events` (batch).
 
-use super::{object_body, path_id, with_id_alias, ApiActor, ApiError};
+use super::{object_body, with_id_alias, ApiActor, ApiError};
 use crate::domain::activity::{ActivityEvent, ActivityInput};
 use crate::server::services::{activity, deserialize_input};
 use crate::server::AppState;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -18,7 +17,6 @@ pub fn router() -> Router<AppState> {
         .route("/activity/login", post(login))
         .route("/activity/event", post(event))
         .route("/activity/events", post(events))
-        .route("/persons/{id}/activity", get(person_activity))
 }
 
 fn event_json(e: &ActivityEvent) -> Value {
@@ -70,29 +68,5 @@ async fn events(
     Ok((
         StatusCode::CREATED,
         Json(json!({ "accepted": written.len() })),
-    ))
-}
-
-#[derive(Deserialize)]
-struct ActivityParams {
-    limit: Option<i64>,
-}
-
-async fn person_activity(
-    State(state): State<AppState>,
-    ApiActor(actor): ApiActor,
-    Path(id): Path<String>,
-    params: Result<Query<ActivityParams>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let Query(p) = params?;
-    let list = activity::for_person(
-        &state,
-        &actor,
-        path_id(&id, "person")?,
-        p.limit.unwrap_or(50),
-    )
-    .await?;
-    Ok(Json(
-        json!({ "items": list.iter().map(event_json).collect::<Vec<_>>() }),
     ))
 }

@@ -69,9 +69,7 @@ async fn list_categories(
     ApiActor(actor): ApiActor,
 ) -> Result<Json<Value>, ApiError> {
     let list = dates::list_categories(&state, &actor).await?;
-    Ok(Json(
-        serde_json::json!({ "items": list.iter().map(category_json).collect::<Vec<_>>() }),
-    ))
+    Ok(super::items_json(&list, category_json, None))
 }
 
 async fn create_category(
@@ -196,13 +194,7 @@ async fn person_items(
     params: Result<Query<PersonItemsParams>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(p) = params?;
-    let category_id = match p.category_id.as_deref().filter(|c| !c.is_empty()) {
-        None => None,
-        Some(c) => Some(
-            uuid::Uuid::parse_str(c)
-                .map_err(|_| ApiError::invalid("category_id", format!("'{c}' is not an id")))?,
-        ),
-    };
+    let category_id = super::query_id("category_id", p.category_id.as_deref())?;
     let list = dates::items_for_person(
         &state,
         &actor,
@@ -211,9 +203,7 @@ async fn person_items(
         p.upcoming_only,
     )
     .await?;
-    Ok(Json(
-        serde_json::json!({ "items": list.iter().map(item_json).collect::<Vec<_>>() }),
-    ))
+    Ok(super::items_json(&list, item_json, None))
 }
 
 #[derive(Deserialize)]
@@ -241,7 +231,5 @@ async fn person_upcoming(
         200,
     )
     .await?;
-    Ok(Json(
-        serde_json::json!({ "items": list.iter().map(upcoming_json).collect::<Vec<_>>() }),
-    ))
+    Ok(super::items_json(&list, upcoming_json, None))
 }

@@ -2,10 +2,15 @@
 //! (RFC 9457), and one router per resource.
 
 mod activity;
+mod comms;
+mod dashboard;
 mod dates;
+pub mod openapi;
 mod persons;
 pub mod problem;
+mod projects;
 mod reminders;
+mod vendors;
 
 use crate::server::auth::Actor;
 use crate::server::services::api_keys;
@@ -20,10 +25,15 @@ use uuid::Uuid;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/openapi.json", axum::routing::get(openapi::serve))
         .merge(persons::router())
         .merge(dates::router())
         .merge(activity::router())
+        .merge(projects::router())
         .merge(reminders::router())
+        .merge(comms::router())
+        .merge(vendors::router())
+        .merge(dashboard::router())
         .fallback(|req: Request| async move {
             ApiError::not_found(format!(
                 "there is no API route {} {}",
@@ -105,4 +115,27 @@ pub fn with_id_alias<T: Serialize>(record: &T, alias: &str) -> serde_json::Value
         }
     }
     value
+}
+
+/// An optional id from the query string; a value that is not an id is a 422 naming `field`.
+pub fn query_id(field: &str, raw: Option<&str>) -> Result<Option<Uuid>, ApiError> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => Uuid::parse_str(s)
+            .map(Some)
+            .map_err(|_| ApiError::invalid(field, format!("'{s}' is not an id"))),
+    }
+}
+
+/// A list answer: `{ "items": [...] }`, with `total` when the list is paged.
+pub fn items_json<T>(
+    items: &[T],
+    to_json: impl Fn(&T) -> serde_json::Value,
+    total: Option<i64>,
+) -> Json<serde_json::Value> {
+    let mut body = serde_json::json!({ "items": items.iter().map(to_json).collect::<Vec<_>>() });
+    if let Some(total) = total {
+        body["total"] = total.into();
+    }
+    Json(body)
 }

@@ -63,6 +63,8 @@ struct ListParams {
     q: Option<String>,
     #[serde(alias = "type")]
     person_type: Option<String>,
+    tag: Option<String>,
+    assigned_staff_id: Option<String>,
     limit: Option<i64>,
     cursor: Option<String>,
     skip: Option<i64>,
@@ -86,6 +88,11 @@ async fn list(
         ListQuery {
             q: p.q.as_deref(),
             person_type: p.person_type.as_deref(),
+            tag: p.tag.as_deref(),
+            assigned_staff_id: super::query_id(
+                "assigned_staff_id",
+                p.assigned_staff_id.as_deref(),
+            )?,
             limit: p.limit,
             cursor: p.cursor.as_deref(),
             skip: p.skip,

@@ -62,9 +62,7 @@ async fn list(
         limit: p.limit.unwrap_or(50),
     };
     let items = reminders::list(&state, &actor, q).await?;
-    Ok(Json(
-        serde_json::json!({ "items": items.iter().map(json).collect::<Vec<_>>() }),
-    ))
+    Ok(super::items_json(&items, json, None))
 }
 
 async fn create(

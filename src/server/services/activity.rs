@@ -82,16 +82,3 @@ pub async fn ingest(
     activity::insert_all(&state.db, &events).await?;
     Ok(events)
 }
-
-/// A person's latest events.
-pub async fn for_person(
-    state: &AppState,
-    actor: &Actor,
-    person_id: Uuid,
-    limit: i64,
-) -> ServiceResult<Vec<ActivityEvent>> {
-    persons::get(&state.db, actor.org_id(), person_id)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
-    Ok(activity::for_person(&state.db, actor.org_id(), person_id, limit.clamp(1, 500)).await?)
-}

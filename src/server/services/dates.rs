@@ -115,17 +115,6 @@ pub async fn delete_category(state: &AppState, actor: &Actor, id: Uuid) -> Servi
 
 // ----- date items ---------------------------------------------------------------------------
 
-async fn live_person(
-    state: &AppState,
-    actor: &Actor,
-    id: Uuid,
-    field: &str,
-) -> ServiceResult<Person> {
-    persons::get(&state.db, actor.org_id(), id)
-        .await?
-        .ok_or_else(|| ServiceError::invalid(field, "there is no such person in this organisation"))
-}
-
 fn person_tz(person: &Person) -> Tz {
     Timezone::parse(&person.timezone)
         .map(|t| t.tz())
@@ -245,7 +234,7 @@ pub async fn save_item(
 ) -> ServiceResult<DateItemDetail> {
     actor.require_write()?;
     let draft = DateItemDraft::parse(input)?;
-    let person = live_person(state, actor, draft.person_id, "person_id").await?;
+    let person = super::live_person(state, actor, draft.person_id, "person_id").await?;
     check_category(state, actor, draft.category_id).await?;
     let existing = match id {
         Some(id) => Some(get_item(state, actor, id).await?),
@@ -405,9 +394,7 @@ pub async fn items_for_person(
     category_id: Option<Uuid>,
     upcoming_only: bool,
 ) -> ServiceResult<Vec<DateItemDetail>> {
-    persons::get(&state.db, actor.org_id(), person_id)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
+    super::persons::get(state, actor, person_id).await?;
     roll_forward(state, actor.org_id()).await?;
     let items = dates::items_for_person(&state.db, actor.org_id(), person_id, category_id).await?;
     let mut out = Vec::with_capacity(items.len());
@@ -478,9 +465,7 @@ pub async fn upcoming(
         ));
     }
     if let Some(p) = person_id {
-        persons::get(&state.db, actor.org_id(), p)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
+        super::persons::get(state, actor, p).await?;
     }
     roll_forward(state, actor.org_id()).await?;
     let now = state.clock.now();

@@ -4,10 +4,15 @@
 pub mod activity;
 pub mod api_keys;
 pub mod auth;
+pub mod calendar;
+pub mod comms;
+pub mod dashboard;
 pub mod dates;
 pub mod persons;
+pub mod projects;
 pub mod reminders;
 pub mod staff;
+pub mod vendors;
 
 use crate::domain::FieldErrors;
 use crate::server::auth::Actor;
@@ -79,4 +84,67 @@ pub fn merge_patch<T: Serialize + DeserializeOwned>(
         }
     }
     deserialize_input(merged)
+}
+
+/// A live person of the actor's organisation, or a 422 on `field`.
+pub(crate) async fn live_person(
+    state: &crate::server::AppState,
+    actor: &Actor,
+    id: Uuid,
+    field: &str,
+) -> ServiceResult<crate::domain::Person> {
+    db::persons::get(&state.db, actor.org_id(), id)
+        .await?
+        .ok_or_else(|| ServiceError::invalid(field, "there is no such person in this organisation"))
+}
+
+/// An active staff account of the actor's organisation, or a 422 on `field`.
+pub(crate) async fn active_staff(
+    state: &crate::server::AppState,
+    actor: &Actor,
+    id: Uuid,
+    field: &str,
+) -> ServiceResult<crate::domain::StaffMember> {
+    match db::staff::get(&state.db, actor.org_id(), id).await? {
+        Some(s) if s.active => Ok(s),
+        Some(_) => Err(ServiceError::invalid(
+            field,
+            "that staff account is deactivated",
+        )),
+        None => Err(ServiceError::invalid(
+            field,
+            "there is no such staff member in this organisation",
+        )),
+    }
+}
+
+/// The largest page a list answers with.
+pub const MAX_PAGE: i64 = 200;
+
+/// Checks `skip` and `limit` of a list request.
+pub(crate) fn page_bounds(skip: i64, limit: i64) -> ServiceResult<()> {
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ServiceError::invalid(
+            "limit",
+            format!("must be between 1 and {MAX_PAGE}"),
+        ));
+    }
+    if skip < 0 {
+        return Err(ServiceError::invalid("skip", "must not be negative"));
+    }
+    Ok(())
+}
+
+/// An optional filter on an enum `field` from a query string: empty and `all` mean no filter.
+pub(crate) fn enum_filter<T>(
+    field: &str,
+    raw: Option<&str>,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> ServiceResult<Option<T>> {
+    match raw.map(str::trim).filter(|s| !s.is_empty() && *s != "all") {
+        None => Ok(None),
+        Some(s) => parse(s)
+            .map(Some)
+            .map_err(|m| ServiceError::invalid(field, m)),
+    }
 }

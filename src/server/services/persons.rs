@@ -53,32 +53,10 @@ async fn check_links(
                 "a person cannot be related to themself",
             ));
         }
-        if persons::get(&state.db, actor.org_id(), related)
-            .await?
-            .is_none()
-        {
-            return Err(ServiceError::invalid(
-                "related_person_id",
-                "there is no such person in this organisation",
-            ));
-        }
+        super::live_person(state, actor, related, "related_person_id").await?;
     }
     if let Some(staff_id) = draft.assigned_staff_id {
-        match db::staff::get(&state.db, actor.org_id(), staff_id).await? {
-            Some(s) if s.active => {}
-            Some(_) => {
-                return Err(ServiceError::invalid(
-                    "assigned_staff_id",
-                    "that staff account is deactivated",
-                ))
-            }
-            None => {
-                return Err(ServiceError::invalid(
-                    "assigned_staff_id",
-                    "there is no such staff member in this organisation",
-                ))
-            }
-        }
+        super::active_staff(state, actor, staff_id, "assigned_staff_id").await?;
     }
     Ok(())
 }
@@ -256,7 +234,15 @@ pub async fn delete(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResult<
     Ok(())
 }
 
-fn filter(q: Option<&str>, person_type: Option<PersonType>) -> persons::Filter {
+/// What the directory is narrowed to, beyond the search words.
+#[derive(Clone, Debug, Default)]
+pub struct Narrowing {
+    pub person_type: Option<PersonType>,
+    pub tag: Option<String>,
+    pub assigned_staff_id: Option<Uuid>,
+}
+
+fn filter(q: Option<&str>, n: Narrowing) -> persons::Filter {
     persons::Filter {
         words: q
             .unwrap_or_default()
@@ -265,7 +251,9 @@ fn filter(q: Option<&str>, person_type: Option<PersonType>) -> persons::Filter {
             .take(8)
             .map(str::to_string)
             .collect(),
-        person_type,
+        person_type: n.person_type,
+        tag: n.tag.filter(|t| !t.trim().is_empty()),
+        assigned_staff_id: n.assigned_staff_id,
     }
 }
 
@@ -289,6 +277,8 @@ fn decode_cursor(cursor: &str) -> Option<(String, Uuid)> {
 pub struct ListQuery<'a> {
     pub q: Option<&'a str>,
     pub person_type: Option<&'a str>,
+    pub tag: Option<&'a str>,
+    pub assigned_staff_id: Option<Uuid>,
     pub limit: Option<i64>,
     pub cursor: Option<&'a str>,
     pub skip: Option<i64>,
@@ -324,7 +314,14 @@ pub async fn list(
     if !errors.is_empty() {
         return Err(errors.into());
     }
-    let f = filter(query.q, person_type);
+    let f = filter(
+        query.q,
+        Narrowing {
+            person_type,
+            tag: query.tag.map(str::to_string),
+            assigned_staff_id: query.assigned_staff_id,
+        },
+    );
     // One extra row tells whether another page follows.
     let mut items = if skip > 0 && after.is_none() {
         persons::page(&state.db, actor.org_id(), &f, skip, limit + 1)
@@ -349,13 +346,14 @@ pub async fn page(
     state: &AppState,
     actor: &Actor,
     q: Option<&str>,
+    narrowing: Narrowing,
     page: i64,
 ) -> ServiceResult<PersonPage> {
     let page = page.max(1);
     let (items, total) = persons::page(
         &state.db,
         actor.org_id(),
-        &filter(q, None),
+        &filter(q, narrowing),
         (page - 1) * PER_PAGE,
         PER_PAGE,
     )

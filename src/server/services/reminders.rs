@@ -25,17 +25,10 @@ pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResult<Rem
 
 /// `all`, `pending`, `sent`, `failed` or `cancelled`.
 pub fn parse_status_filter(input: Option<&str>) -> ServiceResult<Option<&'static str>> {
-    match input.map(str::trim).unwrap_or("all") {
-        "" | "all" => Ok(None),
-        other => ReminderStatus::parse(other)
-            .map(|s| Some(s.as_str()))
-            .map_err(|_| {
-                ServiceError::invalid(
-                    "status_filter",
-                    format!("'{other}' is not all, pending, sent, failed or cancelled"),
-                )
-            }),
-    }
+    Ok(
+        super::enum_filter("status_filter", input, ReminderStatus::parse)?
+            .map(ReminderStatus::as_str),
+    )
 }
 
 pub struct ListQuery {
@@ -53,12 +46,7 @@ pub async fn list(
     actor: &Actor,
     q: ListQuery,
 ) -> ServiceResult<Vec<ReminderRule>> {
-    if !(1..=200).contains(&q.limit) {
-        return Err(ServiceError::invalid("limit", "must be between 1 and 200"));
-    }
-    if q.skip < 0 {
-        return Err(ServiceError::invalid("skip", "must not be negative"));
-    }
+    super::page_bounds(q.skip, q.limit)?;
     let filter = dates::RuleFilter {
         person_id: q.person_id,
         date_item_id: q.date_item_id,

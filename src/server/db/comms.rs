@@ -1,0 +1,241 @@
+//! Communication identities, conversations and their messages.
+
+use super::Db;
+use crate::domain::comms::{
+    CommIdentity, Conversation, ConversationDraft, IdentityDraft, Message, MessageDraft,
+};
+use crate::on_db;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+const IDENTITY_COLUMNS: &str = "id, org_id, person_id, channel, address, preferred, verified, \
+    opted_out_at, created_at, updated_at";
+
+pub async fn identities_for(
+    db: &Db,
+    org_id: Uuid,
+    person_id: Uuid,
+) -> Result<Vec<CommIdentity>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {IDENTITY_COLUMNS} FROM comm_identities WHERE org_id = $1 AND person_id = $2 \
+         ORDER BY preferred DESC, channel, created_at"
+    );
+    on_db!(db, pool => sqlx::query_as::<_, CommIdentity>(&sql).bind(org_id).bind(person_id).fetch_all(pool).await)
+}
+
+pub async fn get_identity(
+    db: &Db,
+    org_id: Uuid,
+    id: Uuid,
+) -> Result<Option<CommIdentity>, sqlx::Error> {
+    let sql =
+        format!("SELECT {IDENTITY_COLUMNS} FROM comm_identities WHERE org_id = $1 AND id = $2");
+    on_db!(db, pool => sqlx::query_as::<_, CommIdentity>(&sql).bind(org_id).bind(id).fetch_optional(pool).await)
+}
+
+/// The identity with this channel and address for the person, other than `except`.
+pub async fn find_identity(
+    db: &Db,
+    person_id: Uuid,
+    d: &IdentityDraft,
+    except: Option<Uuid>,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    let sql =
+        "SELECT id FROM comm_identities WHERE person_id = $1 AND channel = $2 AND LOWER(address) = LOWER($3) \
+               AND ($4 IS NULL OR id <> $4)";
+    on_db!(db, pool => sqlx::query_scalar::<_, Uuid>(sql)
+        .bind(person_id).bind(d.channel.as_str()).bind(&d.address).bind(except)
+        .fetch_optional(pool).await)
+}
+
+/// Writes an identity; a preferred one takes the preference from the person's others, in the
+/// same transaction. `opted_out_at` keeps its first moment while the identity stays opted out.
+#[allow(clippy::too_many_arguments)]
+pub async fn save_identity(
+    db: &Db,
+    org_id: Uuid,
+    person_id: Uuid,
+    id: Uuid,
+    d: &IdentityDraft,
+    opted_out_at: Option<DateTime<Utc>>,
+    at: DateTime<Utc>,
+    insert: bool,
+) -> Result<(), sqlx::Error> {
+    let write = if insert {
+        "INSERT INTO comm_identities (id, org_id, person_id, channel, address, preferred, verified, \
+         opted_out_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)"
+    } else {
+        "UPDATE comm_identities SET channel = $4, address = $5, preferred = $6, verified = $7, \
+         opted_out_at = $8, updated_at = $9 WHERE id = $1 AND org_id = $2 AND person_id = $3"
+    };
+    let clear = "UPDATE comm_identities SET preferred = FALSE, updated_at = $3 \
+                 WHERE person_id = $1 AND id <> $2 AND preferred";
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        if d.preferred {
+            sqlx::query(clear).bind(person_id).bind(id).bind(at).execute(&mut *tx).await?;
+        }
+        sqlx::query(write)
+            .bind(id).bind(org_id).bind(person_id).bind(d.channel.as_str()).bind(&d.address)
+            .bind(d.preferred).bind(d.verified).bind(opted_out_at).bind(at)
+            .execute(&mut *tx).await?;
+        tx.commit().await
+    })
+}
+
+pub async fn delete_identity(db: &Db, org_id: Uuid, id: Uuid) -> Result<bool, sqlx::Error> {
+    on_db!(db, pool => sqlx::query("DELETE FROM comm_identities WHERE org_id = $1 AND id = $2")
+        .bind(org_id).bind(id).execute(pool).await.map(|r| r.rows_affected() > 0))
+}
+
+const CONVERSATION_COLUMNS: &str = "c.id, c.org_id, c.person_id, p.full_name AS person_name, \
+    c.channel_type, c.subject, c.status, c.last_message_at, c.created_at, c.updated_at, \
+    (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id) AS message_count, \
+    (SELECT m.body FROM messages m WHERE m.conversation_id = c.id \
+     ORDER BY m.created_at DESC, m.id DESC LIMIT 1) AS last_message_preview";
+
+/// Conversations of live people only: a soft-deleted person's threads go out of sight with them.
+const CONVERSATION_FROM: &str =
+    "conversations c JOIN persons p ON p.id = c.person_id AND p.deleted_at IS NULL";
+
+pub async fn get_conversation(
+    db: &Db,
+    org_id: Uuid,
+    id: Uuid,
+) -> Result<Option<Conversation>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} WHERE c.org_id = $1 AND c.id = $2"
+    );
+    on_db!(db, pool => sqlx::query_as::<_, Conversation>(&sql).bind(org_id).bind(id).fetch_optional(pool).await)
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ConversationFilter {
+    pub person_id: Option<Uuid>,
+    pub status: Option<&'static str>,
+}
+
+/// The WHERE clause for a filter, its parameters numbered from `$first`.
+fn conversation_where(f: &ConversationFilter, first: usize) -> String {
+    let mut clause = String::from("c.org_id = $1");
+    let mut n = first;
+    if f.person_id.is_some() {
+        clause.push_str(&format!(" AND c.person_id = ${n}"));
+        n += 1;
+    }
+    if f.status.is_some() {
+        clause.push_str(&format!(" AND c.status = ${n}"));
+    }
+    clause
+}
+
+/// Conversations, latest activity first, and how many match in all.
+pub async fn list_conversations(
+    db: &Db,
+    org_id: Uuid,
+    f: &ConversationFilter,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<Conversation>, i64), sqlx::Error> {
+    let clause = conversation_where(f, 4);
+    let sql = format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} WHERE {clause} \
+         ORDER BY COALESCE(c.last_message_at, c.created_at) DESC, c.id DESC LIMIT $2 OFFSET $3"
+    );
+    let count_clause = conversation_where(f, 2);
+    let count_sql = format!("SELECT COUNT(*) FROM {CONVERSATION_FROM} WHERE {count_clause}");
+    on_db!(db, pool => {
+        let mut q = sqlx::query_as::<_, Conversation>(&sql).bind(org_id).bind(limit).bind(offset);
+        let mut c = sqlx::query_scalar::<_, i64>(&count_sql).bind(org_id);
+        if let Some(p) = f.person_id { q = q.bind(p); c = c.bind(p); }
+        if let Some(s) = f.status { q = q.bind(s); c = c.bind(s); }
+        Ok((q.fetch_all(pool).await?, c.fetch_one(pool).await?))
+    })
+}
+
+pub async fn save_conversation(
+    db: &Db,
+    org_id: Uuid,
+    id: Uuid,
+    d: &ConversationDraft,
+    at: DateTime<Utc>,
+    insert: bool,
+) -> Result<bool, sqlx::Error> {
+    let sql = if insert {
+        "INSERT INTO conversations (id, org_id, person_id, channel_type, subject, status, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)"
+    } else {
+        "UPDATE conversations SET person_id = $3, channel_type = $4, subject = $5, status = $6, updated_at = $7 \
+         WHERE id = $1 AND org_id = $2"
+    };
+    on_db!(db, pool => sqlx::query(sql)
+        .bind(id).bind(org_id).bind(d.person_id).bind(d.channel_type.as_str()).bind(&d.subject)
+        .bind(d.status.as_str()).bind(at)
+        .execute(pool).await.map(|r| r.rows_affected() > 0))
+}
+
+const MESSAGE_COLUMNS: &str =
+    "id, org_id, conversation_id, direction, author, author_staff_id, body, delivery_id, created_at";
+
+/// A conversation's messages, oldest first, as a thread reads.
+pub async fn messages(
+    db: &Db,
+    org_id: Uuid,
+    conversation_id: Uuid,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<Message>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE org_id = $1 AND conversation_id = $2 \
+         ORDER BY created_at, id LIMIT $3 OFFSET $4"
+    );
+    on_db!(db, pool => sqlx::query_as::<_, Message>(&sql)
+        .bind(org_id).bind(conversation_id).bind(limit).bind(offset).fetch_all(pool).await)
+}
+
+#[allow(clippy::too_many_arguments)]
+/// Adds a message and moves the conversation's `last_message_at` (an archived thread that
+/// hears from its person again becomes active).
+pub async fn add_message(
+    db: &Db,
+    org_id: Uuid,
+    conversation_id: Uuid,
+    id: Uuid,
+    d: &MessageDraft,
+    author: &str,
+    author_staff_id: Option<Uuid>,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let insert = "INSERT INTO messages (id, org_id, conversation_id, direction, author, author_staff_id, body, created_at) \
+                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    let touch = "UPDATE conversations SET last_message_at = $3, updated_at = $3, \
+                 status = CASE WHEN $4 THEN 'active' ELSE status END WHERE org_id = $1 AND id = $2";
+    let inbound = d.direction == crate::domain::comms::Direction::In;
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        sqlx::query(insert)
+            .bind(id).bind(org_id).bind(conversation_id).bind(d.direction.as_str()).bind(author)
+            .bind(author_staff_id).bind(&d.body).bind(at)
+            .execute(&mut *tx).await?;
+        sqlx::query(touch).bind(org_id).bind(conversation_id).bind(at).bind(inbound).execute(&mut *tx).await?;
+        tx.commit().await
+    })
+}
+
+pub async fn get_message(db: &Db, org_id: Uuid, id: Uuid) -> Result<Option<Message>, sqlx::Error> {
+    let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE org_id = $1 AND id = $2");
+    on_db!(db, pool => sqlx::query_as::<_, Message>(&sql).bind(org_id).bind(id).fetch_optional(pool).await)
+}
+
+/// The latest messages and notes across a person's conversations, newest first.
+pub async fn recent_messages_for_person(
+    db: &Db,
+    org_id: Uuid,
+    person_id: Uuid,
+    limit: i64,
+) -> Result<Vec<Message>, sqlx::Error> {
+    let sql = "SELECT m.id, m.org_id, m.conversation_id, m.direction, m.author, m.author_staff_id, m.body, \
+               m.delivery_id, m.created_at FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+               WHERE m.org_id = $1 AND c.person_id = $2 ORDER BY m.created_at DESC, m.id DESC LIMIT $3";
+    on_db!(db, pool => sqlx::query_as::<_, Message>(sql).bind(org_id).bind(person_id).bind(limit).fetch_all(pool).await)
+}

@@ -1,0 +1,211 @@
+//! A client's whole picture (`/persons/{id}/dashboard`, the profile page) and their unified
+//! timeline (`/persons/{id}/activity`).
+
+use super::comms::{self, ConversationQuery};
+use super::{dates, persons, projects, vendors};
+use crate::domain::comms::{preview, Direction};
+use crate::domain::profile::{
+    merge_timeline, Dashboard, DashboardStats, TimelineEntry, TimelineKind,
+};
+use crate::domain::projects::ProjectStatus;
+use crate::server::auth::Actor;
+use crate::server::db;
+use crate::server::db::vendors::RecommendationFilter;
+use crate::server::error::ServiceResult;
+use crate::server::AppState;
+use uuid::Uuid;
+
+/// How far ahead the dashboard looks for dates.
+const DATES_AHEAD: i64 = 366;
+
+pub async fn dashboard(
+    state: &AppState,
+    actor: &Actor,
+    person_id: Uuid,
+) -> ServiceResult<Dashboard> {
+    let person = persons::get(state, actor, person_id).await?;
+    let (recent_conversations, total_conversations) = comms::list_conversations(
+        state,
+        actor,
+        ConversationQuery {
+            person_id: Some(person_id),
+            status: None,
+            skip: 0,
+            limit: 5,
+        },
+    )
+    .await?;
+    let upcoming = dates::upcoming(state, actor, Some(person_id), DATES_AHEAD, 200).await?;
+    let active_projects = projects::list(
+        state,
+        actor,
+        projects::ListQuery {
+            person_id: Some(person_id),
+            status: None,
+            active_only: true,
+            skip: 0,
+            limit: 200,
+        },
+    )
+    .await?;
+    let (recent_recommendations, total_recommendations) = vendors::list_recommendations(
+        state,
+        actor,
+        RecommendationFilter {
+            person_id: Some(person_id),
+            ..Default::default()
+        },
+        0,
+        5,
+    )
+    .await?;
+    let identities = comms::identities(state, actor, person_id).await?;
+    let stats = DashboardStats {
+        total_conversations,
+        total_upcoming_dates: upcoming.len() as i64,
+        total_active_projects: active_projects.len() as i64,
+        total_recommendations,
+    };
+    Ok(Dashboard {
+        person,
+        recent_conversations,
+        upcoming_dates: upcoming.into_iter().take(10).collect(),
+        active_projects,
+        recent_recommendations,
+        identities,
+        stats,
+    })
+}
+
+/// Everything that happened with a person, newest first: events the app reported, messages and
+/// notes, projects started and finished, dates added, recommendations made.
+pub async fn timeline(
+    state: &AppState,
+    actor: &Actor,
+    person_id: Uuid,
+    limit: i64,
+) -> ServiceResult<Vec<TimelineEntry>> {
+    let limit = limit.clamp(1, 500);
+    let org = actor.org_id();
+    persons::get(state, actor, person_id).await?;
+    let mut entries = Vec::new();
+
+    for e in db::activity::for_person(&state.db, org, person_id, limit).await? {
+        entries.push(TimelineEntry {
+            id: e.id,
+            kind: TimelineKind::Event,
+            title: e.name.replace('_', " "),
+            name: e.name,
+            detail: None,
+            occurred_at: e.occurred_at,
+            link: None,
+            properties: Some(e.properties),
+        });
+    }
+
+    for m in db::comms::recent_messages_for_person(&state.db, org, person_id, limit).await? {
+        let (kind, name, title) = match m.direction {
+            Direction::In => (
+                TimelineKind::Message,
+                "message_received",
+                format!("Message from {}", m.author),
+            ),
+            Direction::Out => (
+                TimelineKind::Message,
+                "message_sent",
+                format!("Message by {}", m.author),
+            ),
+            Direction::Note => (
+                TimelineKind::Note,
+                "note_added",
+                format!("Note by {}", m.author),
+            ),
+        };
+        entries.push(TimelineEntry {
+            id: m.id,
+            kind,
+            name: name.into(),
+            title,
+            detail: Some(preview(&m.body, 200)),
+            occurred_at: m.created_at,
+            link: Some(format!("/conversations/{}", m.conversation_id)),
+            properties: None,
+        });
+    }
+
+    let all_projects = db::projects::list_projects(
+        &state.db,
+        org,
+        &db::projects::ProjectFilter {
+            person_id: Some(person_id),
+            ..Default::default()
+        },
+        0,
+        limit,
+    )
+    .await?;
+    for p in all_projects {
+        let link = Some(format!("/projects/{}", p.id));
+        if p.status == ProjectStatus::Completed {
+            entries.push(TimelineEntry {
+                id: p.id,
+                kind: TimelineKind::Project,
+                name: "project_completed".into(),
+                title: format!("Project completed: {}", p.title),
+                detail: None,
+                occurred_at: p.updated_at,
+                link: link.clone(),
+                properties: None,
+            });
+        }
+        entries.push(TimelineEntry {
+            id: p.id,
+            kind: TimelineKind::Project,
+            name: "project_created".into(),
+            title: format!("Project started: {}", p.title),
+            detail: p.description.as_deref().map(|d| preview(d, 200)),
+            occurred_at: p.created_at,
+            link,
+            properties: None,
+        });
+    }
+
+    for d in db::dates::items_for_person(&state.db, org, person_id, None).await? {
+        entries.push(TimelineEntry {
+            id: d.id,
+            kind: TimelineKind::Date,
+            name: "date_added".into(),
+            title: format!("Date added: {}", d.title),
+            detail: Some(d.date_value.format("%-d %B %Y").to_string()),
+            occurred_at: d.created_at,
+            link: Some(format!("/dates/{}/edit", d.id)),
+            properties: None,
+        });
+    }
+
+    let (recommendations, _) = db::vendors::list_recommendations(
+        &state.db,
+        org,
+        &RecommendationFilter {
+            person_id: Some(person_id),
+            ..Default::default()
+        },
+        0,
+        limit,
+    )
+    .await?;
+    for r in recommendations {
+        entries.push(TimelineEntry {
+            id: r.id,
+            kind: TimelineKind::Recommendation,
+            name: "recommendation_made".into(),
+            title: format!("Recommended {}", r.venue_name),
+            detail: r.notes.as_deref().map(|n| preview(n, 200)),
+            occurred_at: r.created_at,
+            link: Some(format!("/vendors/{}", r.vendor_id)),
+            properties: None,
+        });
+    }
+
+    Ok(merge_timeline(entries, limit as usize))
+}

@@ -1,0 +1,97 @@
+//! The OpenAPI document describes exactly the routes the API serves: every route in the
+//! routers' source is documented, and every documented route answers (it is not the
+//! "no such route" fallback, nor a 405).
+
+use crate::both_backends;
+use crate::common::{spawn_app, Api, Backend};
+use std::collections::BTreeSet;
+
+/// `(method, path)` of every `.route(...)` in `src/server/rest/*.rs`.
+fn routes_in_source() -> BTreeSet<(String, String)> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/server/rest");
+    let route = regex::Regex::new(
+        r#"\.route\(\s*"([^"]+)",((?s).*?)\)\s*(?:\.route|\.merge|\.fallback|\n\s*\})"#,
+    )
+    .unwrap();
+    let method = regex::Regex::new(r"(?:^|[\s.:(])(get|post|put|delete|patch)\(").unwrap();
+    let mut out = BTreeSet::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let mut at = 0;
+        while let Some(c) = route.captures_at(&source, at) {
+            for m in method.captures_iter(&c[2]) {
+                out.insert((m[1].to_string(), c[1].to_string()));
+            }
+            // The next match may start where this one's lookahead (`.route`) began.
+            at = c.get(2).unwrap().end();
+        }
+    }
+    out
+}
+
+async fn openapi_matches_router(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let api = Api::setup(&app, "acme").await;
+
+    // The document is public and well-formed.
+    let res = reqwest::get(app.url("/api/v1/openapi.json")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let doc: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+
+    let mut documented = BTreeSet::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            assert!(
+                op["summary"].is_string() && op["responses"].is_object(),
+                "{method} {path}"
+            );
+            documented.insert((method.clone(), path.clone()));
+        }
+    }
+    let served = routes_in_source();
+    assert!(served.len() > 40, "the source scan found only {served:?}");
+    let undocumented: Vec<_> = served.difference(&documented).collect();
+    assert!(
+        undocumented.is_empty(),
+        "routes missing from the OpenAPI document: {undocumented:?}"
+    );
+    let unserved: Vec<_> = documented.difference(&served).collect();
+    assert!(
+        unserved.is_empty(),
+        "documented routes the router does not have: {unserved:?}"
+    );
+
+    // Each documented route is really there.
+    let client = reqwest::Client::new();
+    for (method, path) in &documented {
+        let url = app.url(&format!(
+            "/api/v1{}",
+            path.replace("{id}", &uuid::Uuid::nil().to_string())
+        ));
+        let req = match method.as_str() {
+            "get" => client.get(&url),
+            "post" => client.post(&url),
+            "put" => client.put(&url),
+            "delete" => client.delete(&url),
+            other => panic!("unexpected method {other}"),
+        };
+        let res = req
+            .bearer_auth(&api.key)
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let body = res.text().await.unwrap();
+        assert_ne!(status, 405, "{method} {path}");
+        assert!(
+            !body.contains("there is no API route"),
+            "{method} {path}: {body}"
+        );
+        assert!(status < 500, "{method} {path}: {status} {body}");
+    }
+    app.finish().await;
+}
+both_backends!(openapi_matches_router);
