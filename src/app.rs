@@ -2,7 +2,9 @@
 
 use crate::api::auth::current_user;
 use crate::domain::SessionUser;
-use crate::pages::{auth, clients, conversations, dates, home, projects, settings, vendors};
+use crate::pages::{
+    auth, calendar, clients, conversations, dates, home, projects, settings, vendors,
+};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Outlet, ParentRoute, Route, Router, Routes, A};
@@ -62,6 +64,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("clients/:id/dates/new") view=dates::NewDatePage/>
                     <Route path=path!("dates/:id/edit") view=dates::EditDatePage/>
                     <Route path=path!("reminders") view=dates::RemindersPage/>
+                    <Route path=path!("calendar") view=calendar::CalendarPage/>
                     <Route path=path!("projects") view=projects::ProjectsPage/>
                     <Route path=path!("projects/new") view=projects::NewProjectPage/>
                     <Route path=path!("projects/:id") view=projects::ProjectPage/>
@@ -128,6 +131,7 @@ fn Nav(user: SessionUser) -> impl IntoView {
         <nav class="nav" aria-label="Main">
             <A href="/" exact=true>"Home"</A>
             <A href="/clients">"Clients"</A>
+            <A href="/calendar">"Calendar"</A>
             <A href="/reminders">"Reminders"</A>
             <A href="/projects">"Projects"</A>
             <A href="/conversations">"Conversations"</A>

@@ -2,6 +2,7 @@
 //! service; the types they exchange are shared with the hydrated pages.
 
 pub mod auth;
+pub mod calendar;
 pub mod clients;
 pub mod comms;
 pub mod dates;

@@ -1,6 +1,7 @@
 //! One module per staff area.
 
 pub mod auth;
+pub mod calendar;
 pub mod clients;
 pub mod conversations;
 pub mod dates;

@@ -5,6 +5,7 @@
 mod activity;
 mod api;
 mod auth;
+mod calendar;
 mod cli;
 mod common;
 mod comms;

@@ -1,0 +1,152 @@
+//! The calendar: a month of occurrences across clients, and each staff member's private
+//! iCalendar feed of the dates of the clients they look after.
+
+use crate::both_backends;
+use crate::common::{spawn_app, Api, Backend};
+use concierge::domain::Role;
+use serde_json::{json, Value};
+
+async fn add_dated_person(api: &Api<'_>, name: &str, staff: Option<&str>, date: &str, title: &str) {
+    let (status, p) = api
+        .post(
+            "/persons",
+            json!({ "full_name": name, "assigned_staff_id": staff }),
+        )
+        .await;
+    assert_eq!(status, 201, "{p}");
+    let (status, d) = api
+        .post("/date-items", json!({
+            "person_id": p["id"], "title": title, "date_value": date, "recurrence_rule": "FREQ=YEARLY",
+            "reminder_rules": [{ "reminder_type": "lead_time", "lead_time_days": 7 }]
+        }))
+        .await;
+    assert_eq!(status, 201, "{d}");
+}
+
+async fn calendar_month_and_feed(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let api = Api::setup(&app, "acme").await;
+    app.add_staff("acme", "sam@acme.test", Role::Concierge)
+        .await;
+    let org = concierge::server::db::orgs::by_slug(&app.state().db, "acme")
+        .await
+        .unwrap()
+        .unwrap();
+    let staff = concierge::server::db::staff::list(&app.state().db, org.id)
+        .await
+        .unwrap();
+    let id_of = |email: &str| {
+        staff
+            .iter()
+            .find(|s| s.email == email)
+            .unwrap()
+            .id
+            .to_string()
+    };
+    let (ada, sam) = (id_of("admin@acme.test"), id_of("sam@acme.test"));
+
+    // The test clock stands in March 2026 (see common.rs).
+    add_dated_person(
+        &api,
+        "Grace Hopper",
+        Some(&ada),
+        "1906-12-09",
+        "Grace's birthday",
+    )
+    .await;
+    add_dated_person(&api, "Alan Turing", None, "1912-06-23", "Alan's birthday").await;
+    add_dated_person(
+        &api,
+        "Linus Pauling",
+        Some(&sam),
+        "1901-02-28",
+        "Linus's birthday",
+    )
+    .await;
+
+    let session = app.session("admin@acme.test").await;
+    let res = app
+        .server_fn(
+            "/srv/calendar/calendar_month",
+            Some(&session),
+            &[("month", "2026-12")],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let december: Value = res.json().await.unwrap();
+    let entries = &december["entries"];
+    assert_eq!(entries.as_array().unwrap().len(), 1, "{december}");
+    assert_eq!(
+        (
+            entries[0]["date"].as_str(),
+            entries[0]["reminder_count"].as_i64()
+        ),
+        (Some("2026-12-09"), Some(1))
+    );
+    // With no month, this month on the server's clock.
+    let res = app
+        .server_fn("/srv/calendar/calendar_month", Some(&session), &[])
+        .await;
+    let this: Value = res.json().await.unwrap();
+    assert_eq!(
+        (this["first"].as_str(), this["today"].as_str()),
+        (Some("2026-03-01"), Some("2026-03-14"))
+    );
+    let res = app
+        .server_fn(
+            "/srv/calendar/calendar_month",
+            Some(&session),
+            &[("month", "2026-13")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+
+    // Ada's feed: her client and the unassigned one, not Sam's.
+    let res = app
+        .server_fn("/srv/calendar/new_calendar_feed", Some(&session), &[])
+        .await;
+    assert_eq!(res.status(), 200);
+    let path: String = res.json().await.unwrap();
+    assert!(
+        path.starts_with("/calendar/") && path.ends_with(".ics"),
+        "{path}"
+    );
+    let res = reqwest::get(app.url(&path)).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/calendar"));
+    let ics = res.text().await.unwrap();
+    assert!(ics.starts_with("BEGIN:VCALENDAR\r\n"), "{ics}");
+    assert!(ics.contains("DTSTART;VALUE=DATE:20261209"), "{ics}");
+    assert!(ics.contains("SUMMARY:Grace's birthday — Grace Hopper"));
+    assert!(ics.contains("SUMMARY:Alan's birthday — Alan Turing"));
+    assert!(!ics.contains("Linus"), "{ics}");
+    assert_eq!(ics.matches("BEGIN:VEVENT").count(), 2);
+
+    // A new address retires the old one; a made-up one is not found.
+    let res = app
+        .server_fn("/srv/calendar/new_calendar_feed", Some(&session), &[])
+        .await;
+    let newer: String = res.json().await.unwrap();
+    assert_ne!(newer, path);
+    assert_eq!(reqwest::get(app.url(&path)).await.unwrap().status(), 404);
+    assert_eq!(reqwest::get(app.url(&newer)).await.unwrap().status(), 200);
+    assert_eq!(
+        reqwest::get(app.url("/calendar/guess.ics"))
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    // Signed out, there is no feed to make.
+    assert_eq!(
+        app.server_fn("/srv/calendar/new_calendar_feed", None, &[])
+            .await
+            .status(),
+        401
+    );
+    app.finish().await;
+}
+both_backends!(calendar_month_and_feed);
