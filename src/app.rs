@@ -75,7 +75,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("vendors/new") view=vendors::NewVendorPage/>
                     <Route path=path!("vendors/:id") view=vendors::VendorPage/>
                     <Route path=path!("vendors/:id/edit") view=vendors::EditVendorPage/>
+                    <Route path=path!("settings") view=settings::SettingsPage/>
                     <Route path=path!("settings/staff") view=settings::StaffPage/>
+                    <Route path=path!("settings/audit") view=settings::AuditPage/>
                 </ParentRoute>
             </Routes>
         </Router>
@@ -136,7 +138,7 @@ fn Nav(user: SessionUser) -> impl IntoView {
             <A href="/projects">"Projects"</A>
             <A href="/conversations">"Conversations"</A>
             <A href="/vendors">"Vendors"</A>
-            {admin.then(|| view! { <A href="/settings/staff">"Staff"</A> })}
+            {admin.then(|| view! { <A href="/settings">"Settings"</A> })}
         </nav>
         <div class="who">
             <span class="who-name">{user.display_name.clone()}</span>

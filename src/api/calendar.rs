@@ -18,9 +18,7 @@ pub struct MonthView {
 
 /// Every date occurring in one month (`YYYY-MM`, or empty for this month), across every client.
 #[server(prefix = "/srv", endpoint = "calendar/calendar_month")]
-pub async fn calendar_month(
-    #[server(default)] month: String,
-) -> Result<MonthView, ServerFnError> {
+pub async fn calendar_month(#[server(default)] month: String) -> Result<MonthView, ServerFnError> {
     use chrono::Datelike;
     let (state, actor) = actor()?;
     let today = state.clock.now().date_naive();

@@ -7,6 +7,7 @@ pub mod clients;
 pub mod comms;
 pub mod dates;
 pub mod projects;
+pub mod settings;
 pub mod staff;
 pub mod vendors;
 

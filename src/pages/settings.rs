@@ -1,8 +1,13 @@
-//! Settings: staff accounts (admins only).
+//! Settings for admins: the organisation, staff accounts, API keys (shown once), date
+//! categories, and the audit log.
 
+use crate::api::settings::{
+    audit_log, get_organisation, list_categories, list_keys, CreateKey, DeleteCategory, NewKey,
+    RevokeKey, SaveCategory, SaveOrganisation,
+};
 use crate::api::staff::{list_staff, AddStaff, SetStaffActive};
-use crate::components::{form_errors, ErrorNotice, Field, FieldMessage};
-use crate::domain::Role;
+use crate::components::{action_error, form_errors, query_param, ErrorNotice, Field, FieldMessage};
+use crate::domain::{FieldErrors, Role};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -21,6 +26,7 @@ pub fn StaffPage() -> impl IntoView {
     });
     view! {
         <Title text="Staff"/>
+        <SettingsNav/>
         <h1>"Staff"</h1>
         <ErrorNotice message=failure/>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
@@ -74,5 +80,226 @@ pub fn StaffPage() -> impl IntoView {
                 <button type="submit" class="primary" disabled=move || add.pending().get()>"Add staff member"</button>
             </div>
         </ActionForm>
+    }
+}
+
+/// Links between the settings pages.
+#[component]
+fn SettingsNav() -> impl IntoView {
+    view! {
+        <nav class="tabs" aria-label="Settings">
+            <a href="/settings">"Organisation"</a>
+            <a href="/settings/staff">"Staff"</a>
+            <a href="/settings/audit">"Audit log"</a>
+        </nav>
+    }
+}
+
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let save_org = ServerAction::<SaveOrganisation>::new();
+    let org = Resource::new(move || save_org.version().get(), |_| get_organisation());
+    let org_errors = form_errors(save_org);
+    let org_error = action_error(save_org);
+    let saved = move || {
+        matches!(
+            save_org.value().get(),
+            Some(Ok(crate::api::FormOutcome::Saved(_)))
+        )
+    };
+    view! {
+        <Title text="Settings"/>
+        <SettingsNav/>
+        <h1>"Settings"</h1>
+        <section class="panel" aria-labelledby="org-heading">
+            <h2 id="org-heading">"Organisation"</h2>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match org.await {
+                        Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Ok(o) => view! {
+                            <ActionForm action=save_org attr:class="inline-form">
+                                <Field label="Name" name="name" errors=org_errors required=true value=o.name.clone()/>
+                                <Field label="Default time zone" name="timezone" errors=org_errors required=true value=o.timezone.clone()/>
+                                <button type="submit" class="primary">"Save"</button>
+                            </ActionForm>
+                            <p class="muted">{format!("Address name (slug): {}", o.slug)}</p>
+                        }.into_any(),
+                    }
+                })}
+            </Suspense>
+            {move || saved().then(|| view! { <p class="notice" role="status">"Saved."</p> })}
+            <ErrorNotice message=org_error/>
+        </section>
+        <ApiKeys/>
+        <Categories/>
+    }
+}
+
+#[component]
+fn ApiKeys() -> impl IntoView {
+    let create = ServerAction::<CreateKey>::new();
+    let revoke = ServerAction::<RevokeKey>::new();
+    let keys = Resource::new(
+        move || (create.version().get(), revoke.version().get()),
+        |_| list_keys(),
+    );
+    let errors = Signal::derive(move || match create.value().get() {
+        Some(Ok(NewKey::Invalid(e))) => e,
+        _ => FieldErrors::default(),
+    });
+    let failure = Signal::derive(move || match (create.value().get(), revoke.value().get()) {
+        (Some(Err(e)), _) | (_, Some(Err(e))) => Some(e.to_string()),
+        _ => None,
+    });
+    view! {
+        <section class="panel" aria-labelledby="keys-heading">
+            <h2 id="keys-heading">"API keys"</h2>
+            <p>"Other systems use these with " <code>"Authorization: Bearer <key>"</code> ". A key is shown once, when it is made; only a hash is kept."</p>
+            {move || match create.value().get() {
+                Some(Ok(NewKey::Created { name, secret })) => Some(view! {
+                    <div class="notice" role="status">
+                        <p>{format!("The key “{name}” — copy it now, it will not be shown again:")}</p>
+                        <code class="secret">{secret}</code>
+                    </div>
+                }),
+                _ => None,
+            }}
+            <ErrorNotice message=failure/>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match keys.await {
+                        Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Ok(list) if list.is_empty() => view! { <p class="empty">"No API keys yet."</p> }.into_any(),
+                        Ok(list) => view! {
+                            <table class="table">
+                                <thead><tr><th scope="col">"Name"</th><th scope="col">"Starts with"</th><th scope="col">"Made"</th>
+                                    <th scope="col">"Last used"</th><th scope="col">"Status"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|k| {
+                                        let revoked = k.revoked_at.is_some();
+                                        let id = k.id.clone();
+                                        view! {
+                                            <tr class:inactive=revoked>
+                                                <td>{k.name.clone()}</td>
+                                                <td><code>{format!("{}…", k.prefix)}</code></td>
+                                                <td>{k.created_at.format("%-d %b %Y").to_string()}</td>
+                                                <td>{k.last_used_at.map(|t| t.format("%-d %b %Y %H:%M UTC").to_string()).unwrap_or_else(|| "never".into())}</td>
+                                                <td>{k.revoked_at.map(|t| format!("revoked {}", t.format("%-d %b %Y"))).unwrap_or_else(|| "active".into())}</td>
+                                                <td>{(!revoked).then(|| view! {
+                                                    <ActionForm action=revoke attr:class="inline">
+                                                        <input type="hidden" name="id" value=id.clone()/>
+                                                        <button type="submit" class="link-button">"Revoke"</button>
+                                                    </ActionForm>
+                                                })}</td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+            <ActionForm action=create attr:class="inline-form">
+                <Field label="New key's name" name="name" errors required=true hint="What will use it, e.g. “client app”"/>
+                <button type="submit" class="primary">"Make a key"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn Categories() -> impl IntoView {
+    let save = ServerAction::<SaveCategory>::new();
+    let delete = ServerAction::<DeleteCategory>::new();
+    let list = Resource::new(
+        move || (save.version().get(), delete.version().get()),
+        |_| list_categories(),
+    );
+    let errors = form_errors(save);
+    let failure = Signal::derive(move || match (save.value().get(), delete.value().get()) {
+        (Some(Err(e)), _) | (_, Some(Err(e))) => Some(e.to_string()),
+        _ => None,
+    });
+    view! {
+        <section class="panel" aria-labelledby="categories-heading">
+            <h2 id="categories-heading">"Date categories"</h2>
+            <ErrorNotice message=failure/>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match list.await {
+                        Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Ok(cats) => view! {
+                            <ul class="category-list">
+                                {cats.into_iter().map(|c| {
+                                    let id = c.id.to_string();
+                                    view! {
+                                        <li>
+                                            <span class="swatch" style=format!("background: {}", c.color)></span>
+                                            {format!("{} {}", c.icon, c.name)}
+                                            <ActionForm action=delete attr:class="inline">
+                                                <input type="hidden" name="id" value=id/>
+                                                <button type="submit" class="link-button">"Delete"</button>
+                                            </ActionForm>
+                                        </li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+            <ActionForm action=save attr:class="inline-form">
+                <Field label="Name" name="name" errors required=true/>
+                <Field label="Icon" name="icon" errors hint="An emoji"/>
+                <Field label="Colour" name="color" kind="color" errors value="#4f7cac"/>
+                <button type="submit" class="primary">"Add category"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    let page = query_param("page", "1");
+    let n = move || page.get().parse::<i64>().unwrap_or(1).max(1);
+    let entries = Resource::new(n, audit_log);
+    view! {
+        <Title text="Audit log"/>
+        <SettingsNav/>
+        <h1>"Audit log"</h1>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match entries.await {
+                    Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Ok(list) if list.is_empty() => view! { <p class="empty">"Nothing recorded here."</p> }.into_any(),
+                    Ok(list) => {
+                        let more = list.len() == 100;
+                        view! {
+                            <table class="table audit">
+                                <thead><tr><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"Did"</th>
+                                    <th scope="col">"To"</th><th scope="col">"Details"</th></tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|a| view! {
+                                        <tr>
+                                            <td>{a.created_at.format("%-d %b %Y %H:%M:%S UTC").to_string()}</td>
+                                            <td>{a.actor.clone()}</td>
+                                            <td>{a.action.clone()}</td>
+                                            <td>{format!("{}{}", a.entity, a.entity_id.map(|i| format!(" {}", &i.to_string()[..8])).unwrap_or_default())}</td>
+                                            <td><code>{a.detail.to_string()}</code></td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                            <nav class="pager" aria-label="Pages">
+                                {(n() > 1).then(|| view! { <a rel="prev" href=format!("/settings/audit?page={}", n() - 1)>"← Newer"</a> })}
+                                {more.then(|| view! { <a rel="next" href=format!("/settings/audit?page={}", n() + 1)>"Older →"</a> })}
+                            </nav>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Transition>
     }
 }

@@ -13,3 +13,4 @@ mod dates;
 mod openapi;
 mod pages;
 mod projects;
+mod settings;

@@ -36,3 +36,15 @@ pub async fn by_id(db: &Db, id: uuid::Uuid) -> Result<Option<Organisation>, sqlx
 pub async fn ids(db: &Db) -> Result<Vec<uuid::Uuid>, sqlx::Error> {
     on_db!(db, pool => sqlx::query_scalar::<_, uuid::Uuid>("SELECT id FROM organisations ORDER BY id").fetch_all(pool).await)
 }
+
+pub async fn update(
+    db: &Db,
+    id: uuid::Uuid,
+    name: &str,
+    timezone: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, sqlx::Error> {
+    let sql = "UPDATE organisations SET name = $2, timezone = $3, updated_at = $4 WHERE id = $1";
+    on_db!(db, pool => sqlx::query(sql).bind(id).bind(name).bind(timezone).bind(at)
+        .execute(pool).await.map(|r| r.rows_affected() > 0))
+}

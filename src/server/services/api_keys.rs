@@ -19,21 +19,26 @@ async fn org_by_slug(state: &AppState, slug: &str) -> ServiceResult<crate::domai
         .ok_or_else(|| ServiceError::invalid("org", format!("there is no organisation '{slug}'")))
 }
 
-/// Creates a key; the returned secret is the only time the key is ever seen.
+/// Creates a key for an organisation named by slug (the command line); the returned secret is
+/// the only time the key is ever seen.
 pub async fn create(
     state: &AppState,
     org_slug: &str,
     name: &str,
 ) -> ServiceResult<(ApiKey, String)> {
+    let org = org_by_slug(state, org_slug).await?;
+    create_in(state, org.id, name).await
+}
+
+async fn create_in(state: &AppState, org_id: Uuid, name: &str) -> ServiceResult<(ApiKey, String)> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ServiceError::invalid("name", "must be 1 to 100 characters"));
     }
-    let org = org_by_slug(state, org_slug).await?;
     let secret = format!("{KEY_PREFIX}{}", token::random_token());
     let key = ApiKey {
         id: Uuid::now_v7(),
-        org_id: org.id,
+        org_id,
         name: name.to_string(),
         prefix: secret.chars().take(KEY_PREFIX.len() + 6).collect(),
         created_at: state.clock.now(),
@@ -55,6 +60,52 @@ pub async fn revoke(state: &AppState, id: Uuid) -> ServiceResult<()> {
     } else {
         Err(ServiceError::NotFound)
     }
+}
+
+/// An admin creates a key for their own organisation, from Settings.
+pub async fn create_for(
+    state: &AppState,
+    actor: &Actor,
+    name: &str,
+) -> ServiceResult<(ApiKey, String)> {
+    actor.require_admin()?;
+    let (key, secret) = create_in(state, actor.org_id(), name).await?;
+    super::audit(
+        &state.db,
+        actor,
+        "create",
+        "api_key",
+        Some(key.id),
+        serde_json::json!({ "name": key.name }),
+        key.created_at,
+    )
+    .await;
+    Ok((key, secret))
+}
+
+pub async fn list_for(state: &AppState, actor: &Actor) -> ServiceResult<Vec<ApiKey>> {
+    actor.require_admin()?;
+    Ok(api_keys::list(&state.db, actor.org_id()).await?)
+}
+
+/// Revokes one of the organisation's keys; another organisation's is not found.
+pub async fn revoke_for(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResult<()> {
+    actor.require_admin()?;
+    let now = state.clock.now();
+    if !api_keys::revoke(&state.db, id, Some(actor.org_id()), now).await? {
+        return Err(ServiceError::NotFound);
+    }
+    super::audit(
+        &state.db,
+        actor,
+        "revoke",
+        "api_key",
+        Some(id),
+        serde_json::json!({}),
+        now,
+    )
+    .await;
+    Ok(())
 }
 
 /// The actor a bearer key stands for, or `Unauthorized`.

@@ -11,6 +11,7 @@ pub mod dates;
 pub mod persons;
 pub mod projects;
 pub mod reminders;
+pub mod settings;
 pub mod staff;
 pub mod vendors;
 

@@ -1,0 +1,130 @@
+//! Settings for admins: the organisation, API keys (shown once), date categories, and the
+//! audit log.
+
+use super::FormOutcome;
+use crate::domain::{AuditRecord, Organisation};
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use super::ssr::{actor, fail, form_result, parse_id};
+
+/// An API key as Settings lists it: never the secret.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KeyRow {
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// What creating a key answers: the secret, this once, or what was wrong.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum NewKey {
+    Created { name: String, secret: String },
+    Invalid(crate::domain::FieldErrors),
+}
+
+#[server(prefix = "/srv", endpoint = "settings/get_organisation")]
+pub async fn get_organisation() -> Result<Organisation, ServerFnError> {
+    let (state, actor) = actor()?;
+    crate::server::services::settings::organisation(&state, &actor)
+        .await
+        .map_err(fail)
+}
+
+#[server(prefix = "/srv", endpoint = "settings/save_organisation")]
+pub async fn save_organisation(
+    #[server(default)] name: String,
+    #[server(default)] timezone: String,
+) -> Result<FormOutcome, ServerFnError> {
+    let (state, actor) = actor()?;
+    let result =
+        crate::server::services::settings::update_organisation(&state, &actor, &name, &timezone)
+            .await
+            .map(|o| o.id.to_string());
+    form_result(result)
+}
+
+#[server(prefix = "/srv", endpoint = "settings/list_keys")]
+pub async fn list_keys() -> Result<Vec<KeyRow>, ServerFnError> {
+    let (state, actor) = actor()?;
+    let keys = crate::server::services::api_keys::list_for(&state, &actor)
+        .await
+        .map_err(fail)?;
+    Ok(keys
+        .into_iter()
+        .map(|k| KeyRow {
+            id: k.id.to_string(),
+            name: k.name,
+            prefix: k.prefix,
+            created_at: k.created_at,
+            last_used_at: k.last_used_at,
+            revoked_at: k.revoked_at,
+        })
+        .collect())
+}
+
+#[server(prefix = "/srv", endpoint = "settings/create_key")]
+pub async fn create_key(#[server(default)] name: String) -> Result<NewKey, ServerFnError> {
+    let (state, actor) = actor()?;
+    match crate::server::services::api_keys::create_for(&state, &actor, &name).await {
+        Ok((key, secret)) => Ok(NewKey::Created {
+            name: key.name,
+            secret,
+        }),
+        Err(crate::server::error::ServiceError::Invalid(errors)) => Ok(NewKey::Invalid(errors)),
+        Err(other) => Err(fail(other)),
+    }
+}
+
+#[server(prefix = "/srv", endpoint = "settings/revoke_key")]
+pub async fn revoke_key(id: String) -> Result<(), ServerFnError> {
+    let (state, actor) = actor()?;
+    crate::server::services::api_keys::revoke_for(&state, &actor, parse_id(&id)?)
+        .await
+        .map_err(fail)
+}
+
+#[server(prefix = "/srv", endpoint = "settings/save_category")]
+pub async fn save_category(
+    #[server(default)] name: String,
+    #[server(default)] icon: String,
+    #[server(default)] color: String,
+) -> Result<FormOutcome, ServerFnError> {
+    use crate::domain::dates::CategoryInput;
+    let (state, actor) = actor()?;
+    actor.require_admin().map_err(fail)?;
+    let input = CategoryInput {
+        name: Some(name),
+        icon: Some(icon),
+        color: Some(color),
+    };
+    let result = crate::server::services::dates::save_category(&state, &actor, None, &input)
+        .await
+        .map(|c| c.id.to_string());
+    form_result(result)
+}
+
+#[server(prefix = "/srv", endpoint = "settings/delete_category")]
+pub async fn delete_category(id: String) -> Result<(), ServerFnError> {
+    let (state, actor) = actor()?;
+    actor.require_admin().map_err(fail)?;
+    crate::server::services::dates::delete_category(&state, &actor, parse_id(&id)?)
+        .await
+        .map_err(fail)
+}
+
+/// The categories, for Settings (the same list the date form offers).
+pub use super::dates::list_categories;
+
+#[server(prefix = "/srv", endpoint = "settings/audit_log")]
+pub async fn audit_log(#[server(default)] page: i64) -> Result<Vec<AuditRecord>, ServerFnError> {
+    let (state, actor) = actor()?;
+    crate::server::services::settings::audit_log(&state, &actor, page)
+        .await
+        .map_err(fail)
+}

@@ -1,0 +1,58 @@
+//! The organisation's own settings and the audit log, for admins.
+
+use super::audit;
+use crate::domain::{AuditRecord, Organisation, Timezone};
+use crate::server::auth::Actor;
+use crate::server::db;
+use crate::server::error::{ServiceError, ServiceResult};
+use crate::server::AppState;
+use serde_json::json;
+
+pub async fn organisation(state: &AppState, actor: &Actor) -> ServiceResult<Organisation> {
+    db::orgs::by_id(&state.db, actor.org_id())
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+/// Renames the organisation and sets its default time zone.
+pub async fn update_organisation(
+    state: &AppState,
+    actor: &Actor,
+    name: &str,
+    timezone: &str,
+) -> ServiceResult<Organisation> {
+    actor.require_admin()?;
+    let mut errors = crate::domain::FieldErrors::new();
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        errors.add("name", "must be 1 to 200 characters");
+    }
+    let timezone = errors.check("timezone", Timezone::parse(timezone));
+    let Some(timezone) = timezone.filter(|_| errors.is_empty()) else {
+        return Err(errors.into());
+    };
+    let now = state.clock.now();
+    db::orgs::update(&state.db, actor.org_id(), name, timezone.as_str(), now).await?;
+    audit(
+        &state.db,
+        actor,
+        "update",
+        "organisation",
+        Some(actor.org_id()),
+        json!({ "name": name, "timezone": timezone.as_str() }),
+        now,
+    )
+    .await;
+    organisation(state, actor).await
+}
+
+/// The audit log, newest first, 100 entries a page (1-based).
+pub async fn audit_log(
+    state: &AppState,
+    actor: &Actor,
+    page: i64,
+) -> ServiceResult<Vec<AuditRecord>> {
+    actor.require_admin()?;
+    let page = page.max(1);
+    Ok(db::audit::recent(&state.db, actor.org_id(), (page - 1) * 100, 100).await?)
+}

@@ -1,0 +1,180 @@
+//! Settings through the portal's server functions: the organisation, API keys shown once and
+//! revoked, date categories, and the audit log — admins only.
+
+use crate::both_backends;
+use crate::common::{spawn_app, Api, Backend};
+use concierge::domain::Role;
+use serde_json::{json, Value};
+
+async fn settings_for_admins(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let api = Api::setup(&app, "acme").await;
+    app.add_staff("acme", "sam@acme.test", Role::Concierge)
+        .await;
+    let admin = app.session("admin@acme.test").await;
+    let sam = app.session("sam@acme.test").await;
+
+    // The organisation: renamed, with a checked time zone.
+    let res = app
+        .server_fn(
+            "/srv/settings/save_organisation",
+            Some(&admin),
+            &[("name", "Acme Concierge"), ("timezone", "Mars/Olympus")],
+        )
+        .await;
+    let outcome: Value = res.json().await.unwrap();
+    assert!(
+        outcome["Invalid"].to_string().contains("timezone"),
+        "{outcome}"
+    );
+    let res = app
+        .server_fn(
+            "/srv/settings/save_organisation",
+            Some(&admin),
+            &[("name", "Acme Concierge"), ("timezone", "Europe/London")],
+        )
+        .await;
+    assert!(res.json::<Value>().await.unwrap()["Saved"].is_string());
+    let org: Value = app
+        .server_fn("/srv/settings/get_organisation", Some(&admin), &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (org["name"].as_str(), org["timezone"].as_str()),
+        (Some("Acme Concierge"), Some("Europe/London"))
+    );
+
+    // A key is shown once, works, is listed without its secret, and stops working when revoked.
+    let made: Value = app
+        .server_fn(
+            "/srv/settings/create_key",
+            Some(&admin),
+            &[("name", "client app")],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let secret = made["Created"]["secret"].as_str().unwrap().to_string();
+    let res = reqwest::Client::new()
+        .get(app.url("/api/v1/persons"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let keys: Value = app
+        .server_fn("/srv/settings/list_keys", Some(&admin), &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(!keys.to_string().contains(&secret));
+    let id = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "client app")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let res = app
+        .server_fn("/srv/settings/revoke_key", Some(&admin), &[("id", &id)])
+        .await;
+    assert_eq!(res.status(), 200);
+    let res = reqwest::Client::new()
+        .get(app.url("/api/v1/persons"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let empty: Value = app
+        .server_fn("/srv/settings/create_key", Some(&admin), &[("name", " ")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(empty["Invalid"].to_string().contains("name"), "{empty}");
+
+    // Categories: added; one in use cannot be deleted.
+    let res = app
+        .server_fn(
+            "/srv/settings/save_category",
+            Some(&admin),
+            &[
+                ("name", "Yacht Charter"),
+                ("icon", "⛵"),
+                ("color", "#336699"),
+            ],
+        )
+        .await;
+    let saved: Value = res.json().await.unwrap();
+    let category = saved["Saved"].as_str().unwrap().to_string();
+    let (_, p) = api
+        .post("/persons", json!({ "full_name": "Sarah Chen" }))
+        .await;
+    let (status, _) = api
+        .post("/date-items", json!({ "person_id": p["id"], "category_id": category, "title": "Charter", "date_value": "2026-07-01" }))
+        .await;
+    assert_eq!(status, 201);
+    let res = app
+        .server_fn(
+            "/srv/settings/delete_category",
+            Some(&admin),
+            &[("id", &category)],
+        )
+        .await;
+    assert_eq!(res.status(), 409);
+
+    // Concierges do not reach settings.
+    for path in ["/srv/settings/list_keys", "/srv/settings/audit_log"] {
+        assert_eq!(
+            app.server_fn(path, Some(&sam), &[]).await.status(),
+            403,
+            "{path}"
+        );
+    }
+    let res = app
+        .server_fn("/srv/settings/create_key", Some(&sam), &[("name", "mine")])
+        .await;
+    assert_eq!(res.status(), 403);
+
+    // The audit log names who did what, newest first.
+    let log: Value = app
+        .server_fn("/srv/settings/audit_log", Some(&admin), &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let actions: Vec<String> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["action"].as_str().unwrap(),
+                e["entity"].as_str().unwrap()
+            )
+        })
+        .collect();
+    for expected in [
+        "create date_item",
+        "create date_category",
+        "revoke api_key",
+        "create api_key",
+        "update organisation",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == expected),
+            "{expected} missing from {actions:?}"
+        );
+    }
+    assert_eq!(log[0]["action"], "create");
+    app.finish().await;
+}
+both_backends!(settings_for_admins);
