@@ -3,7 +3,7 @@
 use crate::api::auth::current_user;
 use crate::domain::SessionUser;
 use crate::pages::{
-    auth, calendar, clients, conversations, dates, home, projects, settings, vendors,
+    auth, calendar, clients, conversations, dates, home, import, projects, settings, vendors,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -59,6 +59,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=home::HomePage/>
                     <Route path=path!("clients") view=clients::ClientsPage/>
                     <Route path=path!("clients/new") view=clients::NewClientPage/>
+                    <Route path=path!("clients/import") view=import::ImportPage/>
                     <Route path=path!("clients/:id") view=clients::ClientPage/>
                     <Route path=path!("clients/:id/edit") view=clients::EditClientPage/>
                     <Route path=path!("clients/:id/dates/new") view=dates::NewDatePage/>

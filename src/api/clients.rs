@@ -127,3 +127,50 @@ pub async fn client_timeline(
         .await
         .map_err(super::ssr::fail)
 }
+
+/// What the import's preview shows: each row checked against the rules, nothing saved.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ImportPreview {
+    pub rows: Vec<crate::domain::csv_io::ImportRow>,
+    /// For each row (same order), what is wrong with it, if anything.
+    pub errors: Vec<Option<String>>,
+}
+
+/// Reads a CSV file and checks every row without saving anything.
+#[server(prefix = "/srv", endpoint = "clients/preview_import")]
+pub async fn preview_import(csv: String) -> Result<ImportPreview, ServerFnError> {
+    use crate::domain::csv_io::parse_clients;
+    use crate::domain::{PersonDraft, Timezone};
+    let (state, _actor) = super::ssr::actor()?;
+    let rows = parse_clients(&csv)
+        .map_err(|m| super::ssr::fail(crate::server::error::ServiceError::invalid("csv", m)))?;
+    let today = state.clock.now().date_naive();
+    let errors = rows
+        .iter()
+        .map(|r| {
+            let mut problems = r.problems.clone();
+            if let Err(e) = PersonDraft::parse(&r.input, &Timezone::utc(), today) {
+                problems.0.extend(e.0);
+            }
+            (!problems.is_empty()).then(|| problems.to_string())
+        })
+        .collect();
+    Ok(ImportPreview { rows, errors })
+}
+
+/// Imports up to 200 rows (JSON), answering for each; the page sends a file in such chunks
+/// and shows its progress.
+#[server(prefix = "/srv", endpoint = "clients/import_rows")]
+pub async fn import_rows(
+    rows_json: String,
+) -> Result<Vec<crate::domain::csv_io::ImportOutcome>, ServerFnError> {
+    let (state, actor) = super::ssr::actor()?;
+    let rows: Vec<crate::domain::csv_io::ImportRow> = serde_json::from_str(&rows_json)
+        .map_err(|e| ServerFnError::new(format!("the rows cannot be read: {e}")))?;
+    if rows.len() > 200 {
+        return Err(ServerFnError::new("send at most 200 rows at a time"));
+    }
+    crate::server::services::persons::import(&state, &actor, &rows)
+        .await
+        .map_err(super::ssr::fail)
+}

@@ -38,6 +38,7 @@ macro_rules! text_enum {
 pub mod calendar;
 pub mod comms;
 mod contact;
+pub mod csv_io;
 pub mod dates;
 mod errors;
 mod org;

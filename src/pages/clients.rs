@@ -47,7 +47,12 @@ pub fn ClientsPage() -> impl IntoView {
         <div class="page-head">
             <h1>"Clients"</h1>
             <Suspense fallback=|| ()>
-                {move || writable.get().then(|| view! { <a class="button primary" href="/clients/new">"Add client"</a> })}
+                {move || writable.get().then(|| view! {
+                    <div class="actions">
+                        <a class="button" href="/clients/import">"Import / export"</a>
+                        <a class="button primary" href="/clients/new">"Add client"</a>
+                    </div>
+                })}
             </Suspense>
         </div>
         <Form method="GET" action="" attr:class="search" attr:role="search">

@@ -6,6 +6,7 @@ pub mod clients;
 pub mod conversations;
 pub mod dates;
 pub mod home;
+pub mod import;
 pub mod projects;
 pub mod settings;
 pub mod vendors;

@@ -38,6 +38,7 @@ pub fn build_router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/calendar/{file}", get(calendar_feed))
+        .route("/clients/export.csv", get(export_clients))
         .route("/login", post(sign_in))
         .route("/logout", post(sign_out))
         .nest("/api/v1", super::rest::router())
@@ -54,6 +55,38 @@ pub fn build_router(state: AppState) -> Router {
         .layer(from_fn(guard::security_headers))
         .layer(from_fn(guard::correlation))
         .with_state(state)
+}
+
+/// The client directory as CSV, for a signed-in staff member.
+async fn export_clients(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+) -> Response {
+    let (parts, _) = request.into_parts();
+    let Some(user) = guard::current_user(&parts) else {
+        return (StatusCode::UNAUTHORIZED, "Sign in to export clients.").into_response();
+    };
+    let actor = crate::server::auth::Actor::Staff(user);
+    match crate::server::services::persons::all(&state, &actor).await {
+        Ok(people) => {
+            let date = state.clock.now().format("%Y-%m-%d");
+            (
+                [
+                    (
+                        axum::http::header::CONTENT_TYPE,
+                        "text/csv; charset=utf-8".to_string(),
+                    ),
+                    (
+                        axum::http::header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"clients-{date}.csv\""),
+                    ),
+                ],
+                crate::domain::csv_io::export_clients(&people),
+            )
+                .into_response()
+        }
+        Err(err) => crate::server::rest::ApiError::from(err).into_response(),
+    }
 }
 
 /// A staff member's private iCalendar feed, `/calendar/<token>.ics`.

@@ -10,6 +10,7 @@ mod cli;
 mod common;
 mod comms;
 mod dates;
+mod import;
 mod openapi;
 mod pages;
 mod projects;

@@ -365,3 +365,62 @@ pub async fn page(
         per_page: PER_PAGE,
     })
 }
+
+/// Every live person of the organisation in directory order, for the CSV export.
+pub async fn all(state: &AppState, actor: &Actor) -> ServiceResult<Vec<Person>> {
+    let f = filter(None, Narrowing::default());
+    let mut out: Vec<Person> = Vec::new();
+    loop {
+        let after = out.last().map(|p| (p.full_name.to_lowercase(), p.id));
+        let page = persons::list_after(&state.db, actor.org_id(), &f, after, 1000).await?;
+        let done = page.len() < 1000;
+        out.extend(page);
+        if done {
+            return Ok(out);
+        }
+    }
+}
+
+/// Imports rows of a CSV file: each row is created, or (with an external id that exists)
+/// updated. Every row answers on its own; one bad row does not stop the others.
+pub async fn import(
+    state: &AppState,
+    actor: &Actor,
+    rows: &[crate::domain::csv_io::ImportRow],
+) -> ServiceResult<Vec<crate::domain::csv_io::ImportOutcome>> {
+    actor.require_write()?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let name = row.input.full_name.clone().unwrap_or_default();
+        let result = if row.problems.is_empty() {
+            upsert(state, actor, &row.input).await
+        } else {
+            Err(ServiceError::Invalid(row.problems.clone()))
+        };
+        out.push(match result {
+            Ok((p, created)) => crate::domain::csv_io::ImportOutcome {
+                line: row.line,
+                name,
+                person_id: Some(p.id),
+                created,
+                error: None,
+            },
+            Err(ServiceError::Invalid(errors)) => crate::domain::csv_io::ImportOutcome {
+                line: row.line,
+                name,
+                person_id: None,
+                created: false,
+                error: Some(errors.to_string()),
+            },
+            Err(ServiceError::Conflict { message, .. }) => crate::domain::csv_io::ImportOutcome {
+                line: row.line,
+                name,
+                person_id: None,
+                created: false,
+                error: Some(message),
+            },
+            Err(other) => return Err(other),
+        });
+    }
+    Ok(out)
+}
