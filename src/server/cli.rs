@@ -42,6 +42,12 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     ApiKey(ApiKeyCommand),
+    /// Fill an organisation with realistic sample data (families, dates all through the year,
+    /// projects, conversations, vendors).
+    SeedDemo {
+        #[arg(long)]
+        org: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -115,6 +121,15 @@ pub async fn run() -> anyhow::Result<()> {
             println!(
                 "Admin {email} ({id}) can now sign in to {} ({}).",
                 org.name, org.slug
+            );
+            Ok(())
+        }
+        Command::SeedDemo { org } => {
+            let state = open(&config).await?;
+            let s = services::demo::seed(&state, &org).await.map_err(explain)?;
+            println!(
+                "Seeded {org}: {} people, {} dates, {} projects, {} conversations, {} vendors.",
+                s.people, s.dates, s.projects, s.conversations, s.vendors
             );
             Ok(())
         }

@@ -79,6 +79,13 @@ async fn admin_and_api_keys_from_the_command_line() {
     let (ok, _, err) = concierge(&db, &["api-key", "create", "--org", "nope", "--name", "x"]);
     assert!(!ok && err.contains("nope"), "{err}");
 
+    // Demo data for the organisation; an unknown one is named in the error.
+    let (ok, out, err) = concierge(&db, &["seed-demo", "--org", "acme"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("Seeded acme: 12 people"), "{out}");
+    let (ok, _, err) = concierge(&db, &["seed-demo", "--org", "nope"]);
+    assert!(!ok && err.contains("nope"), "{err}");
+
     let (ok, out, _) = concierge(&db, &["api-key", "list", "--org", "acme"]);
     assert!(
         ok && out.contains("crm sync") && out.contains("active"),
@@ -94,6 +101,36 @@ async fn admin_and_api_keys_from_the_command_line() {
         async move { req.send().await.unwrap().status().as_u16() }
     };
     assert_eq!(list(key.clone()).await, 200);
+    // The demo is a living portal: clients with dashboards full of things.
+    let persons: serde_json::Value = app
+        .client
+        .get(app.url("/api/v1/persons?q=sarah"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sarah = persons["items"][0]["id"].as_str().unwrap().to_string();
+    let dashboard: serde_json::Value = app
+        .client
+        .get(app.url(&format!("/api/v1/persons/{sarah}/dashboard")))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        dashboard["stats"]["total_active_projects"], 1,
+        "{dashboard}"
+    );
+    assert_eq!(dashboard["stats"]["total_conversations"], 1);
+    assert_eq!(dashboard["stats"]["total_recommendations"], 1);
+    assert_eq!(dashboard["upcoming_dates"].as_array().unwrap().len(), 2);
+    assert_eq!(dashboard["active_projects"][0]["completion_percentage"], 50);
     let (ok, out, _) = concierge(&db, &["api-key", "revoke", &id]);
     assert!(ok && out.contains("Revoked"), "{out}");
     assert_eq!(list(key.clone()).await, 401);

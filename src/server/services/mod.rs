@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod comms;
 pub mod dashboard;
 pub mod dates;
+pub mod demo;
 pub mod persons;
 pub mod projects;
 pub mod reminders;

@@ -1,0 +1,411 @@
+//! `concierge seed-demo --org SLUG`: realistic sample data, so a new organisation sees a living
+//! portal at once — families with dates all through the year and reminders, projects with
+//! tasks, conversations, and a catalogue with recommendations. Everything goes through the
+//! same services as the portal, so it obeys every rule the portal does.
+
+use super::{comms, dates, persons, projects, vendors};
+use crate::domain::comms::{ConversationInput, MessageInput};
+use crate::domain::dates::{DateItemInput, ReminderRuleInput};
+use crate::domain::projects::{ProjectInput, TaskInput};
+use crate::domain::vendors::{RecommendationInput, VendorInput};
+use crate::domain::{PersonInput, Slug};
+use crate::server::auth::Actor;
+use crate::server::db;
+use crate::server::error::{ServiceError, ServiceResult};
+use crate::server::AppState;
+use chrono::{Datelike, Duration};
+use uuid::Uuid;
+
+/// What was made.
+#[derive(Debug, Default)]
+pub struct Seeded {
+    pub people: usize,
+    pub dates: usize,
+    pub projects: usize,
+    pub conversations: usize,
+    pub vendors: usize,
+}
+
+struct Family {
+    client: (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static [&'static str],
+    ),
+    relatives: &'static [(&'static str, &'static str, &'static str)],
+}
+
+/// (name, timezone, birthday, email, tags); relatives are (name, relationship, birthday).
+const FAMILIES: &[Family] = &[
+    Family {
+        client: (
+            "Sarah Chen",
+            "America/New_York",
+            "1985-03-15",
+            "sarah.chen@example.com",
+            &["vip", "wine"],
+        ),
+        relatives: &[
+            ("Michael Chen", "spouse", "1983-11-02"),
+            ("Lily Chen", "daughter", "2015-06-21"),
+        ],
+    },
+    Family {
+        client: (
+            "James Whitfield",
+            "Europe/London",
+            "1972-02-29",
+            "james@whitfield.example",
+            &["golf"],
+        ),
+        relatives: &[("Eleanor Whitfield", "spouse", "1975-08-09")],
+    },
+    Family {
+        client: (
+            "Priya Raman",
+            "Asia/Kolkata",
+            "1990-10-30",
+            "priya.raman@example.in",
+            &["travel", "vegetarian"],
+        ),
+        relatives: &[("Arjun Raman", "son", "2018-01-12")],
+    },
+    Family {
+        client: (
+            "Olivia Hart",
+            "Australia/Lord_Howe",
+            "1968-05-04",
+            "olivia.hart@example.au",
+            &["sailing"],
+        ),
+        relatives: &[],
+    },
+    Family {
+        client: (
+            "Tomás Alvarez",
+            "Europe/Madrid",
+            "1979-12-24",
+            "tomas@alvarez.example",
+            &["art", "vip"],
+        ),
+        relatives: &[
+            ("Lucía Alvarez", "spouse", "1981-04-17"),
+            ("Mateo Alvarez", "son", "2010-09-03"),
+        ],
+    },
+    Family {
+        client: (
+            "Kai Tuilagi",
+            "Pacific/Kiritimati",
+            "1995-07-19",
+            "kai@example.ki",
+            &["diving"],
+        ),
+        relatives: &[],
+    },
+];
+
+const VENDORS: &[(&str, &str, &str, i64, f64, &[&str])] = &[
+    (
+        "The Modern",
+        "restaurant",
+        "New York",
+        4,
+        4.6,
+        &["michelin", "romantic"],
+    ),
+    ("Blooms & Co", "vendor", "London", 2, 4.8, &["flowers"]),
+    (
+        "Villa Serbelloni",
+        "venue",
+        "Lake Como",
+        4,
+        4.9,
+        &["wedding", "anniversary"],
+    ),
+    (
+        "Sommelier Select",
+        "product",
+        "Online",
+        3,
+        4.4,
+        &["wine", "gift"],
+    ),
+    ("Harbour Charters", "vendor", "Sydney", 3, 4.7, &["sailing"]),
+];
+
+fn text(s: &str) -> Option<String> {
+    Some(s.to_string())
+}
+
+pub async fn seed(state: &AppState, org_slug: &str) -> ServiceResult<Seeded> {
+    let slug = Slug::parse(org_slug).map_err(|m| ServiceError::invalid("org", m))?;
+    let org = db::orgs::by_slug(&state.db, slug.as_str())
+        .await?
+        .ok_or_else(|| {
+            ServiceError::invalid("org", format!("there is no organisation '{slug}'"))
+        })?;
+    let actor = Actor::ApiKey {
+        id: Uuid::nil(),
+        org_id: org.id,
+        name: "seed-demo".into(),
+    };
+    let staff = db::staff::list(&state.db, org.id).await?;
+    let categories = dates::list_categories(state, &actor).await?;
+    let category = |name: &str| {
+        categories
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| c.id.to_string())
+    };
+    let mut out = Seeded::default();
+    let today = state.clock.now().date_naive();
+
+    let mut vendor_ids = Vec::new();
+    for (name, kind, location, price, rating, tags) in VENDORS {
+        let v = vendors::save_vendor(
+            state,
+            &actor,
+            None,
+            &VendorInput {
+                name: text(name),
+                kind: text(kind),
+                location: text(location),
+                price_level: Some(*price),
+                rating: Some(*rating),
+                tags: Some(tags.iter().map(|t| t.to_string()).collect()),
+                ..Default::default()
+            },
+        )
+        .await?;
+        vendor_ids.push(v.id);
+        out.vendors += 1;
+    }
+
+    for (i, family) in FAMILIES.iter().enumerate() {
+        let (name, tz, birthday, email, tags) = family.client;
+        let assigned = staff.get(i % staff.len().max(1)).map(|s| s.id.to_string());
+        let client = persons::create(
+            state,
+            &actor,
+            &PersonInput {
+                full_name: text(name),
+                person_type: text("client"),
+                timezone: text(tz),
+                birthday: text(birthday),
+                email: text(email),
+                tags: Some(tags.iter().map(|t| t.to_string()).collect()),
+                assigned_staff_id: assigned,
+                marketing_consent: Some(i % 2 == 0),
+                consent_source: text("demo"),
+                ..Default::default()
+            },
+        )
+        .await?;
+        out.people += 1;
+        let birthday_rules = vec![
+            ReminderRuleInput {
+                reminder_type: text("lead_time"),
+                lead_time_days: Some(14),
+                audience: text("staff"),
+                channel_type: text("portal"),
+                message: text("Two weeks to the birthday: plan something special"),
+                ..Default::default()
+            },
+            ReminderRuleInput {
+                reminder_type: text("lead_time"),
+                lead_time_days: Some(0),
+                channel_type: text("email"),
+                message: text("Happy birthday from all of us!"),
+                ..Default::default()
+            },
+        ];
+        dates::save_item(
+            state,
+            &actor,
+            None,
+            &DateItemInput {
+                person_id: Some(client.id.to_string()),
+                category_id: category("Birthday"),
+                title: Some(format!(
+                    "{}'s birthday",
+                    name.split(' ').next().unwrap_or(name)
+                )),
+                date_value: text(birthday),
+                recurrence_rule: text("FREQ=YEARLY"),
+                reminder_rules: Some(birthday_rules),
+                ..Default::default()
+            },
+        )
+        .await?;
+        out.dates += 1;
+        // A renewal a few months out, so the calendar has dates all through the year.
+        let renewal = today + Duration::days(30 + 47 * i as i64);
+        dates::save_item(
+            state,
+            &actor,
+            None,
+            &DateItemInput {
+                person_id: Some(client.id.to_string()),
+                category_id: category("Club Renewal"),
+                title: text(
+                    [
+                        "Club membership renewal",
+                        "Yacht insurance renewal",
+                        "Passport renewal",
+                    ][i % 3],
+                ),
+                date_value: Some(renewal.to_string()),
+                recurrence_rule: text("FREQ=YEARLY"),
+                reminder_rules: Some(vec![ReminderRuleInput {
+                    reminder_type: text("lead_time"),
+                    lead_time_days: Some(21),
+                    audience: text("staff"),
+                    channel_type: text("portal"),
+                    message: text("Renewal coming up"),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            },
+        )
+        .await?;
+        out.dates += 1;
+
+        for (rel_name, relationship, rel_birthday) in family.relatives {
+            let relative = persons::create(
+                state,
+                &actor,
+                &PersonInput {
+                    full_name: text(rel_name),
+                    person_type: text("family_member"),
+                    timezone: text(tz),
+                    birthday: text(rel_birthday),
+                    related_person_id: Some(client.id.to_string()),
+                    relationship: text(relationship),
+                    ..Default::default()
+                },
+            )
+            .await?;
+            out.people += 1;
+            dates::save_item(
+                state,
+                &actor,
+                None,
+                &DateItemInput {
+                    person_id: Some(relative.id.to_string()),
+                    category_id: category("Birthday"),
+                    title: Some(format!(
+                        "{}'s birthday",
+                        rel_name.split(' ').next().unwrap_or(rel_name)
+                    )),
+                    date_value: text(rel_birthday),
+                    recurrence_rule: text("FREQ=YEARLY"),
+                    reminder_rules: Some(vec![ReminderRuleInput {
+                        reminder_type: text("lead_time"),
+                        lead_time_days: Some(7),
+                        audience: text("staff"),
+                        channel_type: text("portal"),
+                        message: Some(format!("{name}'s {relationship} has a birthday next week")),
+                        ..Default::default()
+                    }]),
+                    ..Default::default()
+                },
+            )
+            .await?;
+            out.dates += 1;
+        }
+
+        if i % 2 == 0 {
+            let due = today + Duration::days(20 + 10 * i as i64);
+            let project = projects::save(
+                state,
+                &actor,
+                None,
+                &ProjectInput {
+                    person_id: Some(client.id.to_string()),
+                    title: Some(format!(
+                        "Plan {}'s {} celebration",
+                        name.split(' ').next().unwrap_or(name),
+                        due.year()
+                    )),
+                    status: text("in_progress"),
+                    priority: Some(2),
+                    due_date: Some(due.to_string()),
+                    ..Default::default()
+                },
+            )
+            .await?;
+            for (n, title) in [
+                "Shortlist venues",
+                "Book a table",
+                "Order flowers",
+                "Confirm guests",
+            ]
+            .iter()
+            .enumerate()
+            {
+                projects::add_task(
+                    state,
+                    &actor,
+                    project.id,
+                    &TaskInput {
+                        title: text(title),
+                        status: Some(if n < 2 { "done" } else { "todo" }.into()),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            }
+            out.projects += 1;
+            vendors::recommend(
+                state,
+                &actor,
+                &RecommendationInput {
+                    vendor_id: Some(vendor_ids[i % vendor_ids.len()].to_string()),
+                    person_id: Some(client.id.to_string()),
+                    project_id: Some(project.id.to_string()),
+                    notes: text("A favourite of ours for occasions like this"),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        }
+
+        let conversation = comms::save_conversation(
+            state,
+            &actor,
+            None,
+            &ConversationInput {
+                person_id: Some(client.id.to_string()),
+                channel_type: text(["slack", "email", "whatsapp"][i % 3]),
+                subject: text("Planning ahead"),
+                status: None,
+            },
+        )
+        .await?;
+        for (direction, body) in [
+            (
+                "in",
+                "Hi! Could you help me plan something for the next family occasion?",
+            ),
+            ("out", "Of course — we'll send a few ideas by Friday."),
+            ("note", "Prefers quiet venues; no shellfish."),
+        ] {
+            comms::add_message(
+                state,
+                &actor,
+                conversation.id,
+                &MessageInput {
+                    direction: text(direction),
+                    body: text(body),
+                    author: (direction == "in").then(|| name.to_string()),
+                },
+            )
+            .await?;
+        }
+        out.conversations += 1;
+    }
+    Ok(out)
+}
