@@ -37,7 +37,9 @@ pub fn ProjectsPage() -> impl IntoView {
         <Title text="Projects"/>
         <div class="page-head">
             <h1>"Projects"</h1>
-            {move || writable.get().then(|| view! { <a class="button primary" href="/projects/new">"New project"</a> })}
+            <Suspense fallback=|| ()>
+                {move || writable.get().then(|| view! { <a class="button primary" href="/projects/new">"New project"</a> })}
+            </Suspense>
         </div>
         <Tabs label="Filter projects" base="/projects" name="status" current=status tabs=&[
             ("active", "Active"), ("completed", "Completed"), ("cancelled", "Cancelled"), ("all", "All"),

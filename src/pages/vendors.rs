@@ -26,7 +26,9 @@ pub fn VendorsPage() -> impl IntoView {
         <Title text="Vendors"/>
         <div class="page-head">
             <h1>"Vendors and venues"</h1>
-            {move || writable.get().then(|| view! { <a class="button primary" href="/vendors/new">"Add vendor"</a> })}
+            <Suspense fallback=|| ()>
+                {move || writable.get().then(|| view! { <a class="button primary" href="/vendors/new">"Add vendor"</a> })}
+            </Suspense>
         </div>
         <Form method="GET" action="" attr:class="search" attr:role="search">
             <label for="q" class="visually-hidden">"Search the catalogue"</label>

@@ -269,3 +269,83 @@ async fn dates_and_reminders_in_the_portal(backend: Backend) {
     app.finish().await;
 }
 both_backends!(dates_and_reminders_in_the_portal);
+
+/// Every area of the portal renders on the server with real data in it (the demo), showing
+/// what it is for; a read-only analyst sees the pages without their buttons to change things.
+async fn every_page_renders_with_demo_data(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_admin("acme", "ada@acme.test").await;
+    app.add_staff("acme", "ann@acme.test", concierge::domain::Role::Analyst)
+        .await;
+    concierge::server::services::demo::seed(app.state(), "acme")
+        .await
+        .expect("seed the demo");
+    let session = app.session("ada@acme.test").await;
+    let api = Api {
+        app: &app,
+        key: app.api_key("acme").await,
+    };
+    let (_, found) = api.get("/persons?q=sarah").await;
+    let sarah = found["items"][0]["id"].as_str().unwrap().to_string();
+    let (_, projects) = api.get("/projects?active_only=true").await;
+    let project = projects["items"][0]["id"].as_str().unwrap().to_string();
+    let (_, conversations) = api.get(&format!("/conversations?person_id={sarah}")).await;
+    let conversation = conversations["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, vendors) = api.get("/vendors?q=modern").await;
+    let vendor = vendors["items"][0]["id"].as_str().unwrap().to_string();
+
+    let pages = [
+        ("/".to_string(), "My tasks"),
+        (format!("/clients/{sarah}"), "Sarah Chen"),
+        ("/clients?tag=vip".to_string(), "Tomás Alvarez"),
+        ("/clients/import".to_string(), "Import clients"),
+        ("/projects".to_string(), "celebration"),
+        (format!("/projects/{project}"), "Shortlist venues"),
+        ("/projects/new".to_string(), "New project"),
+        ("/conversations".to_string(), "Planning ahead"),
+        (format!("/conversations/{conversation}"), "no shellfish"),
+        ("/vendors".to_string(), "Villa Serbelloni"),
+        (format!("/vendors/{vendor}"), "The Modern"),
+        ("/calendar?month=2026-03".to_string(), "Sarah Chen"),
+        ("/reminders".to_string(), "Reminders"),
+        ("/settings".to_string(), "API keys"),
+        ("/settings/audit".to_string(), "Audit log"),
+    ];
+    for (path, expected) in &pages {
+        let res = app.get_with(path, &session).await;
+        assert_eq!(res.status(), 200, "{path}");
+        let html = res.text().await.unwrap();
+        assert!(html.contains(expected), "{path} should show {expected}");
+    }
+    // The profile shows the whole picture.
+    let html = app
+        .get_with(&format!("/clients/{sarah}"), &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    for part in [
+        "Active projects",
+        "Recent conversations",
+        "Recommendations",
+        "Ways to reach them",
+        "Timeline",
+        "The Modern",
+    ] {
+        assert!(html.contains(part), "the profile should show {part}");
+    }
+
+    let analyst = app.session("ann@acme.test").await;
+    let html = app
+        .get_with(&format!("/projects/{project}"), &analyst)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Shortlist venues") && !html.contains("Add task"));
+    app.finish().await;
+}
+both_backends!(every_page_renders_with_demo_data);
