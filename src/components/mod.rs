@@ -115,6 +115,14 @@ where
     })
 }
 
+/// The error of whichever of two actions failed last looked at first, for one notice.
+pub fn either_error(
+    a: Signal<Option<String>>,
+    b: Signal<Option<String>>,
+) -> Signal<Option<String>> {
+    Signal::derive(move || a.get().or_else(|| b.get()))
+}
+
 /// The field errors a form action answered with, to show beside each field.
 pub fn form_errors<S>(action: ServerAction<S>) -> Signal<FieldErrors>
 where

@@ -111,7 +111,16 @@ pub fn parse_clients(text: &str) -> Result<Vec<ImportRow>, String> {
         if rows.len() == MAX_ROWS {
             return Err(format!("at most {MAX_ROWS} rows can be imported at once"));
         }
-        let line = record.position().map(|p| p.line()).unwrap_or_default();
+        // The line the row starts on, counted from its byte offset (blank lines included).
+        // Blank lines before the row count too, though the reader's position is before them.
+        let line = record
+            .position()
+            .and_then(|p| text.split_at_checked(p.byte() as usize))
+            .map(|(before, rest)| {
+                let blank = rest.len() - rest.trim_start_matches(['\r', '\n']).len();
+                (before.matches('\n').count() + rest[..blank].matches('\n').count()) as u64 + 1
+            })
+            .unwrap_or_default();
         let mut row = ImportRow {
             line,
             ..Default::default()

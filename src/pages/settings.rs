@@ -6,7 +6,9 @@ use crate::api::settings::{
     RevokeKey, SaveCategory, SaveOrganisation,
 };
 use crate::api::staff::{list_staff, AddStaff, SetStaffActive};
-use crate::components::{action_error, form_errors, query_param, ErrorNotice, Field, FieldMessage};
+use crate::components::{
+    action_error, either_error, form_errors, query_param, ErrorNotice, Field, FieldMessage,
+};
 use crate::domain::{FieldErrors, Role};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -20,10 +22,7 @@ pub fn StaffPage() -> impl IntoView {
         |_| list_staff(),
     );
     let errors = form_errors(add);
-    let failure = Signal::derive(move || match (add.value().get(), toggle.value().get()) {
-        (Some(Err(e)), _) | (_, Some(Err(e))) => Some(e.to_string()),
-        _ => None,
-    });
+    let failure = either_error(action_error(add), action_error(toggle));
     view! {
         <Title text="Staff"/>
         <SettingsNav/>
@@ -148,10 +147,7 @@ fn ApiKeys() -> impl IntoView {
         Some(Ok(NewKey::Invalid(e))) => e,
         _ => FieldErrors::default(),
     });
-    let failure = Signal::derive(move || match (create.value().get(), revoke.value().get()) {
-        (Some(Err(e)), _) | (_, Some(Err(e))) => Some(e.to_string()),
-        _ => None,
-    });
+    let failure = either_error(action_error(create), action_error(revoke));
     view! {
         <section class="panel" aria-labelledby="keys-heading">
             <h2 id="keys-heading">"API keys"</h2>
@@ -218,10 +214,7 @@ fn Categories() -> impl IntoView {
         |_| list_categories(),
     );
     let errors = form_errors(save);
-    let failure = Signal::derive(move || match (save.value().get(), delete.value().get()) {
-        (Some(Err(e)), _) | (_, Some(Err(e))) => Some(e.to_string()),
-        _ => None,
-    });
+    let failure = either_error(action_error(save), action_error(delete));
     view! {
         <section class="panel" aria-labelledby="categories-heading">
             <h2 id="categories-heading">"Date categories"</h2>

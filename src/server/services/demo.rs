@@ -107,7 +107,17 @@ const FAMILIES: &[Family] = &[
     },
 ];
 
-const VENDORS: &[(&str, &str, &str, i64, f64, &[&str])] = &[
+/// (name, kind, location, price level, rating, tags).
+type SampleVendor = (
+    &'static str,
+    &'static str,
+    &'static str,
+    i64,
+    f64,
+    &'static [&'static str],
+);
+
+const VENDORS: &[SampleVendor] = &[
     (
         "The Modern",
         "restaurant",
@@ -138,6 +148,19 @@ const VENDORS: &[(&str, &str, &str, i64, f64, &[&str])] = &[
 
 fn text(s: &str) -> Option<String> {
     Some(s.to_string())
+}
+
+/// A lead-time reminder rule: `days` before, to the client (`email`) or their concierge
+/// (`portal`).
+fn lead_time(days: i64, to_staff: bool, message: &str) -> ReminderRuleInput {
+    ReminderRuleInput {
+        reminder_type: text("lead_time"),
+        lead_time_days: Some(days),
+        audience: text(if to_staff { "staff" } else { "client" }),
+        channel_type: text(if to_staff { "portal" } else { "email" }),
+        message: text(message),
+        ..Default::default()
+    }
 }
 
 pub async fn seed(state: &AppState, org_slug: &str) -> ServiceResult<Seeded> {
@@ -206,21 +229,12 @@ pub async fn seed(state: &AppState, org_slug: &str) -> ServiceResult<Seeded> {
         .await?;
         out.people += 1;
         let birthday_rules = vec![
-            ReminderRuleInput {
-                reminder_type: text("lead_time"),
-                lead_time_days: Some(14),
-                audience: text("staff"),
-                channel_type: text("portal"),
-                message: text("Two weeks to the birthday: plan something special"),
-                ..Default::default()
-            },
-            ReminderRuleInput {
-                reminder_type: text("lead_time"),
-                lead_time_days: Some(0),
-                channel_type: text("email"),
-                message: text("Happy birthday from all of us!"),
-                ..Default::default()
-            },
+            lead_time(
+                14,
+                true,
+                "Two weeks to the birthday: plan something special",
+            ),
+            lead_time(0, false, "Happy birthday from all of us!"),
         ];
         dates::save_item(
             state,
@@ -259,14 +273,7 @@ pub async fn seed(state: &AppState, org_slug: &str) -> ServiceResult<Seeded> {
                 ),
                 date_value: Some(renewal.to_string()),
                 recurrence_rule: text("FREQ=YEARLY"),
-                reminder_rules: Some(vec![ReminderRuleInput {
-                    reminder_type: text("lead_time"),
-                    lead_time_days: Some(21),
-                    audience: text("staff"),
-                    channel_type: text("portal"),
-                    message: text("Renewal coming up"),
-                    ..Default::default()
-                }]),
+                reminder_rules: Some(vec![lead_time(21, true, "Renewal coming up")]),
                 ..Default::default()
             },
         )
@@ -302,14 +309,11 @@ pub async fn seed(state: &AppState, org_slug: &str) -> ServiceResult<Seeded> {
                     )),
                     date_value: text(rel_birthday),
                     recurrence_rule: text("FREQ=YEARLY"),
-                    reminder_rules: Some(vec![ReminderRuleInput {
-                        reminder_type: text("lead_time"),
-                        lead_time_days: Some(7),
-                        audience: text("staff"),
-                        channel_type: text("portal"),
-                        message: Some(format!("{name}'s {relationship} has a birthday next week")),
-                        ..Default::default()
-                    }]),
+                    reminder_rules: Some(vec![lead_time(
+                        7,
+                        true,
+                        &format!("{name}'s {relationship} has a birthday next week"),
+                    )]),
                     ..Default::default()
                 },
             )
