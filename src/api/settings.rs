@@ -89,8 +89,10 @@ pub async fn revoke_key(id: String) -> Result<(), ServerFnError> {
         .map_err(fail)
 }
 
+/// Adds a category (no `id`) or changes one.
 #[server(prefix = "/srv", endpoint = "settings/save_category")]
 pub async fn save_category(
+    #[server(default)] id: Option<String>,
     #[server(default)] name: String,
     #[server(default)] icon: String,
     #[server(default)] color: String,
@@ -103,7 +105,8 @@ pub async fn save_category(
         icon: Some(icon),
         color: Some(color),
     };
-    let result = crate::server::services::dates::save_category(&state, &actor, None, &input)
+    let id = super::ssr::optional_id(id.as_deref().unwrap_or_default())?;
+    let result = crate::server::services::dates::save_category(&state, &actor, id, &input)
         .await
         .map(|c| c.id.to_string());
     form_result(result)

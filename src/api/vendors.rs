@@ -37,6 +37,23 @@ pub async fn list_vendors(
         .map_err(fail)
 }
 
+/// The recommendations made for a project.
+#[server(prefix = "/srv", endpoint = "vendors/project_recommendations")]
+pub async fn project_recommendations(
+    project_id: String,
+) -> Result<Vec<Recommendation>, ServerFnError> {
+    use crate::server::db::vendors::RecommendationFilter;
+    let (state, actor) = actor()?;
+    let filter = RecommendationFilter {
+        project_id: Some(parse_id(&project_id)?),
+        ..Default::default()
+    };
+    crate::server::services::vendors::list_recommendations(&state, &actor, filter, 0, 100)
+        .await
+        .map(|(items, _)| items)
+        .map_err(fail)
+}
+
 #[server(prefix = "/srv", endpoint = "vendors/get_vendor")]
 pub async fn get_vendor(id: String) -> Result<VendorView, ServerFnError> {
     use crate::server::db::vendors::RecommendationFilter;
@@ -116,10 +133,11 @@ pub async fn save_vendor(
     Ok(outcome)
 }
 
-/// Recommends a vendor to a client.
+/// Recommends a vendor to a client, for a project, or both.
 #[server(prefix = "/srv", endpoint = "vendors/recommend")]
 pub async fn recommend(
-    person_id: String,
+    #[server(default)] person_id: String,
+    #[server(default)] project_id: String,
     #[server(default)] vendor_id: String,
     #[server(default)] notes: String,
 ) -> Result<FormOutcome, ServerFnError> {
@@ -128,6 +146,7 @@ pub async fn recommend(
     let input = RecommendationInput {
         vendor_id: Some(vendor_id),
         person_id: Some(person_id),
+        project_id: Some(project_id),
         notes: Some(notes),
         ..Default::default()
     };

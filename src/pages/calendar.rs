@@ -1,7 +1,7 @@
 //! The calendar: a month of every client's dates, and the address of the signed-in staff
 //! member's private feed for their own calendar app.
 
-use crate::api::calendar::{calendar_month, NewCalendarFeed};
+use crate::api::calendar::{calendar_month, CalendarReminder, NewCalendarFeed};
 use crate::components::{action_error, query_param, ErrorNotice};
 use crate::domain::calendar::CalendarEntry;
 use chrono::{Datelike, Months, NaiveDate};
@@ -29,7 +29,7 @@ pub fn CalendarPage() -> impl IntoView {
                                     <a rel="next" href=format!("/calendar?month={}", (first + Months::new(1)).format("%Y-%m"))>"Next →"</a>
                                 </nav>
                             </div>
-                            <MonthGrid first today=m.today entries=m.entries/>
+                            <MonthGrid first today=m.today entries=m.entries reminders=m.reminders/>
                         }.into_any()
                     }
                 }
@@ -40,7 +40,12 @@ pub fn CalendarPage() -> impl IntoView {
 }
 
 #[component]
-fn MonthGrid(first: NaiveDate, today: NaiveDate, entries: Vec<CalendarEntry>) -> impl IntoView {
+fn MonthGrid(
+    first: NaiveDate,
+    today: NaiveDate,
+    entries: Vec<CalendarEntry>,
+    reminders: Vec<CalendarReminder>,
+) -> impl IntoView {
     let lead = first.weekday().num_days_from_monday() as i64;
     let days_in_month = (first + Months::new(1) - first).num_days();
     let cells = ((lead + days_in_month + 6) / 7) * 7;
@@ -59,6 +64,7 @@ fn MonthGrid(first: NaiveDate, today: NaiveDate, entries: Vec<CalendarEntry>) ->
                             }
                             let day = first + chrono::Duration::days(n);
                             let todays: Vec<CalendarEntry> = entries.iter().filter(|e| e.date == day).cloned().collect();
+                            let due: Vec<CalendarReminder> = reminders.iter().filter(|r| r.date == day).cloned().collect();
                             view! {
                                 <td class:today=day == today>
                                     <span class="day-number">{day.day()}</span>
@@ -70,6 +76,19 @@ fn MonthGrid(first: NaiveDate, today: NaiveDate, entries: Vec<CalendarEntry>) ->
                                                 " · " <a class="muted" href=format!("/clients/{}", e.person_id)>{e.person_name.clone()}</a>
                                                 {(e.reminder_count > 0).then(|| view! { <span class="badge" title="reminders">{format!("🔔{}", e.reminder_count)}</span> })}
                                             </li>
+                                        }).collect_view()}
+                                        {due.into_iter().map(|r| {
+                                            let rule = r.row.rule;
+                                            let what = rule.message.clone().or(r.row.date_title.clone()).unwrap_or_else(|| "Reminder".into());
+                                            view! {
+                                                <li class=format!("reminder status-{}", rule.status.as_str())>
+                                                    <span aria-hidden="true">"🔔 "</span>
+                                                    <span class="visually-hidden">"Reminder: "</span>
+                                                    {format!("{} {what}", r.time)}
+                                                    " · " <a class="muted" href=format!("/clients/{}", rule.person_id)>{r.row.person_name.clone()}</a>
+                                                    <span class="muted">{format!(" ({}, {})", rule.audience.as_str(), rule.channel_type.label())}</span>
+                                                </li>
+                                            }
                                         }).collect_view()}
                                     </ul>
                                 </td>

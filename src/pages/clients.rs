@@ -16,7 +16,7 @@ use crate::domain::{Person, PersonType, StaffMember};
 use crate::pages::conversations::ClientConversations;
 use crate::pages::dates::ClientDates;
 use crate::pages::projects::ClientProjects;
-use crate::pages::vendors::ClientRecommendations;
+use crate::pages::vendors::RecommendationsPanel;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
@@ -209,7 +209,7 @@ fn ClientWorkspace(person_id: String, writable: Signal<bool>) -> impl IntoView {
                         <div class="profile">
                             <ClientProjects person_id=person_id.clone() projects=d.active_projects writable/>
                             <ClientConversations person_id=person_id.clone() conversations=d.recent_conversations total=d.stats.total_conversations writable/>
-                            <ClientRecommendations person_id=person_id.clone() items=d.recent_recommendations writable/>
+                            <RecommendationsPanel person_id=person_id.clone() items=d.recent_recommendations writable/>
                             <ClientIdentities person_id identities=d.identities add=identity_add change=identity_change writable/>
                         </div>
                     }.into_any(),

@@ -4,11 +4,13 @@
 use crate::api::projects::{
     get_project, list_projects, AddTask, ChangeTask, ProjectRow, SaveProject,
 };
+use crate::api::vendors::project_recommendations;
 use crate::components::{
     action_error, can_write, form_errors, id_param, query_param, ErrorNotice, Field, FieldMessage,
     Progress, Tabs,
 };
 use crate::domain::projects::{Project, ProjectStatus, Task, TaskStatus};
+use crate::pages::vendors::RecommendationsPanel;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -129,6 +131,7 @@ pub fn ProjectPage() -> impl IntoView {
         move || (id.get(), add.version().get(), change.version().get()),
         |(id, _, _)| get_project(id),
     );
+    let recommendations = Resource::new(move || id.get(), project_recommendations);
     let writable = can_write();
     let add_errors = form_errors(add);
     let add_error = action_error(add);
@@ -185,6 +188,15 @@ pub fn ProjectPage() -> impl IntoView {
                                     }
                                 })}
                             </section>
+                            <Suspense fallback=|| ()>
+                                {move || {
+                                    let (person, project) = (p.person_id.map(|x| x.to_string()).unwrap_or_default(), p.id.to_string());
+                                    Suspend::new(async move {
+                                        let items = recommendations.await.unwrap_or_default();
+                                        view! { <RecommendationsPanel person_id=person project_id=project items writable/> }
+                                    })
+                                }}
+                            </Suspense>
                         }.into_any()
                     }
                 }

@@ -227,10 +227,21 @@ fn Categories() -> impl IntoView {
                             <ul class="category-list">
                                 {cats.into_iter().map(|c| {
                                     let id = c.id.to_string();
+                                    let edit_id = id.clone();
                                     view! {
                                         <li>
                                             <span class="swatch" style=format!("background: {}", c.color)></span>
                                             {format!("{} {}", c.icon, c.name)}
+                                            <details class="inline">
+                                                <summary class="link-button">"Edit"</summary>
+                                                <ActionForm action=save attr:class="inline-form">
+                                                    <input type="hidden" name="id" value=edit_id/>
+                                                    <label>"Name " <input name="name" value=c.name.clone() required/></label>
+                                                    <label>"Icon " <input name="icon" value=c.icon.clone() size="3"/></label>
+                                                    <label>"Colour " <input name="color" type="color" value=c.color.clone()/></label>
+                                                    <button type="submit">"Save"</button>
+                                                </ActionForm>
+                                            </details>
                                             <ActionForm action=delete attr:class="inline">
                                                 <input type="hidden" name="id" value=id/>
                                                 <button type="submit" class="link-button">"Delete"</button>

@@ -172,10 +172,12 @@ pub fn RecommendationList(
     .into_any()
 }
 
-/// A client's recommendations and a form to recommend from the catalogue, for their profile.
+/// Recommendations and a form to recommend from the catalogue: to a client (their profile)
+/// or for a project (its page, with the project's client). An empty id is none.
 #[component]
-pub fn ClientRecommendations(
-    person_id: String,
+pub fn RecommendationsPanel(
+    #[prop(into)] person_id: String,
+    #[prop(optional, into)] project_id: String,
     items: Vec<Recommendation>,
     writable: Signal<bool>,
 ) -> impl IntoView {
@@ -196,12 +198,13 @@ pub fn ClientRecommendations(
             <RecommendationList items set_status writable show_vendor=true/>
             {move || done().then(|| view! { <p class="notice" role="status">"Recommended. Reload to see it in the list."</p> })}
             {move || writable.get().then(|| {
-                let person_id = person_id.clone();
+                let (person_id, project_id) = (person_id.clone(), project_id.clone());
                 view! {
                     <details class="start">
                         <summary class="button">"Recommend a vendor"</summary>
                         <ActionForm action=recommend attr:class="inline-form">
                             <input type="hidden" name="person_id" value=person_id/>
+                            <input type="hidden" name="project_id" value=project_id/>
                             <div class="field">
                                 <label for="f-vendor_id">"Vendor"</label>
                                 <select id="f-vendor_id" name="vendor_id">

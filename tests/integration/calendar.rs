@@ -83,6 +83,17 @@ async fn calendar_month_and_feed(backend: Backend) {
         ),
         (Some("2026-12-09"), Some(1))
     );
+    // Its reminder (a week before, 09:00 on the person's clock) is on the calendar too.
+    let reminders = &december["reminders"];
+    assert_eq!(reminders.as_array().unwrap().len(), 1, "{december}");
+    assert_eq!(
+        (
+            reminders[0]["date"].as_str(),
+            reminders[0]["time"].as_str(),
+            reminders[0]["row"]["person_name"].as_str()
+        ),
+        (Some("2026-12-02"), Some("09:00 UTC"), Some("Grace Hopper"))
+    );
     // With no month, this month on the server's clock.
     let res = app
         .server_fn("/srv/calendar/calendar_month", Some(&session), &[])

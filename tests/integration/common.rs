@@ -14,20 +14,33 @@ pub enum Backend {
     Postgres,
 }
 
+/// How long one test may take before it fails instead of holding up the whole run.
+pub const TEST_LIMIT: std::time::Duration = std::time::Duration::from_secs(180);
+
 /// Runs a test body once per backend: always on SQLite, and on PostgreSQL when
-/// TEST_POSTGRES_URL is set.
+/// TEST_POSTGRES_URL is set. A body that hangs fails after [`TEST_LIMIT`].
 #[macro_export]
 macro_rules! both_backends {
     ($name:ident) => {
         mod $name {
             #[tokio::test]
             async fn sqlite() {
-                super::$name($crate::common::Backend::Sqlite).await
+                tokio::time::timeout(
+                    $crate::common::TEST_LIMIT,
+                    super::$name($crate::common::Backend::Sqlite),
+                )
+                .await
+                .expect("the test did not finish in time")
             }
             #[tokio::test]
             async fn postgres() {
                 if $crate::common::postgres_url().is_some() {
-                    super::$name($crate::common::Backend::Postgres).await
+                    tokio::time::timeout(
+                        $crate::common::TEST_LIMIT,
+                        super::$name($crate::common::Backend::Postgres),
+                    )
+                    .await
+                    .expect("the test did not finish in time")
                 } else {
                     eprintln!("TEST_POSTGRES_URL is not set: PostgreSQL run not possible here");
                 }

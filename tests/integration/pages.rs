@@ -304,6 +304,7 @@ async fn every_page_renders_with_demo_data(backend: Backend) {
         ("/clients/import".to_string(), "Import clients"),
         ("/projects".to_string(), "celebration"),
         (format!("/projects/{project}"), "Shortlist venues"),
+        (format!("/projects/{project}"), "A favourite of ours"),
         ("/projects/new".to_string(), "New project"),
         ("/conversations".to_string(), "Planning ahead"),
         (format!("/conversations/{conversation}"), "no shellfish"),

@@ -129,6 +129,23 @@ async fn settings_for_admins(backend: Backend) {
         )
         .await;
     assert_eq!(res.status(), 409);
+    // Renamed in place.
+    let res = app
+        .server_fn(
+            "/srv/settings/save_category",
+            Some(&admin),
+            &[
+                ("id", &category),
+                ("name", "Charters"),
+                ("icon", "⛵"),
+                ("color", "#336699"),
+            ],
+        )
+        .await;
+    let saved: Value = res.json().await.unwrap();
+    assert_eq!(saved["Saved"].as_str(), Some(category.as_str()), "{saved}");
+    let (_, renamed) = api.get(&format!("/date-categories/{category}")).await;
+    assert_eq!(renamed["name"], "Charters");
 
     // Concierges do not reach settings.
     for path in ["/srv/settings/list_keys", "/srv/settings/audit_log"] {
@@ -174,7 +191,10 @@ async fn settings_for_admins(backend: Backend) {
             "{expected} missing from {actions:?}"
         );
     }
-    assert_eq!(log[0]["action"], "create");
+    assert_eq!(
+        (log[0]["action"].as_str(), log[0]["entity"].as_str()),
+        (Some("update"), Some("date_category"))
+    );
     app.finish().await;
 }
 both_backends!(settings_for_admins);
