@@ -174,6 +174,11 @@ pub fn ClientPage() -> impl IntoView {
     }
 }
 
+/// "1 conversation", "3 conversations".
+fn count(n: i64, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
 /// The rest of a client's profile: projects, conversations, recommendations, identities and
 /// the timeline, from one dashboard request.
 #[component]
@@ -202,9 +207,12 @@ fn ClientWorkspace(person_id: String, writable: Signal<bool>) -> impl IntoView {
                     Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
                     Ok(d) => view! {
                         <p class="stats">
-                            {format!("{} conversations · {} upcoming dates · {} active projects · {} recommendations",
-                                d.stats.total_conversations, d.stats.total_upcoming_dates,
-                                d.stats.total_active_projects, d.stats.total_recommendations)}
+                            {[
+                                count(d.stats.total_conversations, "conversation"),
+                                count(d.stats.total_upcoming_dates, "upcoming date"),
+                                count(d.stats.total_active_projects, "active project"),
+                                count(d.stats.total_recommendations, "recommendation"),
+                            ].join(" · ")}
                         </p>
                         <div class="profile">
                             <ClientProjects person_id=person_id.clone() projects=d.active_projects writable/>

@@ -161,8 +161,10 @@ pub fn RecommendationList(
                         <span class="muted">{format!(" {} · by {}", r.created_at.format("%-d %b %Y"), r.created_by)}</span>
                         {r.notes.clone().map(|n| view! { <p class="preview">{n}</p> })}
                         {move || (writable.get() && suggested).then(|| view! {
-                            {button(RecommendationStatus::Accepted, "Accepted")}
-                            {button(RecommendationStatus::Declined, "Declined")}
+                            <span class="row-actions">
+                                {button(RecommendationStatus::Accepted, "Mark accepted")}
+                                {button(RecommendationStatus::Declined, "Mark declined")}
+                            </span>
                         })}
                     </li>
                 }

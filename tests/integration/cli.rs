@@ -129,7 +129,11 @@ async fn admin_and_api_keys_from_the_command_line() {
     );
     assert_eq!(dashboard["stats"]["total_conversations"], 1);
     assert_eq!(dashboard["stats"]["total_recommendations"], 1);
-    assert_eq!(dashboard["upcoming_dates"].as_array().unwrap().len(), 2);
+    assert_eq!(dashboard["upcoming_dates"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        dashboard["identities"][0]["address"],
+        "sarah.chen@example.com"
+    );
     assert_eq!(dashboard["active_projects"][0]["completion_percentage"], 50);
     let (ok, out, _) = concierge(&db, &["api-key", "revoke", &id]);
     assert!(ok && out.contains("Revoked"), "{out}");

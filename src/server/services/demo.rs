@@ -4,7 +4,7 @@
 //! same services as the portal, so it obeys every rule the portal does.
 
 use super::{comms, dates, persons, projects, vendors};
-use crate::domain::comms::{ConversationInput, MessageInput};
+use crate::domain::comms::{ConversationInput, IdentityInput, MessageInput};
 use crate::domain::dates::{DateItemInput, ReminderRuleInput};
 use crate::domain::projects::{ProjectInput, TaskInput};
 use crate::domain::vendors::{RecommendationInput, VendorInput};
@@ -38,6 +38,7 @@ struct Family {
 }
 
 /// (name, timezone, birthday, email, tags); relatives are (name, relationship, birthday).
+/// Each client also gets an e-mail identity and a wedding anniversary in the coming weeks.
 const FAMILIES: &[Family] = &[
     Family {
         client: (
@@ -209,7 +210,11 @@ pub async fn seed(state: &AppState, org_slug: &str) -> ServiceResult<Seeded> {
 
     for (i, family) in FAMILIES.iter().enumerate() {
         let (name, tz, birthday, email, tags) = family.client;
-        let assigned = staff.get(i % staff.len().max(1)).map(|s| s.id.to_string());
+        let looking_after = staff.get(i % staff.len().max(1));
+        let assigned = looking_after.map(|s| s.id.to_string());
+        let concierge = looking_after
+            .map(|s| s.display_name.clone())
+            .unwrap_or_else(|| "Concierge team".into());
         let client = persons::create(
             state,
             &actor,
@@ -228,6 +233,45 @@ pub async fn seed(state: &AppState, org_slug: &str) -> ServiceResult<Seeded> {
         )
         .await?;
         out.people += 1;
+        comms::add_identity(
+            state,
+            &actor,
+            client.id,
+            &IdentityInput {
+                channel: text("email"),
+                address: text(email),
+                preferred: Some(true),
+                verified: Some(true),
+                ..Default::default()
+            },
+        )
+        .await?;
+        // An anniversary in the next few weeks, so this month's calendar has life in it.
+        let anniversary = today + Duration::days(3 + 5 * i as i64);
+        let years = 5 + 3 * i as i32;
+        let married = anniversary
+            .with_year(anniversary.year() - years)
+            .unwrap_or(anniversary);
+        dates::save_item(
+            state,
+            &actor,
+            None,
+            &DateItemInput {
+                person_id: Some(client.id.to_string()),
+                category_id: category("Anniversary"),
+                title: text("Wedding anniversary"),
+                date_value: Some(married.to_string()),
+                recurrence_rule: text("FREQ=YEARLY"),
+                reminder_rules: Some(vec![lead_time(
+                    2,
+                    true,
+                    "Anniversary in two days: flowers?",
+                )]),
+                ..Default::default()
+            },
+        )
+        .await?;
+        out.dates += 1;
         let birthday_rules = vec![
             lead_time(
                 14,
@@ -404,7 +448,11 @@ pub async fn seed(state: &AppState, org_slug: &str) -> ServiceResult<Seeded> {
                 &MessageInput {
                     direction: text(direction),
                     body: text(body),
-                    author: (direction == "in").then(|| name.to_string()),
+                    author: Some(if direction == "in" {
+                        name.to_string()
+                    } else {
+                        concierge.clone()
+                    }),
                 },
             )
             .await?;
