@@ -5,6 +5,7 @@ use crate::api::clients::{
 };
 use crate::api::comms::{AddIdentity, ChangeIdentity};
 use crate::api::staff::list_colleagues;
+use crate::api::vendors::list_vendors;
 use crate::components::{
     action_error, can_write, form_errors, id_param, query_param, ErrorNotice, Field, FieldMessage,
     Pager,
@@ -14,7 +15,7 @@ use crate::domain::dates::Channel;
 use crate::domain::profile::TimelineEntry;
 use crate::domain::{Person, PersonType, StaffMember};
 use crate::pages::conversations::ClientConversations;
-use crate::pages::dates::ClientDates;
+use crate::pages::dates::{client_date_resources, ClientDates};
 use crate::pages::projects::ClientProjects;
 use crate::pages::vendors::RecommendationsPanel;
 use leptos::prelude::*;
@@ -125,6 +126,30 @@ fn ClientRow(person: Person) -> impl IntoView {
 pub fn ClientPage() -> impl IntoView {
     let id = id_param();
     let person = Resource::new(move || id.get(), get_client);
+    // Everything else the page shows starts loading here, at the top, not from inside the
+    // suspended view below (server rendering may never resolve resources created there).
+    let (dates, upcoming) = client_date_resources(id);
+    let identity_add = ServerAction::<AddIdentity>::new();
+    let identity_change = ServerAction::<ChangeIdentity>::new();
+    let dashboard = Resource::new(
+        move || {
+            (
+                id.get(),
+                identity_add.version().get(),
+                identity_change.version().get(),
+            )
+        },
+        |(id, _, _)| client_dashboard(id),
+    );
+    let timeline = Resource::new(move || id.get(), client_timeline);
+    let catalogue = Resource::new(|| (), |_| list_vendors(String::new(), String::new()));
+    let workspace = Workspace {
+        dashboard,
+        timeline,
+        catalogue,
+        identity_add,
+        identity_change,
+    };
     let writable = can_write();
     let delete = ServerAction::<DeleteClient>::new();
     let delete_error = action_error(delete);
@@ -163,9 +188,9 @@ pub fn ClientPage() -> impl IntoView {
                             <ErrorNotice message=delete_error/>
                             <div class="profile">
                                 <ClientDetails person=p/>
-                                <ClientDates person_id=id_for_dates.clone() writable/>
+                                <ClientDates person_id=id_for_dates.clone() items=dates upcoming writable/>
                             </div>
-                            <ClientWorkspace person_id=id_for_dates writable/>
+                            <ClientWorkspace person_id=id_for_dates workspace writable/>
                         }.into_any()
                     }
                 }
@@ -181,28 +206,35 @@ fn count(n: i64, what: &str) -> String {
 
 /// The rest of a client's profile: projects, conversations, recommendations, identities and
 /// the timeline, from one dashboard request.
+/// The resources and actions behind the rest of the profile.
+#[derive(Clone, Copy)]
+struct Workspace {
+    dashboard: Resource<Result<crate::domain::profile::Dashboard, ServerFnError>>,
+    timeline: Resource<Result<Vec<TimelineEntry>, ServerFnError>>,
+    catalogue: Resource<Result<(Vec<crate::domain::vendors::Vendor>, i64), ServerFnError>>,
+    identity_add: ServerAction<AddIdentity>,
+    identity_change: ServerAction<ChangeIdentity>,
+}
+
 #[component]
-fn ClientWorkspace(person_id: String, writable: Signal<bool>) -> impl IntoView {
-    let identity_add = ServerAction::<AddIdentity>::new();
-    let identity_change = ServerAction::<ChangeIdentity>::new();
-    let pid = person_id.clone();
-    let dashboard = Resource::new(
-        move || {
-            (
-                pid.clone(),
-                identity_add.version().get(),
-                identity_change.version().get(),
-            )
-        },
-        |(id, _, _)| client_dashboard(id),
-    );
-    let pid = person_id.clone();
-    let timeline = Resource::new(move || pid.clone(), client_timeline);
+fn ClientWorkspace(
+    person_id: String,
+    workspace: Workspace,
+    writable: Signal<bool>,
+) -> impl IntoView {
+    let Workspace {
+        dashboard,
+        timeline,
+        catalogue,
+        identity_add,
+        identity_change,
+    } = workspace;
     view! {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || {
                 let person_id = person_id.clone();
                 Suspend::new(async move {
+                let (vendors, _) = catalogue.await.unwrap_or_default();
                 match dashboard.await {
                     Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
                     Ok(d) => view! {
@@ -217,7 +249,7 @@ fn ClientWorkspace(person_id: String, writable: Signal<bool>) -> impl IntoView {
                         <div class="profile">
                             <ClientProjects person_id=person_id.clone() projects=d.active_projects writable/>
                             <ClientConversations person_id=person_id.clone() conversations=d.recent_conversations total=d.stats.total_conversations writable/>
-                            <RecommendationsPanel person_id=person_id.clone() items=d.recent_recommendations writable/>
+                            <RecommendationsPanel person_id=person_id.clone() items=d.recent_recommendations vendors writable/>
                             <ClientIdentities person_id identities=d.identities add=identity_add change=identity_change writable/>
                         </div>
                     }.into_any(),

@@ -30,13 +30,29 @@ pub fn days_label(days: i64) -> String {
     }
 }
 
+/// A client's dates, as the profile loads them.
+pub type DatesResource = Resource<Result<Vec<DateItemDetail>, ServerFnError>>;
+/// A client's upcoming dates (for how far off each is), as the profile loads them.
+pub type UpcomingResource =
+    Resource<Result<Vec<crate::domain::dates::UpcomingDate>, ServerFnError>>;
+
+/// The profile's date resources, started by the page itself: resources created inside an
+/// already-suspended view may be left unresolved by server rendering.
+pub fn client_date_resources(id: Memo<String>) -> (DatesResource, UpcomingResource) {
+    (
+        Resource::new(move || id.get(), client_dates),
+        Resource::new(move || id.get(), |p| upcoming_dates(Some(p), 366)),
+    )
+}
+
 /// A client's dates, for their profile: the next occurrence, how far off, and reminders.
 #[component]
-pub fn ClientDates(person_id: String, writable: Signal<bool>) -> impl IntoView {
-    let pid = person_id.clone();
-    let items = Resource::new(move || pid.clone(), client_dates);
-    let pid = person_id.clone();
-    let upcoming = Resource::new(move || pid.clone(), |p| upcoming_dates(Some(p), 366));
+pub fn ClientDates(
+    person_id: String,
+    items: DatesResource,
+    upcoming: UpcomingResource,
+    writable: Signal<bool>,
+) -> impl IntoView {
     let add = format!("/clients/{person_id}/dates/new");
     view! {
         <section class="panel" aria-labelledby="dates-heading">

@@ -181,11 +181,12 @@ pub fn RecommendationsPanel(
     #[prop(into)] person_id: String,
     #[prop(optional, into)] project_id: String,
     items: Vec<Recommendation>,
+    /// The catalogue to choose from (loaded by the page).
+    vendors: Vec<Vendor>,
     writable: Signal<bool>,
 ) -> impl IntoView {
     let recommend = ServerAction::<Recommend>::new();
     let set_status = ServerAction::<SetRecommendationStatus>::new();
-    let catalogue = Resource::new(|| (), |_| list_vendors(String::new(), String::new()));
     let errors = form_errors(recommend);
     let error = action_error(recommend);
     let done = move || {
@@ -201,6 +202,10 @@ pub fn RecommendationsPanel(
             {move || done().then(|| view! { <p class="notice" role="status">"Recommended. Reload to see it in the list."</p> })}
             {move || writable.get().then(|| {
                 let (person_id, project_id) = (person_id.clone(), project_id.clone());
+                let options = vendors
+                    .iter()
+                    .map(|v| (v.id.to_string(), format!("{} ({})", v.name, v.kind.label())))
+                    .collect::<Vec<_>>();
                 view! {
                     <details class="start">
                         <summary class="button">"Recommend a vendor"</summary>
@@ -210,14 +215,7 @@ pub fn RecommendationsPanel(
                             <div class="field">
                                 <label for="f-vendor_id">"Vendor"</label>
                                 <select id="f-vendor_id" name="vendor_id">
-                                    <Suspense fallback=|| ()>
-                                        {move || Suspend::new(async move {
-                                            let (vendors, _) = catalogue.await.unwrap_or_default();
-                                            vendors.into_iter().map(|v| view! {
-                                                <option value=v.id.to_string()>{format!("{} ({})", v.name, v.kind.label())}</option>
-                                            }).collect_view()
-                                        })}
-                                    </Suspense>
+                                    {options.into_iter().map(|(id, label)| view! { <option value=id>{label}</option> }).collect_view()}
                                 </select>
                                 <FieldMessage name="vendor_id" errors/>
                             </div>
