@@ -54,9 +54,19 @@ pub async fn list_projects(
         limit: 200,
     };
     let list = projects::list(&state, &actor, q).await.map_err(fail)?;
+    // Many projects share a client: look each name up once.
+    let mut names: std::collections::HashMap<Option<uuid::Uuid>, Option<String>> =
+        std::collections::HashMap::new();
     let mut rows = Vec::with_capacity(list.len());
     for project in list {
-        let person_name = person_name(&state, &actor, project.person_id).await;
+        let person_name = match names.get(&project.person_id) {
+            Some(name) => name.clone(),
+            None => {
+                let name = person_name(&state, &actor, project.person_id).await;
+                names.insert(project.person_id, name.clone());
+                name
+            }
+        };
         rows.push(ProjectRow {
             project,
             person_name,

@@ -397,29 +397,18 @@ pub async fn import(
         } else {
             Err(ServiceError::Invalid(row.problems.clone()))
         };
-        out.push(match result {
-            Ok((p, created)) => crate::domain::csv_io::ImportOutcome {
-                line: row.line,
-                name,
-                person_id: Some(p.id),
-                created,
-                error: None,
-            },
-            Err(ServiceError::Invalid(errors)) => crate::domain::csv_io::ImportOutcome {
-                line: row.line,
-                name,
-                person_id: None,
-                created: false,
-                error: Some(errors.to_string()),
-            },
-            Err(ServiceError::Conflict { message, .. }) => crate::domain::csv_io::ImportOutcome {
-                line: row.line,
-                name,
-                person_id: None,
-                created: false,
-                error: Some(message),
-            },
+        let (person_id, created, error) = match result {
+            Ok((p, created)) => (Some(p.id), created, None),
+            Err(ServiceError::Invalid(errors)) => (None, false, Some(errors.to_string())),
+            Err(ServiceError::Conflict { message, .. }) => (None, false, Some(message)),
             Err(other) => return Err(other),
+        };
+        out.push(crate::domain::csv_io::ImportOutcome {
+            line: row.line,
+            name,
+            person_id,
+            created,
+            error,
         });
     }
     Ok(out)
