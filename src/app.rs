@@ -3,7 +3,8 @@
 use crate::api::auth::current_user;
 use crate::domain::SessionUser;
 use crate::pages::{
-    auth, calendar, clients, conversations, dates, home, import, projects, settings, vendors,
+    auth, calendar, clients, conversations, dates, home, import, messages, projects, settings,
+    vendors,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -79,6 +80,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("settings") view=settings::SettingsPage/>
                     <Route path=path!("settings/staff") view=settings::StaffPage/>
                     <Route path=path!("settings/audit") view=settings::AuditPage/>
+                    <Route path=path!("settings/channels") view=messages::ChannelsPage/>
+                    <Route path=path!("messages") view=messages::MessagesPage/>
+                    <Route path=path!("messages/:id") view=messages::MessagePage/>
+                    <Route path=path!("notifications") view=messages::NotificationsPage/>
                 </ParentRoute>
             </Routes>
         </Router>
@@ -138,10 +143,12 @@ fn Nav(user: SessionUser) -> impl IntoView {
             <A href="/reminders">"Reminders"</A>
             <A href="/projects">"Projects"</A>
             <A href="/conversations">"Conversations"</A>
+            <A href="/messages">"Messages"</A>
             <A href="/vendors">"Vendors"</A>
             {admin.then(|| view! { <A href="/settings">"Settings"</A> })}
         </nav>
         <div class="who">
+            <a class="who-notes" href="/notifications">"Notifications"</a>
             <span class="who-name">{user.display_name.clone()}</span>
             <span class="who-org">{user.org_name.clone()} " · " {user.role.as_str()}</span>
             <form method="post" action="/logout">

@@ -89,6 +89,7 @@ pub async fn add_message(
         direction: Some(direction),
         body: Some(body),
         author: None,
+        send: None,
     };
     let result = crate::server::services::comms::add_message(
         &state,

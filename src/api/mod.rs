@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod clients;
 pub mod comms;
 pub mod dates;
+pub mod messages;
 pub mod projects;
 pub mod settings;
 pub mod staff;

@@ -23,6 +23,14 @@ pub struct CommIdentity {
     pub verified: bool,
     /// Set when the person asked not to be contacted here (or the address stopped working).
     pub opted_out_at: Option<DateTime<Utc>>,
+    /// Hard failures (bounces, unknown numbers) since the last successful send.
+    #[serde(default)]
+    pub hard_failures: i32,
+    /// Set when the address kept failing hard; nothing is sent to it until staff re-enable it.
+    #[serde(default)]
+    pub disabled_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub disabled_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -30,6 +38,10 @@ pub struct CommIdentity {
 impl CommIdentity {
     pub fn opted_out(&self) -> bool {
         self.opted_out_at.is_some()
+    }
+
+    pub fn disabled(&self) -> bool {
+        self.disabled_at.is_some()
     }
 }
 
@@ -273,6 +285,10 @@ pub struct MessageInput {
     /// Who wrote it, when it was not the caller (an inbound message's sender).
     #[serde(default)]
     pub author: Option<String>,
+    /// For an outgoing message: send it through the conversation's channel (the default), or
+    /// only record it (`false`, for a message that already went out another way).
+    #[serde(default)]
+    pub send: Option<bool>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -36,10 +36,12 @@ macro_rules! text_enum {
 }
 
 pub mod calendar;
+pub mod channels;
 pub mod comms;
 mod contact;
 pub mod csv_io;
 pub mod dates;
+pub mod delivery;
 mod errors;
 mod org;
 pub mod person;

@@ -7,6 +7,7 @@ pub mod conversations;
 pub mod dates;
 pub mod home;
 pub mod import;
+pub mod messages;
 pub mod projects;
 pub mod settings;
 pub mod vendors;

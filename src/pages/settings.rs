@@ -84,11 +84,12 @@ pub fn StaffPage() -> impl IntoView {
 
 /// Links between the settings pages.
 #[component]
-fn SettingsNav() -> impl IntoView {
+pub fn SettingsNav() -> impl IntoView {
     view! {
         <nav class="tabs" aria-label="Settings">
             <a href="/settings">"Organisation"</a>
             <a href="/settings/staff">"Staff"</a>
+            <a href="/settings/channels">"Channels"</a>
             <a href="/settings/audit">"Audit log"</a>
         </nav>
     }

@@ -1,4 +1,5 @@
-//! The `concierge` command line: serve, migrate, create-admin and api-key.
+//! The `concierge` command line: serve, worker, migrate, create-admin, api-key, channel and
+//! seed-demo.
 
 use super::{services, AppState, Config, SystemClock};
 use crate::server::db::Db;
@@ -26,6 +27,9 @@ enum Command {
         #[arg(long)]
         addr: Option<SocketAddr>,
     },
+    /// Run the background worker alone: reminders, deliveries and housekeeping (scale out
+    /// with several of these on PostgreSQL).
+    Worker,
     /// Apply database migrations and exit.
     Migrate,
     /// Create an admin account (and its organisation, if it does not exist).
@@ -42,11 +46,29 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     ApiKey(ApiKeyCommand),
+    /// Configure an organisation's outbound channels.
+    #[command(subcommand)]
+    Channel(ChannelCommand),
     /// Fill an organisation with realistic sample data (families, dates all through the year,
     /// projects, conversations, vendors).
     SeedDemo {
         #[arg(long)]
         org: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ChannelCommand {
+    /// Set a channel's settings, e.g. `--channel webhook url=https://… secret=whsec_…`
+    /// (`enabled=false` switches it off). Secrets are stored and never printed.
+    Set {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        channel: String,
+        /// KEY=VALUE pairs.
+        #[arg(required = true)]
+        settings: Vec<String>,
     },
 }
 
@@ -101,6 +123,31 @@ pub async fn run() -> anyhow::Result<()> {
                 config.addr = addr;
             }
             serve(config).await
+        }
+        Command::Worker => worker(config).await,
+        Command::Channel(ChannelCommand::Set {
+            org,
+            channel,
+            settings,
+        }) => {
+            let state = open(&config).await?;
+            let (updates, enabled) = crate::domain::channels::parse_assignments(&settings)
+                .map_err(|e| anyhow::anyhow!(e))?;
+            let v = services::channels::set_for_org(&state, &org, &channel, &updates, enabled)
+                .await
+                .map_err(explain)?;
+            let values: Vec<String> = v.values.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            println!(
+                "The {channel} channel of {org} is {} ({}{}).",
+                if v.enabled { "on" } else { "off" },
+                values.join(" "),
+                if v.secrets_set.is_empty() {
+                    String::new()
+                } else {
+                    format!(" and secrets {} set", v.secrets_set.join(", "))
+                }
+            );
+            Ok(())
         }
         Command::Migrate => {
             let state = open(&config).await?;
@@ -193,6 +240,23 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     shutdown_signal().await;
     tracing::info!("shutting down");
     running.stop().await;
+    Ok(())
+}
+
+/// The worker alone: no web server. Stops on SIGTERM or Ctrl-C after finishing (or handing
+/// back) what it is sending.
+async fn worker(config: Config) -> anyhow::Result<()> {
+    let state = open(&config).await?;
+    let handle = super::worker::spawn(&state);
+    println!(
+        "Concierge worker {} is running ({}).",
+        handle.id,
+        state.db.backend()
+    );
+    shutdown_signal().await;
+    tracing::info!("worker shutting down");
+    handle.shutdown().await;
+    state.db.close().await;
     Ok(())
 }
 

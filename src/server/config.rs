@@ -18,6 +18,54 @@ pub struct Config {
     /// Read the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_proxy: bool,
     pub log_json: bool,
+    /// Whether `serve` also runs the background worker (`CONCIERGE_WORKER=0` turns it off, for
+    /// web-only processes when workers run apart).
+    pub run_worker: bool,
+    pub delivery: DeliveryConfig,
+}
+
+/// How deliveries are sent and retried.
+#[derive(Clone, Debug)]
+pub struct DeliveryConfig {
+    /// Attempts before a delivery is failed for a person to retry (`DELIVERY_MAX_ATTEMPTS`).
+    pub max_attempts: i32,
+    /// The first retry waits about this long; each further one twice as long
+    /// (`DELIVERY_BACKOFF_SECONDS`).
+    pub backoff_base: chrono::Duration,
+    /// No retry waits longer (`DELIVERY_BACKOFF_CAP_SECONDS`).
+    pub backoff_cap: chrono::Duration,
+    /// Hard failures in a row after which an address is disabled (`DELIVERY_DISABLE_AFTER`).
+    pub disable_after: i32,
+    /// Sends in flight at once per worker (`DELIVERY_CONCURRENCY`).
+    pub concurrency: usize,
+    /// How long a claimed delivery stays a worker's before another may take it over
+    /// (`DELIVERY_LEASE_SECONDS`; longer than any one attempt may take).
+    pub lease: chrono::Duration,
+    /// How often an idle worker looks for due work (`WORKER_POLL_MILLISECONDS`).
+    pub poll: std::time::Duration,
+    /// The longest one attempt may take (`DELIVERY_TIMEOUT_SECONDS`).
+    pub send_timeout: std::time::Duration,
+    /// `CONCIERGE_ALLOW_LOOPBACK=1`: channels may reach 127.0.0.1 and ::1.
+    pub allow_loopback: bool,
+    /// `CONCIERGE_ALLOW_PRIVATE_NETWORKS=1`: channels may reach private networks.
+    pub allow_private: bool,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            backoff_base: chrono::Duration::seconds(30),
+            backoff_cap: chrono::Duration::hours(1),
+            disable_after: 3,
+            concurrency: 64,
+            lease: chrono::Duration::seconds(120),
+            poll: std::time::Duration::from_millis(500),
+            send_timeout: std::time::Duration::from_secs(15),
+            allow_loopback: false,
+            allow_private: false,
+        }
+    }
 }
 
 impl Default for Config {
@@ -31,6 +79,8 @@ impl Default for Config {
             session_absolute_hours: 12,
             trust_proxy: false,
             log_json: false,
+            run_worker: true,
+            delivery: DeliveryConfig::default(),
         }
     }
 }
@@ -73,6 +123,8 @@ impl Config {
             session_absolute_hours: number("SESSION_ABSOLUTE_HOURS", d.session_absolute_hours)?,
             trust_proxy: flag("CONCIERGE_TRUST_PROXY"),
             log_json: var("LOG_FORMAT").is_some_and(|v| v == "json"),
+            run_worker: var("CONCIERGE_WORKER").is_none_or(|v| !matches!(v.trim(), "0" | "false" | "no" | "off")),
+            delivery: DeliveryConfig::from_env()?,
         })
     }
 
@@ -80,5 +132,37 @@ impl Config {
         self.public_url
             .as_deref()
             .is_some_and(|u| u.starts_with("https://"))
+    }
+}
+
+impl DeliveryConfig {
+    pub fn from_env() -> anyhow::Result<Self> {
+        let d = Self::default();
+        let secs = |name: &str, default: chrono::Duration| -> anyhow::Result<chrono::Duration> {
+            Ok(chrono::Duration::seconds(number(name, default.num_seconds())?))
+        };
+        Ok(Self {
+            max_attempts: number("DELIVERY_MAX_ATTEMPTS", d.max_attempts.into())?.min(100) as i32,
+            backoff_base: secs("DELIVERY_BACKOFF_SECONDS", d.backoff_base)?,
+            backoff_cap: secs("DELIVERY_BACKOFF_CAP_SECONDS", d.backoff_cap)?,
+            disable_after: number("DELIVERY_DISABLE_AFTER", d.disable_after.into())?.min(1000) as i32,
+            concurrency: number("DELIVERY_CONCURRENCY", d.concurrency as i64)?.min(1024) as usize,
+            lease: secs("DELIVERY_LEASE_SECONDS", d.lease)?,
+            poll: std::time::Duration::from_millis(
+                number("WORKER_POLL_MILLISECONDS", d.poll.as_millis() as i64)? as u64,
+            ),
+            send_timeout: std::time::Duration::from_secs(
+                number("DELIVERY_TIMEOUT_SECONDS", d.send_timeout.as_secs() as i64)? as u64,
+            ),
+            allow_loopback: flag("CONCIERGE_ALLOW_LOOPBACK"),
+            allow_private: flag("CONCIERGE_ALLOW_PRIVATE_NETWORKS"),
+        })
+    }
+
+    pub fn net_policy(&self) -> crate::server::channels::NetPolicy {
+        crate::server::channels::NetPolicy {
+            allow_loopback: self.allow_loopback,
+            allow_private: self.allow_private,
+        }
     }
 }

@@ -37,6 +37,7 @@ pub fn build_router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     Router::new()
         .route("/health", get(health))
+        .route("/metrics", get(super::metrics::render))
         .route("/calendar/{file}", get(calendar_feed))
         .route("/clients/export.csv", get(export_clients))
         .route("/login", post(sign_in))
@@ -54,6 +55,7 @@ pub fn build_router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), guard::origin_guard))
         .layer(from_fn(guard::security_headers))
         .layer(from_fn(guard::correlation))
+        .layer(from_fn_with_state(state.clone(), super::metrics::track))
         .with_state(state)
 }
 
@@ -234,38 +236,23 @@ async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Response
     )
 }
 
-/// How often expired sessions are cleared away.
-const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
-
-async fn housekeeping(state: AppState) {
-    let mut tick = tokio::time::interval(HOUSEKEEPING_EVERY);
-    loop {
-        tick.tick().await;
-        match auth_service::purge_expired_sessions(&state).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(sessions = n, "removed expired sessions"),
-            Err(err) => tracing::warn!(error = %err, "housekeeping failed"),
-        }
-        match crate::server::services::dates::roll_forward_all(&state).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(dates = n, "rolled dates forward to their next occurrence"),
-            Err(err) => tracing::warn!(error = %err, "rolling dates forward failed"),
-        }
-    }
-}
-
 /// A server listening on its address, and the handle to stop it.
 pub struct Running {
     pub addr: SocketAddr,
     pub state: AppState,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     pub task: tokio::task::JoinHandle<()>,
+    /// The background worker, when this process runs one.
+    pub worker: Option<super::worker::WorkerHandle>,
 }
 
 impl Running {
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
+        }
+        if let Some(worker) = self.worker.take() {
+            worker.shutdown().await;
         }
         let _ = self.task.await;
         self.state.db.close().await;
@@ -285,7 +272,10 @@ pub async fn spawn(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     let state = AppState::new(db, clock, config, options);
     let app = build_router(state.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let housekeeping = tokio::spawn(housekeeping(state.clone()));
+    let worker = state
+        .config
+        .run_worker
+        .then(|| super::worker::spawn(&state));
     let task = tokio::spawn(async move {
         let server = axum::serve(
             listener,
@@ -297,12 +287,12 @@ pub async fn spawn(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         if let Err(err) = server.await {
             tracing::error!(error = %err, "server stopped with an error");
         }
-        housekeeping.abort();
     });
     Ok(Running {
         addr,
         state,
         shutdown: Some(tx),
         task,
+        worker,
     })
 }

@@ -2,16 +2,19 @@
 //! API, authentication, and the command line.
 
 pub mod auth;
+pub mod channels;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod metrics;
 pub mod rest;
 pub mod services;
 pub mod state;
 pub mod telemetry;
+pub mod worker;
 
 pub use clock::{Clock, SystemClock, TestClock};
 pub use config::Config;

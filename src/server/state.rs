@@ -7,6 +7,9 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use tokio::sync::Notify;
+use crate::server::channels::Channels;
+use crate::server::metrics::Metrics;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -15,6 +18,12 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub throttle: Arc<Throttle>,
     pub leptos_options: LeptosOptions,
+    /// The outbound channels' shared HTTP client and network policy.
+    pub channels: Arc<Channels>,
+    /// Woken when a delivery is queued, so the dispatcher need not wait for its next poll.
+    pub wake: Arc<Notify>,
+    /// Request and worker counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
     /// Set once any organisation exists; organisations are never deleted, so it never unsets.
     configured: Arc<AtomicBool>,
 }
@@ -26,12 +35,16 @@ impl AppState {
         config: Config,
         leptos_options: LeptosOptions,
     ) -> Self {
+        let channels = Channels::new(config.delivery.net_policy(), config.delivery.send_timeout);
         Self {
             db,
             clock,
             config: Arc::new(config),
             throttle: Arc::new(Throttle::default()),
             leptos_options,
+            channels: Arc::new(channels),
+            wake: Arc::new(Notify::new()),
+            metrics: Arc::new(Metrics::default()),
             configured: Arc::new(AtomicBool::new(false)),
         }
     }

@@ -100,6 +100,8 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
         database_url,
         addr: "127.0.0.1:0".parse().unwrap(),
         site_root: dir.path().join("site"),
+        // Tests that need the worker turn it on; the others keep their data still.
+        run_worker: false,
         ..Config::default()
     };
     tweak(&mut config);

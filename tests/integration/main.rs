@@ -10,6 +10,8 @@ mod cli;
 mod common;
 mod comms;
 mod dates;
+mod delivery;
+mod fakes;
 mod import;
 mod openapi;
 mod pages;

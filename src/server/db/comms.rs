@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 const IDENTITY_COLUMNS: &str = "id, org_id, person_id, channel, address, preferred, verified, \
-    opted_out_at, created_at, updated_at";
+    opted_out_at, hard_failures, disabled_at, disabled_reason, created_at, updated_at";
 
 pub async fn identities_for(
     db: &Db,
@@ -204,10 +204,11 @@ pub async fn add_message(
     d: &MessageDraft,
     author: &str,
     author_staff_id: Option<Uuid>,
+    delivery_id: Option<Uuid>,
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    let insert = "INSERT INTO messages (id, org_id, conversation_id, direction, author, author_staff_id, body, created_at) \
-                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    let insert = "INSERT INTO messages (id, org_id, conversation_id, direction, author, author_staff_id, body, created_at, delivery_id) \
+                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
     let touch = "UPDATE conversations SET last_message_at = $3, updated_at = $3, \
                  status = CASE WHEN $4 THEN 'active' ELSE status END WHERE org_id = $1 AND id = $2";
     let inbound = d.direction == crate::domain::comms::Direction::In;
@@ -215,7 +216,7 @@ pub async fn add_message(
         let mut tx = pool.begin().await?;
         sqlx::query(insert)
             .bind(id).bind(org_id).bind(conversation_id).bind(d.direction.as_str()).bind(author)
-            .bind(author_staff_id).bind(&d.body).bind(at)
+            .bind(author_staff_id).bind(&d.body).bind(at).bind(delivery_id)
             .execute(&mut *tx).await?;
         sqlx::query(touch).bind(org_id).bind(conversation_id).bind(at).bind(inbound).execute(&mut *tx).await?;
         tx.commit().await
@@ -238,4 +239,34 @@ pub async fn recent_messages_for_person(
                m.delivery_id, m.created_at FROM messages m JOIN conversations c ON c.id = m.conversation_id \
                WHERE m.org_id = $1 AND c.person_id = $2 ORDER BY m.created_at DESC, m.id DESC LIMIT $3";
     on_db!(db, pool => sqlx::query_as::<_, Message>(sql).bind(org_id).bind(person_id).bind(limit).fetch_all(pool).await)
+}
+
+/// The person of the organisation with this address on the channel (an identity, or the
+/// person's own e-mail or phone), for an inbound message that names only its sender.
+pub async fn person_by_address(
+    db: &Db,
+    org_id: Uuid,
+    channel: &str,
+    address: &str,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    let sql = "SELECT i.person_id FROM comm_identities i JOIN persons p ON p.id = i.person_id AND p.deleted_at IS NULL \
+               WHERE i.org_id = $1 AND i.channel = $2 AND LOWER(i.address) = LOWER($3) \
+               UNION ALL SELECT id FROM persons WHERE org_id = $1 AND deleted_at IS NULL \
+               AND (($2 = 'email' AND LOWER(email) = LOWER($3)) OR ($2 IN ('sms', 'whatsapp') AND phone = $3)) \
+               LIMIT 1";
+    on_db!(db, pool => sqlx::query_scalar::<_, Uuid>(sql)
+        .bind(org_id).bind(channel).bind(address).fetch_optional(pool).await)
+}
+
+/// The person's latest conversation on a channel, if any.
+pub async fn latest_conversation(
+    db: &Db,
+    org_id: Uuid,
+    person_id: Uuid,
+    channel: &str,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    let sql = "SELECT id FROM conversations WHERE org_id = $1 AND person_id = $2 AND channel_type = $3 \
+               ORDER BY COALESCE(last_message_at, created_at) DESC LIMIT 1";
+    on_db!(db, pool => sqlx::query_scalar::<_, Uuid>(sql)
+        .bind(org_id).bind(person_id).bind(channel).fetch_optional(pool).await)
 }

@@ -394,3 +394,35 @@ pub async fn seed_categories(db: &Db, org_id: Uuid, at: DateTime<Utc>) -> Result
     }
     Ok(())
 }
+
+/// Reminder rules whose moment has come, across organisations, oldest first (people who were
+/// deleted are left out: their reminders are not sent).
+pub async fn due_rules(
+    db: &Db,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<ReminderRule>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {RULE_COLUMNS} FROM reminder_rules r JOIN persons p ON p.id = r.person_id AND p.deleted_at IS NULL \
+         WHERE r.status = 'pending' AND r.scheduled_datetime <= $1 \
+         ORDER BY r.scheduled_datetime LIMIT $2"
+    );
+    on_db!(db, pool => sqlx::query_as::<_, ReminderRule>(&sql).bind(now).bind(limit).fetch_all(pool).await)
+}
+
+/// Moves a rule past the occurrence just queued, unless someone changed it meanwhile (then
+/// its moment differs and nothing is written).
+pub async fn advance_rule(
+    db: &Db,
+    rule: &ReminderRule,
+    queued_for: Option<DateTime<Utc>>,
+) -> Result<bool, sqlx::Error> {
+    let sql = "UPDATE reminder_rules SET status = $3, occurrence_date = $4, last_sent_occurrence = $5, \
+               scheduled_datetime = $6, updated_at = $7 \
+               WHERE id = $1 AND org_id = $2 AND status = 'pending' AND scheduled_datetime = $8";
+    on_db!(db, pool => sqlx::query(sql)
+        .bind(rule.id).bind(rule.org_id).bind(rule.status.as_str()).bind(rule.occurrence_date)
+        .bind(rule.last_sent_occurrence).bind(rule.scheduled_datetime).bind(rule.updated_at)
+        .bind(queued_for)
+        .execute(pool).await.map(|r| r.rows_affected() == 1))
+}

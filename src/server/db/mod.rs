@@ -5,8 +5,10 @@
 pub mod activity;
 pub mod api_keys;
 pub mod audit;
+pub mod channels;
 pub mod comms;
 pub mod dates;
+pub mod deliveries;
 pub mod orgs;
 pub mod persons;
 pub mod projects;

@@ -4,6 +4,7 @@
 mod activity;
 mod comms;
 mod dashboard;
+mod deliveries;
 mod dates;
 pub mod openapi;
 mod persons;
@@ -34,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .merge(comms::router())
         .merge(vendors::router())
         .merge(dashboard::router())
+        .merge(deliveries::router())
         .fallback(|req: Request| async move {
             ApiError::not_found(format!(
                 "there is no API route {} {}",

@@ -76,6 +76,17 @@ routes! {
     "get" "/reminders/{id}/history" "Reminders" "What happened to a reminder";
     "post" "/reminders/{id}/retry" "Reminders" "Retry a failed reminder";
     "post" "/reminders/{id}/cancel" "Reminders" "Cancel a reminder";
+    "post" "/send-utility" "Deliveries" "Queue a utility message to a person (202 with the delivery; honours Idempotency-Key)";
+    "get" "/deliveries" "Deliveries" "The delivery log, newest first, each with its explanation", query = &[
+        ("person_id", "Only this person's"), ("status", "pending, sending, sent, delivered, failed, suppressed or cancelled"),
+        ("kind", "utility or engagement"), ("channel", "email, sms, whatsapp, slack, webhook or portal"),
+        ("reminder_rule_id", "Only this reminder's"), ("skip", "How many to skip"), ("limit", "How many to return (1–200)"),
+    ];
+    "get" "/deliveries/{id}" "Deliveries" "A delivery with its history and what happened in plain words";
+    "post" "/deliveries/{id}/events" "Deliveries" "A provider callback: delivered, failed (hard: true for a bounce), opened, clicked, replied, booked";
+    "post" "/deliveries/{id}/retry" "Deliveries" "Send a failed delivery again (same idempotency key)";
+    "post" "/deliveries/{id}/cancel" "Deliveries" "Cancel a delivery that has not gone yet";
+    "post" "/inbound" "Communication" "An inbound message from a person, threaded into their conversation on that channel";
     "get" "/projects" "Projects" "List projects, most urgent first", query = &[
         ("person_id", "Only this person's"), ("status", "new, in_progress, completed, cancelled or all"),
         ("active_only", "true for new and in-progress"), ("skip", "How many to skip"), ("limit", "How many to return (1–200)"),

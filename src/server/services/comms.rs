@@ -1,5 +1,5 @@
-//! Communication identities, conversations and messages. Sending over a channel is the
-//! delivery engine's work; here staff record notes and messages, and threads are kept.
+//! Communication identities, conversations and messages. Staff notes are recorded; an outgoing
+//! message is queued as a delivery through the conversation's channel and linked to it.
 
 use super::{audit, live_person, page_bounds};
 use crate::domain::comms::{
@@ -268,6 +268,13 @@ pub async fn add_message(
     });
     let id = Uuid::now_v7();
     let now = state.clock.now();
+    let delivery_id = if draft.direction == crate::domain::comms::Direction::Out
+        && input.send.unwrap_or(true)
+    {
+        send_reply(state, actor, &conversation, &draft.body, id).await?
+    } else {
+        None
+    };
     repo::add_message(
         &state.db,
         actor.org_id(),
@@ -276,10 +283,61 @@ pub async fn add_message(
         &draft,
         &author,
         staff_id,
+        delivery_id,
         now,
     )
     .await?;
     repo::get_message(&state.db, actor.org_id(), id)
         .await?
         .ok_or(ServiceError::NotFound)
+}
+
+/// Sends a reply through the conversation's channel as a utility message (a staff reply is
+/// never held back by marketing rules). A web-chat conversation has no outbound channel: the
+/// reply is only recorded.
+async fn send_reply(
+    state: &AppState,
+    actor: &Actor,
+    conversation: &Conversation,
+    body: &str,
+    message_id: Uuid,
+) -> ServiceResult<Option<Uuid>> {
+    use crate::domain::comms::ConversationChannel;
+    use crate::domain::dates::Channel;
+    use crate::domain::delivery::{DeliveryKind, DeliverySource};
+    let channel = match conversation.channel_type {
+        ConversationChannel::Email => Channel::Email,
+        ConversationChannel::Sms => Channel::Sms,
+        ConversationChannel::Whatsapp => Channel::Whatsapp,
+        ConversationChannel::Slack => Channel::Slack,
+        ConversationChannel::Web => return Ok(None),
+    };
+    let person = live_person(state, actor, conversation.person_id, "conversation_id").await?;
+    let subject = conversation
+        .subject
+        .as_deref()
+        .map(|s| if s.to_ascii_lowercase().starts_with("re:") { s.to_string() } else { format!("Re: {s}") });
+    let (delivery, _) = super::deliveries::queue(
+        state,
+        super::deliveries::NewDelivery {
+            org_id: actor.org_id(),
+            person: Some(&person),
+            staff_id: None,
+            kind: DeliveryKind::Utility,
+            source: DeliverySource::Manual,
+            channel: Some(channel),
+            address: None,
+            subject,
+            body: body.to_string(),
+            metadata: json!({ "conversation_id": conversation.id, "message_id": message_id }),
+            idempotency_key: format!("message:{message_id}"),
+            correlation_id: None,
+            reminder_rule_id: None,
+            occurrence: None,
+            conversation_id: Some(conversation.id),
+            due_at: state.clock.now(),
+        },
+    )
+    .await?;
+    Ok(Some(delivery.id))
 }

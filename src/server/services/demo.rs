@@ -453,6 +453,8 @@ pub async fn seed(state: &AppState, org_slug: &str) -> ServiceResult<Seeded> {
                     } else {
                         concierge.clone()
                     }),
+                    // The demo writes history; it sends nothing.
+                    send: Some(false),
                 },
             )
             .await?;

@@ -278,7 +278,8 @@ async fn set_status(
     get(state, actor, id).await
 }
 
-/// Puts a failed reminder back in the queue.
+/// Puts a failed reminder back in the queue: the delivery that failed is sent again (with its
+/// idempotency key), and the rule waits for its next occurrence as before.
 pub async fn retry(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResult<ReminderRule> {
     set_status(
         state,
@@ -288,7 +289,13 @@ pub async fn retry(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResult<R
         ReminderStatus::Pending,
         "retried",
     )
-    .await
+    .await?;
+    if let Some(d) =
+        crate::server::db::deliveries::last_failed_for_rule(&state.db, actor.org_id(), id).await?
+    {
+        super::deliveries::retry(state, actor, d.id).await?;
+    }
+    get(state, actor, id).await
 }
 
 /// Stops a reminder from being sent.
@@ -313,8 +320,8 @@ pub struct HistoryEntry {
     pub detail: serde_json::Value,
 }
 
-/// What happened to a reminder, oldest first: its changes from the audit log (deliveries join
-/// this history when they are sent).
+/// What happened to a reminder, oldest first: its changes from the audit log and what became of
+/// each delivery it produced.
 pub async fn history(
     state: &AppState,
     actor: &Actor,
@@ -323,7 +330,7 @@ pub async fn history(
     get(state, actor, id).await?;
     let entries =
         crate::server::db::audit::for_entity(&state.db, actor.org_id(), "reminder", id).await?;
-    Ok(entries
+    let mut out: Vec<HistoryEntry> = entries
         .into_iter()
         .map(|e| HistoryEntry {
             at: e.created_at,
@@ -331,7 +338,32 @@ pub async fn history(
             actor: e.actor,
             detail: e.detail,
         })
-        .collect())
+        .collect();
+    let filter = crate::domain::delivery::DeliveryFilter {
+        reminder_rule_id: Some(id),
+        ..Default::default()
+    };
+    let sent =
+        crate::server::db::deliveries::list(&state.db, actor.org_id(), &filter, 0, 200).await?;
+    for d in sent {
+        for e in crate::server::db::deliveries::events(&state.db, actor.org_id(), d.id).await? {
+            out.push(HistoryEntry {
+                at: e.at,
+                action: format!("delivery {}", e.event),
+                actor: "worker".into(),
+                detail: json!({
+                    "delivery_id": d.id,
+                    "channel": d.channel.as_str(),
+                    "occurrence": d.occurrence,
+                    "status": e.status,
+                    "attempt": e.attempt,
+                    "detail": e.detail,
+                }),
+            });
+        }
+    }
+    out.sort_by_key(|e| e.at);
+    Ok(out)
 }
 
 /// Each reminder with its person's name and time zone and its date's title, for lists.

@@ -1,0 +1,94 @@
+-- The delivery engine: the outbox and message log in one table, each delivery's status
+-- history, per-organisation channel settings, in-portal notifications for staff, and the
+-- hard-failure count that disables a communication identity.
+
+CREATE TABLE deliveries (
+    id UUID PRIMARY KEY,
+    org_id UUID NOT NULL REFERENCES organisations(id),
+    person_id UUID REFERENCES persons(id) ON DELETE SET NULL,
+    staff_id UUID REFERENCES staff(id),
+    identity_id UUID REFERENCES comm_identities(id) ON DELETE SET NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('utility', 'engagement')),
+    source TEXT NOT NULL CHECK (source IN ('reminder', 'campaign', 'engagement', 'manual', 'api')),
+    channel TEXT NOT NULL,
+    address TEXT,
+    subject TEXT,
+    body TEXT NOT NULL,
+    metadata JSONB NOT NULL DEFAULT '{}',
+    status TEXT NOT NULL CHECK (status IN ('pending', 'sending', 'sent', 'delivered', 'failed', 'suppressed', 'cancelled')),
+    suppression_reason TEXT,
+    priority INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    max_attempts INTEGER NOT NULL,
+    next_attempt_at TIMESTAMPTZ,
+    lease_owner TEXT,
+    lease_expires_at TIMESTAMPTZ,
+    last_error TEXT,
+    transport TEXT,
+    provider_message_id TEXT,
+    idempotency_key TEXT NOT NULL,
+    correlation_id TEXT,
+    reminder_rule_id UUID REFERENCES reminder_rules(id) ON DELETE SET NULL,
+    occurrence TEXT,
+    conversation_id UUID REFERENCES conversations(id) ON DELETE SET NULL,
+    campaign_id UUID,
+    variant TEXT,
+    template TEXT,
+    prompt_version TEXT,
+    model TEXT,
+    safety_checks JSONB NOT NULL DEFAULT '{}',
+    response TEXT,
+    response_at TIMESTAMPTZ,
+    sent_at TIMESTAMPTZ,
+    delivered_at TIMESTAMPTZ,
+    failed_at TIMESTAMPTZ,
+    created_at TIMESTAMPTZ NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
+);
+CREATE UNIQUE INDEX deliveries_idempotency ON deliveries(org_id, idempotency_key);
+CREATE INDEX deliveries_due ON deliveries(priority, next_attempt_at) WHERE status = 'pending';
+CREATE INDEX deliveries_leased ON deliveries(lease_expires_at) WHERE status = 'sending';
+CREATE INDEX deliveries_org ON deliveries(org_id, created_at);
+CREATE INDEX deliveries_person ON deliveries(org_id, person_id, created_at);
+CREATE INDEX deliveries_rule ON deliveries(reminder_rule_id, created_at);
+CREATE INDEX deliveries_provider ON deliveries(org_id, provider_message_id);
+
+CREATE TABLE delivery_events (
+    id UUID PRIMARY KEY,
+    org_id UUID NOT NULL REFERENCES organisations(id),
+    delivery_id UUID NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
+    event TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    detail TEXT,
+    at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX delivery_events_delivery ON delivery_events(delivery_id, at);
+
+CREATE TABLE channel_settings (
+    org_id UUID NOT NULL REFERENCES organisations(id),
+    channel TEXT NOT NULL CHECK (channel IN ('webhook', 'slack', 'email', 'sms', 'whatsapp')),
+    enabled BOOLEAN NOT NULL DEFAULT TRUE,
+    config JSONB NOT NULL DEFAULT '{}',
+    secrets JSONB NOT NULL DEFAULT '{}',
+    updated_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (org_id, channel)
+);
+
+CREATE TABLE notifications (
+    id UUID PRIMARY KEY,
+    org_id UUID NOT NULL REFERENCES organisations(id),
+    staff_id UUID NOT NULL REFERENCES staff(id) ON DELETE CASCADE,
+    delivery_id UUID REFERENCES deliveries(id) ON DELETE CASCADE,
+    person_id UUID REFERENCES persons(id) ON DELETE SET NULL,
+    title TEXT NOT NULL,
+    body TEXT NOT NULL,
+    read_at TIMESTAMPTZ,
+    created_at TIMESTAMPTZ NOT NULL
+);
+CREATE UNIQUE INDEX notifications_delivery ON notifications(delivery_id, staff_id);
+CREATE INDEX notifications_staff ON notifications(staff_id, created_at);
+
+ALTER TABLE comm_identities ADD COLUMN hard_failures INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE comm_identities ADD COLUMN disabled_at TIMESTAMPTZ;
+ALTER TABLE comm_identities ADD COLUMN disabled_reason TEXT;

@@ -1,0 +1,181 @@
+//! The Messages log, a delivery's detail, staff notifications, and the channel settings, for
+//! the portal.
+
+use super::FormOutcome;
+use crate::domain::channels::ChannelView;
+use crate::domain::delivery::{Delivery, DeliveryDetail, Notification};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[cfg(feature = "ssr")]
+use super::ssr::{actor, fail, parse_id};
+
+/// One line of the Messages log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MessageRow {
+    pub delivery: Delivery,
+    pub explanation: String,
+    pub person_name: Option<String>,
+}
+
+pub const MESSAGES_PAGE: i64 = 50;
+
+#[server(prefix = "/srv", endpoint = "messages/list_messages")]
+pub async fn list_messages(
+    #[server(default)] status: String,
+    #[server(default)] kind: String,
+    #[server(default)] channel: String,
+    #[server(default)] person_id: String,
+    #[server(default)] page: i64,
+) -> Result<Vec<MessageRow>, ServerFnError> {
+    use crate::server::services::deliveries;
+    let (state, actor) = actor()?;
+    let page = page.max(1);
+    let q = deliveries::ListQuery {
+        person_id: super::ssr::optional_id(&person_id)?,
+        status: Some(status.as_str()),
+        kind: Some(kind.as_str()),
+        channel: Some(channel.as_str()),
+        reminder_rule_id: None,
+        skip: (page - 1) * MESSAGES_PAGE,
+        limit: MESSAGES_PAGE,
+    };
+    let rows = deliveries::list(&state, &actor, q).await.map_err(fail)?;
+    let mut names: BTreeMap<uuid::Uuid, Option<String>> = BTreeMap::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for (delivery, explanation) in rows {
+        let person_name = match delivery.person_id {
+            None => None,
+            Some(p) => {
+                if !names.contains_key(&p) {
+                    let person = crate::server::db::persons::get(&state.db, actor.org_id(), p)
+                        .await
+                        .map_err(|e| fail(e.into()))?;
+                    names.insert(p, person.map(|p| p.full_name));
+                }
+                names.get(&p).cloned().flatten()
+            }
+        };
+        out.push(MessageRow {
+            delivery,
+            explanation,
+            person_name,
+        });
+    }
+    Ok(out)
+}
+
+#[server(prefix = "/srv", endpoint = "messages/get_message")]
+pub async fn get_message(id: String) -> Result<DeliveryDetail, ServerFnError> {
+    let (state, actor) = actor()?;
+    crate::server::services::deliveries::get(&state, &actor, parse_id(&id)?)
+        .await
+        .map_err(fail)
+}
+
+/// `retry` or `cancel` a delivery.
+#[server(prefix = "/srv", endpoint = "messages/change_message")]
+pub async fn change_message(id: String, action: String) -> Result<(), ServerFnError> {
+    use crate::server::services::deliveries;
+    let (state, actor) = actor()?;
+    let id = parse_id(&id)?;
+    match action.as_str() {
+        "retry" => deliveries::retry(&state, &actor, id).await,
+        "cancel" => deliveries::cancel(&state, &actor, id).await,
+        _ => return Err(ServerFnError::new("Unknown action.")),
+    }
+    .map(|_| ())
+    .map_err(fail)
+}
+
+#[server(prefix = "/srv", endpoint = "messages/my_notifications")]
+pub async fn my_notifications(
+    #[server(default)] unread_only: bool,
+) -> Result<Vec<Notification>, ServerFnError> {
+    let (state, actor) = actor()?;
+    let crate::server::auth::Actor::Staff(user) = &actor else {
+        return Ok(Vec::new());
+    };
+    crate::server::db::channels::notifications(
+        &state.db,
+        user.org_id,
+        user.staff_id,
+        unread_only,
+        100,
+    )
+    .await
+    .map_err(|e| fail(e.into()))
+}
+
+#[server(prefix = "/srv", endpoint = "messages/unread_notifications")]
+pub async fn unread_notifications() -> Result<i64, ServerFnError> {
+    let (state, actor) = actor()?;
+    let crate::server::auth::Actor::Staff(user) = &actor else {
+        return Ok(0);
+    };
+    crate::server::db::channels::unread_count(&state.db, user.org_id, user.staff_id)
+        .await
+        .map_err(|e| fail(e.into()))
+}
+
+/// Marks one notification read, or all of them when `id` is empty.
+#[server(prefix = "/srv", endpoint = "messages/mark_read")]
+pub async fn mark_read(#[server(default)] id: String) -> Result<(), ServerFnError> {
+    let (state, actor) = actor()?;
+    let crate::server::auth::Actor::Staff(user) = &actor else {
+        return Ok(());
+    };
+    let id = super::ssr::optional_id(&id)?;
+    crate::server::db::channels::mark_read(
+        &state.db,
+        user.org_id,
+        user.staff_id,
+        id,
+        state.clock.now(),
+    )
+    .await
+    .map(|_| ())
+    .map_err(|e| fail(e.into()))
+}
+
+#[server(prefix = "/srv", endpoint = "messages/list_channels")]
+pub async fn list_channels() -> Result<Vec<ChannelView>, ServerFnError> {
+    let (state, actor) = actor()?;
+    crate::server::services::channels::list(&state, &actor)
+        .await
+        .map_err(fail)
+}
+
+/// Saves a channel's settings (`settings[key]` fields; blank secrets keep the stored ones).
+#[server(prefix = "/srv", endpoint = "messages/save_channel")]
+pub async fn save_channel(
+    channel: String,
+    #[server(default)] enabled: Option<String>,
+    #[server(default)] settings: BTreeMap<String, String>,
+) -> Result<FormOutcome, ServerFnError> {
+    let (state, actor) = actor()?;
+    let result = crate::server::services::channels::set(
+        &state,
+        &actor,
+        &channel,
+        &settings,
+        Some(enabled.is_some()),
+    )
+    .await
+    .map(|v| v.channel);
+    super::ssr::form_result(result)
+}
+
+/// Sends a test message through a channel now; answers with what became of it.
+#[server(prefix = "/srv", endpoint = "messages/test_channel")]
+pub async fn test_channel(
+    channel: String,
+    #[server(default)] to: String,
+) -> Result<String, ServerFnError> {
+    let (state, actor) = actor()?;
+    let detail = crate::server::services::channels::test(&state, &actor, &channel, Some(&to))
+        .await
+        .map_err(fail)?;
+    Ok(format!("Test message {}.", detail.explanation))
+}

@@ -1,0 +1,398 @@
+//! The outbox: deliveries and their events. Claiming is the one place the backends differ —
+//! PostgreSQL skips rows another worker holds (`FOR UPDATE SKIP LOCKED`); SQLite has a single
+//! writer, so its `UPDATE … RETURNING` is atomic as it stands.
+
+use super::Db;
+use crate::domain::delivery::{Delivery, DeliveryEvent, DeliveryFilter, DeliveryStatus};
+use crate::on_db;
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+pub const COLUMNS: &str = "id, org_id, person_id, staff_id, identity_id, kind, source, channel, \
+    address, subject, body, metadata, status, suppression_reason, priority, attempts, max_attempts, \
+    next_attempt_at, lease_owner, lease_expires_at, last_error, transport, provider_message_id, \
+    idempotency_key, correlation_id, reminder_rule_id, occurrence, conversation_id, campaign_id, \
+    variant, template, prompt_version, model, safety_checks, response, response_at, sent_at, \
+    delivered_at, failed_at, created_at, updated_at";
+
+const EVENT_INSERT: &str = "INSERT INTO delivery_events (id, org_id, delivery_id, event, status, \
+    attempt, detail, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+/// Writes a new delivery and its first event, unless one with the same idempotency key exists
+/// (then nothing is written and `false` comes back).
+pub async fn insert(db: &Db, d: &Delivery, event: &str) -> Result<bool, sqlx::Error> {
+    let sql = format!(
+        "INSERT INTO deliveries ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+         $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, \
+         $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41) \
+         ON CONFLICT (org_id, idempotency_key) DO NOTHING"
+    );
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let inserted = sqlx::query(&sql)
+            .bind(d.id).bind(d.org_id).bind(d.person_id).bind(d.staff_id).bind(d.identity_id)
+            .bind(d.kind.as_str()).bind(d.source.as_str()).bind(d.channel.as_str())
+            .bind(&d.address).bind(&d.subject).bind(&d.body).bind(Json(&d.metadata))
+            .bind(d.status.as_str()).bind(&d.suppression_reason).bind(d.priority)
+            .bind(d.attempts).bind(d.max_attempts).bind(d.next_attempt_at).bind(&d.lease_owner)
+            .bind(d.lease_expires_at).bind(&d.last_error).bind(&d.transport)
+            .bind(&d.provider_message_id).bind(&d.idempotency_key).bind(&d.correlation_id)
+            .bind(d.reminder_rule_id).bind(&d.occurrence).bind(d.conversation_id)
+            .bind(d.campaign_id).bind(&d.variant).bind(&d.template).bind(&d.prompt_version)
+            .bind(&d.model).bind(Json(&d.safety_checks)).bind(&d.response).bind(d.response_at)
+            .bind(d.sent_at).bind(d.delivered_at).bind(d.failed_at).bind(d.created_at)
+            .bind(d.updated_at)
+            .execute(&mut *tx).await?
+            .rows_affected() == 1;
+        if inserted {
+            sqlx::query(EVENT_INSERT)
+                .bind(Uuid::now_v7()).bind(d.org_id).bind(d.id).bind(event)
+                .bind(d.status.as_str()).bind(0_i32).bind(&d.suppression_reason)
+                .bind(d.created_at)
+                .execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    })
+}
+
+pub async fn get(db: &Db, org_id: Uuid, id: Uuid) -> Result<Option<Delivery>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM deliveries WHERE org_id = $1 AND id = $2");
+    on_db!(db, pool => sqlx::query_as::<_, Delivery>(&sql).bind(org_id).bind(id).fetch_optional(pool).await)
+}
+
+pub async fn by_key(db: &Db, org_id: Uuid, key: &str) -> Result<Option<Delivery>, sqlx::Error> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM deliveries WHERE org_id = $1 AND idempotency_key = $2");
+    on_db!(db, pool => sqlx::query_as::<_, Delivery>(&sql).bind(org_id).bind(key).fetch_optional(pool).await)
+}
+
+/// Newest first.
+pub async fn list(
+    db: &Db,
+    org_id: Uuid,
+    f: &DeliveryFilter,
+    skip: i64,
+    limit: i64,
+) -> Result<Vec<Delivery>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM deliveries WHERE org_id = $1 \
+         AND ($2 IS NULL OR person_id = $2) AND ($3 IS NULL OR status = $3) \
+         AND ($4 IS NULL OR kind = $4) AND ($5 IS NULL OR channel = $5) \
+         AND ($6 IS NULL OR reminder_rule_id = $6) \
+         ORDER BY created_at DESC, id DESC LIMIT $7 OFFSET $8"
+    );
+    on_db!(db, pool => sqlx::query_as::<_, Delivery>(&sql)
+        .bind(org_id).bind(f.person_id).bind(f.status.map(|s| s.as_str()))
+        .bind(f.kind.map(|k| k.as_str())).bind(f.channel.map(|c| c.as_str()))
+        .bind(f.reminder_rule_id).bind(limit).bind(skip)
+        .fetch_all(pool).await)
+}
+
+pub async fn events(
+    db: &Db,
+    org_id: Uuid,
+    delivery_id: Uuid,
+) -> Result<Vec<DeliveryEvent>, sqlx::Error> {
+    let sql = "SELECT id, org_id, delivery_id, event, status, attempt, detail, at \
+               FROM delivery_events WHERE org_id = $1 AND delivery_id = $2 ORDER BY at, id";
+    on_db!(db, pool => sqlx::query_as::<_, DeliveryEvent>(sql).bind(org_id).bind(delivery_id).fetch_all(pool).await)
+}
+
+/// Claims up to `limit` due deliveries for `owner` until `lease_until`, utility first. Each
+/// claim counts as an attempt, so a worker that dies mid-send has still used one.
+pub async fn claim(
+    db: &Db,
+    owner: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<Delivery>, sqlx::Error> {
+    let lock = match db {
+        Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+        Db::Sqlite(_) => "",
+    };
+    let sql = format!(
+        "UPDATE deliveries SET status = 'sending', lease_owner = $1, lease_expires_at = $2, \
+         attempts = attempts + 1, updated_at = $3 \
+         WHERE status = 'pending' AND id IN (SELECT id FROM deliveries WHERE status = 'pending' \
+         AND next_attempt_at <= $3 ORDER BY priority, next_attempt_at LIMIT $4{lock}) \
+         RETURNING {COLUMNS}"
+    );
+    let mut claimed = on_db!(db, pool => sqlx::query_as::<_, Delivery>(&sql)
+        .bind(owner).bind(lease_until).bind(now).bind(limit)
+        .fetch_all(pool).await)?;
+    claimed.sort_by_key(|d| (d.priority, d.next_attempt_at));
+    Ok(claimed)
+}
+
+/// Deliveries whose worker's lease ran out (it died, or hung): they are handed back.
+pub async fn expired_leases(
+    db: &Db,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<Delivery>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM deliveries WHERE status = 'sending' AND lease_expires_at < $1 \
+         ORDER BY lease_expires_at LIMIT $2"
+    );
+    on_db!(db, pool => sqlx::query_as::<_, Delivery>(&sql).bind(now).bind(limit).fetch_all(pool).await)
+}
+
+/// Counts a hard failure against an identity, and disables it at the threshold.
+const IDENTITY_HARD: &str = "UPDATE comm_identities SET hard_failures = hard_failures + 1, \
+    disabled_at = CASE WHEN hard_failures + 1 >= $2 AND disabled_at IS NULL THEN $3 ELSE disabled_at END, \
+    disabled_reason = CASE WHEN hard_failures + 1 >= $2 AND disabled_at IS NULL THEN $4 ELSE disabled_reason END, \
+    updated_at = $3 WHERE id = $1";
+
+fn disabled_reason(threshold: i32, last: &str) -> String {
+    format!("disabled after {threshold} hard failures; the last: {last}")
+}
+
+/// A hard failure reported later (a bounce by callback).
+pub async fn identity_hard_failure(
+    db: &Db,
+    identity: Uuid,
+    threshold: i32,
+    last: &str,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let reason = disabled_reason(threshold, last);
+    on_db!(db, pool => sqlx::query(IDENTITY_HARD)
+        .bind(identity).bind(threshold).bind(at).bind(reason)
+        .execute(pool).await.map(|_| ()))
+}
+
+/// What became of one attempt (or of a lease that ran out), to be written back.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    /// The lease it was claimed under; the write only lands while that lease is current.
+    pub owner: Option<String>,
+    pub status: DeliveryStatus,
+    pub event: &'static str,
+    pub attempt: i32,
+    pub detail: Option<String>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub transport: Option<String>,
+    pub provider_message_id: Option<String>,
+    pub at: DateTime<Utc>,
+    pub reminder_rule_id: Option<Uuid>,
+    pub identity_id: Option<Uuid>,
+    /// A hard failure (bounce, unknown number), counted against the identity.
+    pub hard: bool,
+}
+
+/// Writes a batch of outcomes in one transaction: each delivery's new state (only while the
+/// recorded lease is still its own), its event, the reminder it carried, and the hard-failure
+/// count of the identity it went to (which is disabled at `disable_after`). Returns how many
+/// landed.
+pub async fn record(
+    db: &Db,
+    outcomes: &[Outcome],
+    disable_after: i32,
+) -> Result<usize, sqlx::Error> {
+    let update = "UPDATE deliveries SET status = $3, next_attempt_at = $4, last_error = COALESCE($5, last_error), \
+        transport = COALESCE($6, transport), provider_message_id = COALESCE($7, provider_message_id), \
+        sent_at = CASE WHEN $3 = 'sent' THEN $8 ELSE sent_at END, \
+        failed_at = CASE WHEN $3 = 'failed' THEN $8 ELSE failed_at END, \
+        lease_owner = NULL, lease_expires_at = NULL, updated_at = $8 \
+        WHERE id = $1 AND org_id = $2 AND status = 'sending' AND ($9 IS NULL OR lease_owner = $9)";
+    // A retried reminder that now went out is no longer failed: a one-off is sent, a recurring
+    // one waits for its next occurrence.
+    let rule_sent = "UPDATE reminder_rules SET sent_at = $2, last_error = NULL, updated_at = $2, \
+        status = CASE WHEN status = 'failed' THEN \
+            (CASE WHEN reminder_type = 'scheduled' THEN 'sent' ELSE 'pending' END) ELSE status END \
+        WHERE id = $1";
+    let rule_failed = "UPDATE reminder_rules SET status = 'failed', last_error = $2, updated_at = $3 \
+        WHERE id = $1 AND status <> 'cancelled'";
+    let identity_ok = "UPDATE comm_identities SET hard_failures = 0 WHERE id = $1 AND hard_failures > 0";
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let mut landed = 0;
+        for o in outcomes {
+            let done = sqlx::query(update)
+                .bind(o.id).bind(o.org_id).bind(o.status.as_str()).bind(o.next_attempt_at)
+                .bind(&o.detail).bind(&o.transport).bind(&o.provider_message_id).bind(o.at)
+                .bind(&o.owner)
+                .execute(&mut *tx).await?
+                .rows_affected() == 1;
+            if !done {
+                continue;
+            }
+            landed += 1;
+            sqlx::query(EVENT_INSERT)
+                .bind(Uuid::now_v7()).bind(o.org_id).bind(o.id).bind(o.event)
+                .bind(o.status.as_str()).bind(o.attempt).bind(&o.detail).bind(o.at)
+                .execute(&mut *tx).await?;
+            if let Some(rule) = o.reminder_rule_id {
+                match o.status {
+                    DeliveryStatus::Sent => {
+                        sqlx::query(rule_sent).bind(rule).bind(o.at).execute(&mut *tx).await?;
+                    }
+                    DeliveryStatus::Failed => {
+                        sqlx::query(rule_failed).bind(rule).bind(&o.detail).bind(o.at)
+                            .execute(&mut *tx).await?;
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(identity) = o.identity_id {
+                if o.hard {
+                    let reason = disabled_reason(
+                        disable_after,
+                        o.detail.as_deref().unwrap_or("no reason given"),
+                    );
+                    sqlx::query(IDENTITY_HARD).bind(identity).bind(disable_after).bind(o.at)
+                        .bind(reason).execute(&mut *tx).await?;
+                } else if o.status == DeliveryStatus::Sent {
+                    sqlx::query(identity_ok).bind(identity).execute(&mut *tx).await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(landed)
+    })
+}
+
+/// Moves a delivery from one status to another (for staff and provider callbacks), with its
+/// event. `fields` are set alongside: delivered_at, response and its time, an error.
+pub struct Transition<'a> {
+    pub org_id: Uuid,
+    pub id: Uuid,
+    pub from: &'a [DeliveryStatus],
+    pub to: DeliveryStatus,
+    pub event: &'a str,
+    pub detail: Option<String>,
+    pub at: DateTime<Utc>,
+    pub reset_attempts: bool,
+    pub response: Option<&'a str>,
+}
+
+pub async fn transition(db: &Db, t: &Transition<'_>) -> Result<bool, sqlx::Error> {
+    let allowed: Vec<&str> = t.from.iter().map(|s| s.as_str()).collect();
+    let list = allowed
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "UPDATE deliveries SET status = $3, updated_at = $4, \
+         attempts = CASE WHEN $5 THEN 0 ELSE attempts END, \
+         next_attempt_at = CASE WHEN $3 = 'pending' THEN $4 ELSE next_attempt_at END, \
+         last_error = CASE WHEN $3 = 'failed' THEN COALESCE($6, last_error) ELSE last_error END, \
+         delivered_at = CASE WHEN $3 = 'delivered' THEN $4 ELSE delivered_at END, \
+         failed_at = CASE WHEN $3 = 'failed' THEN $4 ELSE failed_at END, \
+         response = COALESCE($7, response), \
+         response_at = CASE WHEN $7 IS NULL THEN response_at ELSE $4 END \
+         WHERE org_id = $1 AND id = $2 AND status IN ({list})"
+    );
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let done = sqlx::query(&sql)
+            .bind(t.org_id).bind(t.id).bind(t.to.as_str()).bind(t.at).bind(t.reset_attempts)
+            .bind(&t.detail).bind(t.response)
+            .execute(&mut *tx).await?
+            .rows_affected() == 1;
+        if done {
+            sqlx::query(EVENT_INSERT)
+                .bind(Uuid::now_v7()).bind(t.org_id).bind(t.id).bind(t.event)
+                .bind(t.to.as_str()).bind(0_i32).bind(&t.detail).bind(t.at)
+                .execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(done)
+    })
+}
+
+/// Records an event that does not change the status (opened, a response).
+#[allow(clippy::too_many_arguments)]
+pub async fn add_event(
+    db: &Db,
+    org_id: Uuid,
+    id: Uuid,
+    event: &str,
+    status: DeliveryStatus,
+    detail: Option<&str>,
+    at: DateTime<Utc>,
+    response: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    let set = "UPDATE deliveries SET response = $3, response_at = $4, updated_at = $4 \
+               WHERE org_id = $1 AND id = $2";
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        if let Some(r) = response {
+            sqlx::query(set).bind(org_id).bind(id).bind(r).bind(at).execute(&mut *tx).await?;
+        }
+        sqlx::query(EVENT_INSERT)
+            .bind(Uuid::now_v7()).bind(org_id).bind(id).bind(event).bind(status.as_str())
+            .bind(0_i32).bind(detail).bind(at)
+            .execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    })
+}
+
+/// The latest failed delivery a reminder produced, for "retry".
+pub async fn last_failed_for_rule(
+    db: &Db,
+    org_id: Uuid,
+    rule_id: Uuid,
+) -> Result<Option<Delivery>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM deliveries WHERE org_id = $1 AND reminder_rule_id = $2 \
+         AND status = 'failed' ORDER BY created_at DESC LIMIT 1"
+    );
+    on_db!(db, pool => sqlx::query_as::<_, Delivery>(&sql).bind(org_id).bind(rule_id).fetch_optional(pool).await)
+}
+
+/// Counts by status and channel, across organisations (for metrics).
+pub async fn counts(db: &Db) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+    let sql = "SELECT status, channel, COUNT(*) FROM deliveries GROUP BY status, channel";
+    on_db!(db, pool => sqlx::query_as::<_, (String, String, i64)>(sql).fetch_all(pool).await)
+}
+
+/// How many deliveries are due now, and since when the oldest of them has waited.
+pub async fn queue(
+    db: &Db,
+    now: DateTime<Utc>,
+) -> Result<(i64, Option<DateTime<Utc>>), sqlx::Error> {
+    let count = "SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $1";
+    let oldest = "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $1";
+    on_db!(db, pool => {
+        let n: i64 = sqlx::query_scalar(count).bind(now).fetch_one(pool).await?;
+        let t: Option<DateTime<Utc>> = sqlx::query_scalar(oldest).bind(now).fetch_one(pool).await?;
+        Ok((n, t))
+    })
+}
+
+/// Hands back everything `owner` still holds (a worker shutting down): due again now, and the
+/// attempt it had begun not counted.
+pub async fn release(db: &Db, owner: &str, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    let sql = "UPDATE deliveries SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, \
+               attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, next_attempt_at = $2, \
+               updated_at = $2 WHERE status = 'sending' AND lease_owner = $1";
+    on_db!(db, pool => sqlx::query(sql).bind(owner).bind(now).execute(pool).await
+        .map(|r| r.rows_affected()))
+}
+
+/// Claims one particular pending delivery (to send it at once, as a test message is).
+pub async fn claim_one(
+    db: &Db,
+    org_id: Uuid,
+    id: Uuid,
+    owner: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+) -> Result<Option<Delivery>, sqlx::Error> {
+    let sql = format!(
+        "UPDATE deliveries SET status = 'sending', lease_owner = $3, lease_expires_at = $4, \
+         attempts = attempts + 1, updated_at = $5 WHERE org_id = $1 AND id = $2 AND status = 'pending' \
+         RETURNING {COLUMNS}"
+    );
+    on_db!(db, pool => sqlx::query_as::<_, Delivery>(&sql)
+        .bind(org_id).bind(id).bind(owner).bind(lease_until).bind(now)
+        .fetch_optional(pool).await)
+}

@@ -1,0 +1,621 @@
+//! Deliveries: queueing a message (choosing the address, or recording why there is none),
+//! utility messages from the API, the Messages log, retry and cancel, and what providers tell
+//! us afterwards. Nothing is sent except through a delivery queued here.
+
+use super::audit;
+use crate::domain::comms::CommIdentity;
+use crate::domain::dates::Channel;
+use crate::domain::delivery::{
+    explain, utility_text, Delivery, DeliveryDetail, DeliveryEventInput, DeliveryFilter,
+    DeliveryKind, DeliverySource, DeliveryStatus, ProviderEvent, SendUtilityInput,
+};
+use crate::domain::Person;
+use crate::server::auth::Actor;
+use crate::server::db::{comms, deliveries as repo, persons};
+use crate::server::error::{ServiceError, ServiceResult};
+use crate::server::AppState;
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use uuid::Uuid;
+
+/// A message to queue.
+pub struct NewDelivery<'a> {
+    pub org_id: Uuid,
+    pub person: Option<&'a Person>,
+    pub staff_id: Option<Uuid>,
+    pub kind: DeliveryKind,
+    pub source: DeliverySource,
+    /// The channel to use; `None` picks the person's preferred address.
+    pub channel: Option<Channel>,
+    /// An address chosen by the caller (a staff member's e-mail), instead of the person's.
+    pub address: Option<String>,
+    pub subject: Option<String>,
+    pub body: String,
+    pub metadata: serde_json::Value,
+    pub idempotency_key: String,
+    pub correlation_id: Option<String>,
+    pub reminder_rule_id: Option<Uuid>,
+    pub occurrence: Option<String>,
+    pub conversation_id: Option<Uuid>,
+    pub due_at: DateTime<Utc>,
+}
+
+/// Where a message to a person goes, or the code of why it cannot go anywhere.
+struct Route {
+    channel: Channel,
+    address: Option<String>,
+    identity_id: Option<Uuid>,
+}
+
+fn usable(i: &CommIdentity) -> bool {
+    !i.opted_out() && !i.disabled()
+}
+
+/// Picks the person's address on `channel` (the preferred one first), or on any channel when
+/// none is asked for; falls back to the person's own e-mail or phone.
+fn route(
+    person: &Person,
+    identities: &[CommIdentity],
+    channel: Option<Channel>,
+) -> Result<Route, (Channel, &'static str)> {
+    let from_identity = |i: &CommIdentity| Route {
+        channel: i.channel,
+        address: Some(i.address.clone()),
+        identity_id: Some(i.id),
+    };
+    let fallback = |c: Channel| match c {
+        Channel::Email => person.email.clone(),
+        Channel::Sms | Channel::Whatsapp => person.phone.clone(),
+        _ => None,
+    };
+    match channel {
+        // The organisation's endpoint receives every webhook delivery; staff notes need no
+        // address.
+        Some(c @ (Channel::Webhook | Channel::Portal)) => Ok(Route {
+            channel: c,
+            address: None,
+            identity_id: None,
+        }),
+        Some(c) => {
+            let on_channel: Vec<&CommIdentity> =
+                identities.iter().filter(|i| i.channel == c).collect();
+            // Identities come preferred first.
+            if let Some(i) = on_channel.iter().find(|i| usable(i)) {
+                return Ok(from_identity(i));
+            }
+            if on_channel.iter().any(|i| i.opted_out()) {
+                return Err((c, "opted_out"));
+            }
+            if !on_channel.is_empty() {
+                return Err((c, "identity_disabled"));
+            }
+            match fallback(c) {
+                Some(address) => Ok(Route {
+                    channel: c,
+                    address: Some(address),
+                    identity_id: None,
+                }),
+                None => Err((c, "no_address")),
+            }
+        }
+        None => {
+            if let Some(i) = identities.iter().find(|i| usable(i)) {
+                return Ok(from_identity(i));
+            }
+            for c in [Channel::Email, Channel::Sms] {
+                if identities.iter().any(|i| i.channel == c) {
+                    continue;
+                }
+                if let Some(address) = fallback(c) {
+                    return Ok(Route {
+                        channel: c,
+                        address: Some(address),
+                        identity_id: None,
+                    });
+                }
+            }
+            match identities.first() {
+                Some(i) if i.opted_out() => Err((i.channel, "opted_out")),
+                Some(i) => Err((i.channel, "identity_disabled")),
+                None => Err((Channel::Email, "no_address")),
+            }
+        }
+    }
+}
+
+/// What the webhook and the log say about the person a message is for.
+pub fn person_summary(p: &Person) -> serde_json::Value {
+    json!({
+        "id": p.id,
+        "name": p.full_name,
+        "preferred_name": p.preferred_name,
+        "external_id": p.external_id,
+        "timezone": p.timezone,
+    })
+}
+
+/// Queues a message. When no address can be found the delivery is still written, as
+/// `suppressed` with the reason, so staff can see why nothing went. A second call with the
+/// same idempotency key changes nothing and returns the first delivery (`false`).
+pub async fn queue(state: &AppState, new: NewDelivery<'_>) -> ServiceResult<(Delivery, bool)> {
+    let now = state.clock.now();
+    let mut metadata = match new.metadata {
+        serde_json::Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    };
+    if let Some(p) = new.person {
+        metadata
+            .entry("person")
+            .or_insert_with(|| person_summary(p));
+    }
+    let routed = match (new.person, &new.address) {
+        (_, Some(address)) => Ok(Route {
+            channel: new.channel.unwrap_or(Channel::Email),
+            address: Some(address.clone()),
+            identity_id: None,
+        }),
+        (Some(p), None) => {
+            let identities = comms::identities_for(&state.db, new.org_id, p.id).await?;
+            route(p, &identities, new.channel)
+        }
+        (None, None) => match new.channel {
+            Some(c @ (Channel::Portal | Channel::Webhook)) => Ok(Route {
+                channel: c,
+                address: None,
+                identity_id: None,
+            }),
+            other => Err((other.unwrap_or(Channel::Email), "no_address")),
+        },
+    };
+    let (channel, address, identity_id, status, reason) = match routed {
+        Ok(r) => (
+            r.channel,
+            r.address,
+            r.identity_id,
+            DeliveryStatus::Pending,
+            None,
+        ),
+        Err((c, why)) => (c, None, None, DeliveryStatus::Suppressed, Some(why)),
+    };
+    let delivery = Delivery {
+        id: Uuid::now_v7(),
+        org_id: new.org_id,
+        person_id: new.person.map(|p| p.id),
+        staff_id: new.staff_id,
+        identity_id,
+        kind: new.kind,
+        source: new.source,
+        channel,
+        address,
+        subject: new.subject,
+        body: new.body,
+        metadata: serde_json::Value::Object(metadata),
+        status,
+        suppression_reason: reason.map(String::from),
+        priority: new.kind.priority(),
+        attempts: 0,
+        max_attempts: state.config.delivery.max_attempts,
+        next_attempt_at: (status == DeliveryStatus::Pending).then_some(new.due_at),
+        lease_owner: None,
+        lease_expires_at: None,
+        last_error: None,
+        transport: None,
+        provider_message_id: None,
+        idempotency_key: new.idempotency_key,
+        correlation_id: new.correlation_id,
+        reminder_rule_id: new.reminder_rule_id,
+        occurrence: new.occurrence,
+        conversation_id: new.conversation_id,
+        campaign_id: None,
+        variant: None,
+        template: None,
+        prompt_version: None,
+        model: None,
+        safety_checks: json!({}),
+        response: None,
+        response_at: None,
+        sent_at: None,
+        delivered_at: None,
+        failed_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let event = if status == DeliveryStatus::Pending {
+        "queued"
+    } else {
+        "suppressed"
+    };
+    if repo::insert(&state.db, &delivery, event).await? {
+        if status == DeliveryStatus::Pending {
+            state.wake.notify_one();
+        }
+        return Ok((delivery, true));
+    }
+    let existing = repo::by_key(&state.db, new.org_id, &delivery.idempotency_key)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("a delivery's idempotency key clashed but is not there"))?;
+    Ok((existing, false))
+}
+
+async fn find_person(
+    state: &AppState,
+    actor: &Actor,
+    person_id: Option<&str>,
+    external_id: Option<&str>,
+) -> ServiceResult<Person> {
+    let person = match (
+        person_id.map(str::trim).filter(|s| !s.is_empty()),
+        external_id.map(str::trim).filter(|s| !s.is_empty()),
+    ) {
+        (Some(id), _) => {
+            let id = crate::domain::dates::parse_uuid("person_id", id)
+                .map_err(|m| ServiceError::invalid("person_id", m))?;
+            persons::get(&state.db, actor.org_id(), id)
+                .await?
+                .ok_or_else(|| {
+                    ServiceError::invalid("person_id", "there is no such person in this organisation")
+                })?
+        }
+        (None, Some(ext)) => persons::by_external_id(&state.db, actor.org_id(), ext)
+            .await?
+            .ok_or_else(|| {
+                ServiceError::invalid("external_id", "no person has this external id")
+            })?,
+        (None, None) => {
+            return Err(ServiceError::invalid(
+                "person_id",
+                "is required (or give external_id)",
+            ))
+        }
+    };
+    Ok(person)
+}
+
+/// `POST /send-utility`: a utility message to one person, queued at once. With an
+/// idempotency key, a repeat returns the first delivery instead of sending again.
+pub async fn send_utility(
+    state: &AppState,
+    actor: &Actor,
+    input: &SendUtilityInput,
+    idempotency_key: Option<&str>,
+    correlation_id: Option<&str>,
+) -> ServiceResult<Delivery> {
+    actor.require_write()?;
+    let key = match idempotency_key.map(str::trim).filter(|k| !k.is_empty()) {
+        Some(k) if k.len() > 200 => {
+            return Err(ServiceError::invalid(
+                "Idempotency-Key",
+                "must be at most 200 characters",
+            ))
+        }
+        Some(k) => {
+            let key = format!("api:{k}");
+            if let Some(existing) = repo::by_key(&state.db, actor.org_id(), &key).await? {
+                return Ok(existing);
+            }
+            key
+        }
+        None => format!("api:{}", Uuid::now_v7()),
+    };
+    let person = find_person(
+        state,
+        actor,
+        input.person_id.as_deref(),
+        input.external_id.as_deref(),
+    )
+    .await?;
+    let channel = match input.channel.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => match Channel::parse(c) {
+            Ok(Channel::Portal) => {
+                return Err(ServiceError::invalid(
+                    "channel",
+                    "portal notes are for staff; choose email, sms, whatsapp, slack or webhook",
+                ))
+            }
+            Ok(c) => Some(c),
+            Err(m) => return Err(ServiceError::invalid("channel", m)),
+        },
+    };
+    let data = match &input.data {
+        None | Some(serde_json::Value::Null) => serde_json::Map::new(),
+        Some(serde_json::Value::Object(m)) => m.clone(),
+        Some(_) => return Err(ServiceError::invalid("data", "must be a JSON object")),
+    };
+    let message_type = input
+        .message_type
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .unwrap_or("message")
+        .to_ascii_lowercase();
+    let body = input.body.as_deref().map(str::trim).filter(|b| !b.is_empty());
+    let (subject, body) = match body {
+        Some(b) if b.chars().count() > 20_000 => {
+            return Err(ServiceError::invalid("body", "must be at most 20000 characters"))
+        }
+        Some(b) => (input.subject.clone(), b.to_string()),
+        None => {
+            let (s, b) = utility_text(&message_type, &data, person.display_name()).map_err(
+                |m| {
+                    let field = if m.contains("data.") { "data" } else if m.contains("body") { "body" } else { "type" };
+                    ServiceError::invalid(field, m)
+                },
+            )?;
+            (Some(input.subject.clone().unwrap_or(s)), b)
+        }
+    };
+    let (delivery, created) = queue(
+        state,
+        NewDelivery {
+            org_id: actor.org_id(),
+            person: Some(&person),
+            staff_id: None,
+            kind: DeliveryKind::Utility,
+            source: DeliverySource::Api,
+            channel,
+            address: None,
+            subject,
+            body,
+            metadata: json!({ "type": message_type, "data": data }),
+            idempotency_key: key,
+            correlation_id: correlation_id.map(String::from),
+            reminder_rule_id: None,
+            occurrence: None,
+            conversation_id: None,
+            due_at: state.clock.now(),
+        },
+    )
+    .await?;
+    if created {
+        audit(
+            &state.db,
+            actor,
+            "send_utility",
+            "delivery",
+            Some(delivery.id),
+            json!({ "person_id": person.id, "type": message_type, "channel": delivery.channel.as_str() }),
+            delivery.created_at,
+        )
+        .await;
+    }
+    Ok(delivery)
+}
+
+pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResult<DeliveryDetail> {
+    let delivery = repo::get(&state.db, actor.org_id(), id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let events = repo::events(&state.db, actor.org_id(), id).await?;
+    let explanation = explain(&delivery, state.clock.now());
+    Ok(DeliveryDetail {
+        delivery,
+        events,
+        explanation,
+    })
+}
+
+/// Filters as they come from a query string.
+#[derive(Clone, Debug, Default)]
+pub struct ListQuery<'a> {
+    pub person_id: Option<Uuid>,
+    pub status: Option<&'a str>,
+    pub kind: Option<&'a str>,
+    pub channel: Option<&'a str>,
+    pub reminder_rule_id: Option<Uuid>,
+    pub skip: i64,
+    pub limit: i64,
+}
+
+/// Deliveries, newest first, each with its plain-words explanation.
+pub async fn list(
+    state: &AppState,
+    actor: &Actor,
+    q: ListQuery<'_>,
+) -> ServiceResult<Vec<(Delivery, String)>> {
+    super::page_bounds(q.skip, q.limit)?;
+    let filter = DeliveryFilter {
+        person_id: q.person_id,
+        status: super::enum_filter("status", q.status, DeliveryStatus::parse)?,
+        kind: super::enum_filter("kind", q.kind, DeliveryKind::parse)?,
+        channel: super::enum_filter("channel", q.channel, Channel::parse)?,
+        reminder_rule_id: q.reminder_rule_id,
+    };
+    let now = state.clock.now();
+    Ok(
+        repo::list(&state.db, actor.org_id(), &filter, q.skip, q.limit)
+            .await?
+            .into_iter()
+            .map(|d| {
+                let why = explain(&d, now);
+                (d, why)
+            })
+            .collect(),
+    )
+}
+
+async fn move_to(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    from: &[DeliveryStatus],
+    to: DeliveryStatus,
+    action: &str,
+) -> ServiceResult<DeliveryDetail> {
+    actor.require_write()?;
+    let current = get(state, actor, id).await?;
+    let now = state.clock.now();
+    let done = repo::transition(
+        &state.db,
+        &repo::Transition {
+            org_id: actor.org_id(),
+            id,
+            from,
+            to,
+            event: action,
+            detail: Some(format!("by {}", actor.label())),
+            at: now,
+            reset_attempts: to == DeliveryStatus::Pending,
+            response: None,
+        },
+    )
+    .await?;
+    if !done {
+        return Err(ServiceError::Conflict {
+            field: None,
+            message: format!(
+                "a {} delivery cannot be {action}",
+                current.delivery.status.as_str()
+            ),
+        });
+    }
+    if to == DeliveryStatus::Pending {
+        state.wake.notify_one();
+    }
+    audit(
+        &state.db,
+        actor,
+        action,
+        "delivery",
+        Some(id),
+        json!({ "status": to.as_str() }),
+        now,
+    )
+    .await;
+    get(state, actor, id).await
+}
+
+/// Sends a failed delivery again (with a fresh set of attempts and the same idempotency key).
+pub async fn retry(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResult<DeliveryDetail> {
+    move_to(
+        state,
+        actor,
+        id,
+        &[DeliveryStatus::Failed],
+        DeliveryStatus::Pending,
+        "retried",
+    )
+    .await
+}
+
+/// Stops a delivery that has not gone yet.
+pub async fn cancel(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResult<DeliveryDetail> {
+    move_to(
+        state,
+        actor,
+        id,
+        &[DeliveryStatus::Pending],
+        DeliveryStatus::Cancelled,
+        "cancelled",
+    )
+    .await
+}
+
+/// A provider's report: delivered, failed (a hard one counts against the address), opened,
+/// or a response (clicked, replied, booked).
+pub async fn provider_event(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    input: &DeliveryEventInput,
+) -> ServiceResult<DeliveryDetail> {
+    actor.require_write()?;
+    let event = input.parse()?;
+    let current = get(state, actor, id).await?.delivery;
+    let at = event.at.unwrap_or_else(|| state.clock.now());
+    let org = actor.org_id();
+    let detail = event
+        .error
+        .clone()
+        .or_else(|| event.provider_message_id.as_ref().map(|p| format!("provider id {p}")));
+    match event.event {
+        ProviderEvent::Delivered | ProviderEvent::Failed => {
+            let (to, from): (DeliveryStatus, &[DeliveryStatus]) =
+                if event.event == ProviderEvent::Delivered {
+                    (
+                        DeliveryStatus::Delivered,
+                        &[DeliveryStatus::Sending, DeliveryStatus::Sent],
+                    )
+                } else {
+                    (
+                        DeliveryStatus::Failed,
+                        &[
+                            DeliveryStatus::Sending,
+                            DeliveryStatus::Sent,
+                            DeliveryStatus::Delivered,
+                        ],
+                    )
+                };
+            if current.status == to {
+                // Providers repeat themselves; the second report changes nothing.
+                return get(state, actor, id).await;
+            }
+            let done = repo::transition(
+                &state.db,
+                &repo::Transition {
+                    org_id: org,
+                    id,
+                    from,
+                    to,
+                    event: event.event.as_str(),
+                    detail: detail.clone(),
+                    at,
+                    reset_attempts: false,
+                    response: None,
+                },
+            )
+            .await?;
+            if !done {
+                return Err(ServiceError::Conflict {
+                    field: Some("event".into()),
+                    message: format!(
+                        "a {} delivery cannot become {}",
+                        current.status.as_str(),
+                        to.as_str()
+                    ),
+                });
+            }
+            if let (true, Some(identity)) = (
+                event.event == ProviderEvent::Failed && event.hard,
+                current.identity_id,
+            ) {
+                repo::identity_hard_failure(
+                    &state.db,
+                    identity,
+                    state.config.delivery.disable_after,
+                    detail.as_deref().unwrap_or("a hard bounce"),
+                    at,
+                )
+                .await?;
+            }
+        }
+        ProviderEvent::Opened => {
+            repo::add_event(
+                &state.db,
+                org,
+                id,
+                "opened",
+                current.status,
+                detail.as_deref(),
+                at,
+                None,
+            )
+            .await?;
+        }
+        ProviderEvent::Clicked | ProviderEvent::Replied | ProviderEvent::Booked => {
+            let response = event.event.as_str();
+            repo::add_event(
+                &state.db,
+                org,
+                id,
+                response,
+                current.status,
+                detail.as_deref(),
+                at,
+                Some(response),
+            )
+            .await?;
+        }
+    }
+    get(state, actor, id).await
+}

@@ -1,0 +1,80 @@
+//! The background worker: the reminder scheduler, the dispatcher and housekeeping, as tokio
+//! tasks. `concierge serve` runs them beside the web server (unless `CONCIERGE_WORKER=0`);
+//! `concierge worker` runs them alone. Several workers may run at once on PostgreSQL: claims
+//! skip each other's rows and every delivery has a unique key, so nothing is sent twice.
+
+pub mod dispatcher;
+pub mod scheduler;
+
+use crate::server::services::auth as auth_service;
+use crate::server::AppState;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// How often expired sessions are cleared and dates rolled forward.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
+
+/// The running worker, and the way to stop it.
+pub struct WorkerHandle {
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    pub id: String,
+}
+
+impl WorkerHandle {
+    /// Stops claiming work, lets in-flight sends finish (or hands them back), and waits.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Starts the scheduler, the dispatcher and housekeeping.
+pub fn spawn(state: &AppState) -> WorkerHandle {
+    let (stop, rx) = watch::channel(false);
+    let id = dispatcher::worker_id();
+    let tasks = vec![
+        tokio::spawn(scheduler_loop(state.clone(), rx.clone())),
+        tokio::spawn(dispatcher::run(state.clone(), id.clone(), rx.clone())),
+        tokio::spawn(housekeeping(state.clone(), rx)),
+    ];
+    tracing::info!(worker = %id, "worker started");
+    WorkerHandle { stop, tasks, id }
+}
+
+async fn scheduler_loop(state: AppState, mut stop: watch::Receiver<bool>) {
+    let every = state.config.delivery.poll;
+    while !*stop.borrow() {
+        match scheduler::run_once(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(reminders = n, "queued due reminders"),
+            Err(err) => tracing::warn!(error = %err, "the reminder scheduler failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => {}
+        }
+    }
+}
+
+async fn housekeeping(state: AppState, mut stop: watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        match auth_service::purge_expired_sessions(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sessions = n, "removed expired sessions"),
+            Err(err) => tracing::warn!(error = %err, "housekeeping failed"),
+        }
+        match crate::server::services::dates::roll_forward_all(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(dates = n, "rolled dates forward to their next occurrence"),
+            Err(err) => tracing::warn!(error = %err, "rolling dates forward failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(HOUSEKEEPING_EVERY) => {}
+            _ = stop.changed() => {}
+        }
+    }
+}
