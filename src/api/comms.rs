@@ -152,6 +152,7 @@ pub async fn change_identity(id: String, change: String) -> Result<(), ServerFnE
         "opt_out" => patch.insert("opted_out".into(), true.into()),
         "opt_in" => patch.insert("opted_out".into(), false.into()),
         "prefer" => patch.insert("preferred".into(), true.into()),
+        "enable" => patch.insert("disabled".into(), false.into()),
         other => {
             return Err(ServerFnError::new(format!(
                 "'{other}' is not a change to an identity"

@@ -27,6 +27,7 @@ pub async fn list_messages(
     #[server(default)] kind: String,
     #[server(default)] channel: String,
     #[server(default)] person_id: String,
+    #[server(default)] reminder_id: String,
     #[server(default)] page: i64,
 ) -> Result<Vec<MessageRow>, ServerFnError> {
     use crate::server::services::deliveries;
@@ -37,7 +38,7 @@ pub async fn list_messages(
         status: Some(status.as_str()),
         kind: Some(kind.as_str()),
         channel: Some(channel.as_str()),
-        reminder_rule_id: None,
+        reminder_rule_id: super::ssr::optional_id(&reminder_id)?,
         skip: (page - 1) * MESSAGES_PAGE,
         limit: MESSAGES_PAGE,
     };

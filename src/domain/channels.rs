@@ -85,7 +85,13 @@ pub const CHANNELS: &[ChannelSpec] = &[
         label: "E-mail (SMTP)",
         summary: "Sends e-mail through your SMTP server.",
         fields: &[
-            field("host", "SMTP host", FieldKind::Text, true, "smtp.example.com"),
+            field(
+                "host",
+                "SMTP host",
+                FieldKind::Text,
+                true,
+                "smtp.example.com",
+            ),
             field("port", "Port", FieldKind::Port, false, "587"),
             field("tls", "Encryption", FieldKind::TlsMode, false, "starttls"),
             field(
@@ -174,8 +180,7 @@ fn check_value(kind: FieldKind, value: &str) -> Result<(), String> {
                 .strip_prefix("https://")
                 .or_else(|| value.strip_prefix("http://"))
                 .ok_or_else(|| format!("'{value}' must start with https:// or http://"))?;
-            if rest.is_empty() || rest.starts_with('/') || value.chars().any(char::is_whitespace)
-            {
+            if rest.is_empty() || rest.starts_with('/') || value.chars().any(char::is_whitespace) {
                 return Err(format!("'{value}' is not a web address"));
             }
             Ok(())
@@ -337,8 +342,8 @@ mod tests {
 
     #[test]
     fn assignments_parse() {
-        let (m, e) = parse_assignments(&["url=https://x.example/a=b".into(), "enabled=no".into()])
-            .unwrap();
+        let (m, e) =
+            parse_assignments(&["url=https://x.example/a=b".into(), "enabled=no".into()]).unwrap();
         assert_eq!(m.get("url").unwrap(), "https://x.example/a=b");
         assert_eq!(e, Some(false));
         assert!(parse_assignments(&["oops".into()]).is_err());

@@ -58,6 +58,10 @@ pub struct IdentityInput {
     pub verified: Option<bool>,
     #[serde(default)]
     pub opted_out: Option<bool>,
+    /// `false` enables an address the delivery engine disabled after hard failures; `true`
+    /// disables it by hand.
+    #[serde(default)]
+    pub disabled: Option<bool>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -213,7 +213,10 @@ pub fn explain(d: &Delivery, now: DateTime<Utc>) -> String {
                 at_time(t),
                 d.max_attempts
             ),
-            (n, None) => format!("retrying — attempt {n} of {} failed: {error}", d.max_attempts),
+            (n, None) => format!(
+                "retrying — attempt {n} of {} failed: {error}",
+                d.max_attempts
+            ),
         },
         DeliveryStatus::Sending => format!("being sent now (attempt {})", d.attempts),
         DeliveryStatus::Sent | DeliveryStatus::Delivered => {

@@ -329,7 +329,12 @@ fn ClientIdentities(
                                     {i.preferred.then(|| view! { <span class="tag">"preferred"</span> })}
                                     {i.verified.then(|| view! { <span class="tag">"verified"</span> })}
                                     {i.opted_out_at.map(|t| view! { <span class="status status-failed">{format!("opted out {}", t.format("%-d %b %Y"))}</span> })}
+                                    {i.disabled_at.map(|_| view! {
+                                        <span class="status status-failed">"disabled"</span>
+                                        <span class="muted">" — " {i.disabled_reason.clone().unwrap_or_default()}</span>
+                                    })}
                                     {move || writable.get().then(|| view! {
+                                        {i.disabled_at.is_some().then(|| button(id.clone(), "enable", "Enable again"))}
                                         {(!i.preferred).then(|| button(id.clone(), "prefer", "Make preferred"))}
                                         {if opted_out { button(id.clone(), "opt_in", "Opt back in") } else { button(id.clone(), "opt_out", "Opt out") }}
                                         {button(id.clone(), "delete", "Remove")}

@@ -355,6 +355,7 @@ pub fn ReminderTable(
                             <td><span class=format!("status status-{}", r.status.as_str())>{r.status.as_str()}</span>
                                 {r.last_error.clone().map(|e| view! { <span class="muted">" — " {e}</span> })}</td>
                             <td class="row-actions">
+                                <a href=format!("/messages?reminder={id}")>"History"</a>
                                 {can_retry.then(|| { let id = id.clone(); view! {
                                     <ActionForm action=change attr:class="inline">
                                         <input type="hidden" name="id" value=id/>

@@ -22,6 +22,7 @@ pub fn MessagesPage() -> impl IntoView {
     let channel = query_param("channel", "");
     let kind = query_param("kind", "");
     let page = query_param("page", "1");
+    let reminder = query_param("reminder", "");
     let change = ServerAction::<ChangeMessage>::new();
     let list = Resource::new(
         move || {
@@ -30,22 +31,27 @@ pub fn MessagesPage() -> impl IntoView {
                 kind.get(),
                 channel.get(),
                 page.get(),
+                reminder.get(),
                 change.version().get(),
             )
         },
-        |(s, k, c, p, _)| list_messages(s, k, c, String::new(), p.parse().unwrap_or(1)),
+        |(s, k, c, p, r, _)| list_messages(s, k, c, String::new(), r, p.parse().unwrap_or(1)),
     );
     let change_error = action_error(change);
     view! {
         <Title text="Messages"/>
         <h1>"Messages"</h1>
         <p class="muted">"Every message Concierge sent, is sending, or did not send — and why."</p>
+        {move || (!reminder.get().is_empty()).then(|| view! {
+            <p class="notice">"Showing one reminder's deliveries. " <a href="/messages">"Show all messages"</a></p>
+        })}
         <Tabs label="Filter messages by status" base="/messages" name="status" current=status tabs=&[
             ("all", "All"), ("pending", "Waiting"), ("sent", "Sent"), ("delivered", "Delivered"),
             ("failed", "Failed"), ("suppressed", "Not sent"), ("cancelled", "Cancelled"),
         ]/>
         <form method="get" action="/messages" class="filters">
             <input type="hidden" name="status" value=move || status.get()/>
+            <input type="hidden" name="reminder" value=move || reminder.get()/>
             <label for="m-channel">"Channel"</label>
             <select id="m-channel" name="channel">
                 <option value="">"Any"</option>
@@ -71,9 +77,9 @@ pub fn MessagesPage() -> impl IntoView {
                         let more = rows.len() as i64 == MESSAGES_PAGE;
                         let current: i64 = page.get_untracked().parse().unwrap_or(1);
                         let link = move |p: i64| format!(
-                            "/messages?status={}&channel={}&kind={}&page={p}",
+                            "/messages?status={}&channel={}&kind={}&reminder={}&page={p}",
                             urlencode(&status.get_untracked()), urlencode(&channel.get_untracked()),
-                            urlencode(&kind.get_untracked()),
+                            urlencode(&kind.get_untracked()), urlencode(&reminder.get_untracked()),
                         );
                         view! {
                             <table class="table">

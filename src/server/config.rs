@@ -21,6 +21,8 @@ pub struct Config {
     /// Whether `serve` also runs the background worker (`CONCIERGE_WORKER=0` turns it off, for
     /// web-only processes when workers run apart).
     pub run_worker: bool,
+    /// When set, `/metrics` answers only `Authorization: Bearer <METRICS_TOKEN>`.
+    pub metrics_token: Option<String>,
     pub delivery: DeliveryConfig,
 }
 
@@ -80,6 +82,7 @@ impl Default for Config {
             trust_proxy: false,
             log_json: false,
             run_worker: true,
+            metrics_token: None,
             delivery: DeliveryConfig::default(),
         }
     }
@@ -123,7 +126,9 @@ impl Config {
             session_absolute_hours: number("SESSION_ABSOLUTE_HOURS", d.session_absolute_hours)?,
             trust_proxy: flag("CONCIERGE_TRUST_PROXY"),
             log_json: var("LOG_FORMAT").is_some_and(|v| v == "json"),
-            run_worker: var("CONCIERGE_WORKER").is_none_or(|v| !matches!(v.trim(), "0" | "false" | "no" | "off")),
+            run_worker: var("CONCIERGE_WORKER")
+                .is_none_or(|v| !matches!(v.trim(), "0" | "false" | "no" | "off")),
+            metrics_token: var("METRICS_TOKEN"),
             delivery: DeliveryConfig::from_env()?,
         })
     }
@@ -139,21 +144,27 @@ impl DeliveryConfig {
     pub fn from_env() -> anyhow::Result<Self> {
         let d = Self::default();
         let secs = |name: &str, default: chrono::Duration| -> anyhow::Result<chrono::Duration> {
-            Ok(chrono::Duration::seconds(number(name, default.num_seconds())?))
+            Ok(chrono::Duration::seconds(number(
+                name,
+                default.num_seconds(),
+            )?))
         };
         Ok(Self {
             max_attempts: number("DELIVERY_MAX_ATTEMPTS", d.max_attempts.into())?.min(100) as i32,
             backoff_base: secs("DELIVERY_BACKOFF_SECONDS", d.backoff_base)?,
             backoff_cap: secs("DELIVERY_BACKOFF_CAP_SECONDS", d.backoff_cap)?,
-            disable_after: number("DELIVERY_DISABLE_AFTER", d.disable_after.into())?.min(1000) as i32,
+            disable_after: number("DELIVERY_DISABLE_AFTER", d.disable_after.into())?.min(1000)
+                as i32,
             concurrency: number("DELIVERY_CONCURRENCY", d.concurrency as i64)?.min(1024) as usize,
             lease: secs("DELIVERY_LEASE_SECONDS", d.lease)?,
-            poll: std::time::Duration::from_millis(
-                number("WORKER_POLL_MILLISECONDS", d.poll.as_millis() as i64)? as u64,
-            ),
-            send_timeout: std::time::Duration::from_secs(
-                number("DELIVERY_TIMEOUT_SECONDS", d.send_timeout.as_secs() as i64)? as u64,
-            ),
+            poll: std::time::Duration::from_millis(number(
+                "WORKER_POLL_MILLISECONDS",
+                d.poll.as_millis() as i64,
+            )? as u64),
+            send_timeout: std::time::Duration::from_secs(number(
+                "DELIVERY_TIMEOUT_SECONDS",
+                d.send_timeout.as_secs() as i64,
+            )? as u64),
             allow_loopback: flag("CONCIERGE_ALLOW_LOOPBACK"),
             allow_private: flag("CONCIERGE_ALLOW_PRIVATE_NETWORKS"),
         })

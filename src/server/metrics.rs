@@ -149,8 +149,21 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     res
 }
 
-/// `GET /metrics`.
-pub async fn render(State(state): State<AppState>) -> Response {
+/// `GET /metrics` (behind `METRICS_TOKEN` when one is configured).
+pub async fn render(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(token) = &state.config.metrics_token {
+        let given = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if given != Some(token.as_str()) {
+            return (
+                axum::http::StatusCode::UNAUTHORIZED,
+                "metrics need Authorization: Bearer <METRICS_TOKEN>",
+            )
+                .into_response();
+        }
+    }
     let mut out = String::new();
     state.metrics.render_process(&mut out);
     let now = state.clock.now();

@@ -2,14 +2,14 @@
 
 use super::auth::throttle::Throttle;
 use super::{Clock, Config};
+use crate::server::channels::Channels;
 use crate::server::db::Db;
+use crate::server::metrics::Metrics;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::sync::Notify;
-use crate::server::channels::Channels;
-use crate::server::metrics::Metrics;
 
 #[derive(Clone)]
 pub struct AppState {

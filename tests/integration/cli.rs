@@ -142,3 +142,100 @@ async fn admin_and_api_keys_from_the_command_line() {
     assert!(!ok && err.contains("no active API key"), "{err}");
     app.finish().await;
 }
+
+#[tokio::test]
+async fn channels_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/channels.db", dir.path().display());
+    let (ok, _, err) = concierge(
+        &db,
+        &[
+            "create-admin",
+            "--org",
+            "acme",
+            "--email",
+            "ada@acme.test",
+            "--password",
+            "long enough password",
+        ],
+    );
+    assert!(ok, "{err}");
+    let (ok, out, err) = concierge(
+        &db,
+        &[
+            "channel",
+            "set",
+            "--org",
+            "acme",
+            "--channel",
+            "webhook",
+            "url=https://hooks.example.com/concierge",
+            "secret=whsec_c2VjcmV0LXZhbHVl",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("url=https://hooks.example.com/concierge"),
+        "{out}"
+    );
+    assert!(out.contains("secrets secret set"), "{out}");
+    assert!(
+        !out.contains("c2VjcmV0LXZhbHVl"),
+        "the secret is never printed: {out}"
+    );
+    let (ok, _, err) = concierge(
+        &db,
+        &[
+            "channel",
+            "set",
+            "--org",
+            "acme",
+            "--channel",
+            "webhook",
+            "colour=blue",
+        ],
+    );
+    assert!(!ok);
+    assert!(err.contains("no setting 'colour'"), "{err}");
+    let (ok, _, err) = concierge(
+        &db,
+        &[
+            "channel",
+            "set",
+            "--org",
+            "acme",
+            "--channel",
+            "pigeon",
+            "url=x",
+        ],
+    );
+    assert!(!ok);
+    assert!(err.contains("'pigeon' is not a channel"), "{err}");
+    let (ok, _, err) = concierge(
+        &db,
+        &[
+            "channel",
+            "set",
+            "--org",
+            "nobody",
+            "--channel",
+            "webhook",
+            "enabled=false",
+        ],
+    );
+    assert!(!ok);
+    assert!(err.contains("no organisation 'nobody'"), "{err}");
+    let (ok, out, _) = concierge(
+        &db,
+        &[
+            "channel",
+            "set",
+            "--org",
+            "acme",
+            "--channel",
+            "webhook",
+            "enabled=false",
+        ],
+    );
+    assert!(ok && out.contains("is off"), "{out}");
+}

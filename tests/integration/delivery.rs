@@ -101,14 +101,34 @@ async fn reminders_reach_every_channel_once(backend: Backend) {
     let slack = FakeHttp::start().await;
     slack.default_reply(Reply::status(200, r#"{"ok":true,"ts":"1700000000.0001"}"#));
     let smtp = FakeSmtp::start().await;
-    configure(&app, "acme", "webhook", &[("url", &format!("{}/hooks", hook.url)), ("secret", SECRET)]).await;
-    configure(&app, "acme", "slack", &[("base_url", &format!("{}/api", slack.url)), ("token", "xoxb-test")]).await;
+    configure(
+        &app,
+        "acme",
+        "webhook",
+        &[("url", &format!("{}/hooks", hook.url)), ("secret", SECRET)],
+    )
+    .await;
+    configure(
+        &app,
+        "acme",
+        "slack",
+        &[
+            ("base_url", &format!("{}/api", slack.url)),
+            ("token", "xoxb-test"),
+        ],
+    )
+    .await;
     let port = smtp.port.to_string();
     configure(
         &app,
         "acme",
         "email",
-        &[("host", "127.0.0.1"), ("port", &port), ("tls", "none"), ("from", "concierge@acme.test")],
+        &[
+            ("host", "127.0.0.1"),
+            ("port", &port),
+            ("tls", "none"),
+            ("from", "concierge@acme.test"),
+        ],
     )
     .await;
 
@@ -119,7 +139,10 @@ async fn reminders_reach_every_channel_once(backend: Backend) {
     )
     .await;
     let (status, _) = api
-        .post(&format!("/persons/{ada}/identities"), json!({ "channel": "slack", "address": "U024BE7LH" }))
+        .post(
+            &format!("/persons/{ada}/identities"),
+            json!({ "channel": "slack", "address": "U024BE7LH" }),
+        )
         .await;
     assert_eq!(status, 201);
     // The test clock reads 2026-03-14 15:09 UTC. A birthday on 17 March, reminded 2 days
@@ -148,19 +171,34 @@ async fn reminders_reach_every_channel_once(backend: Backend) {
     let mails = smtp.wait_for(1, 10).await;
 
     verify_signature(&hooks[0]);
+    assert_eq!(hooks[0].method, "POST");
     let payload = hooks[0].json();
     assert_eq!(payload["kind"], "utility");
     assert_eq!(payload["person"]["id"], ada.as_str());
     assert!(payload["body"].as_str().unwrap().contains("Ada's birthday"));
-    assert_eq!(hooks[0].header("webhook-id"), hooks[0].header("idempotency-key"));
+    assert_eq!(
+        hooks[0].header("webhook-id"),
+        hooks[0].header("idempotency-key")
+    );
 
     assert_eq!(posts[0].path, "/api/chat.postMessage");
-    assert_eq!(posts[0].header("authorization").unwrap(), "Bearer xoxb-test");
+    assert_eq!(
+        posts[0].header("authorization").unwrap(),
+        "Bearer xoxb-test"
+    );
     assert_eq!(posts[0].json()["channel"], "U024BE7LH");
-    assert!(posts[0].json()["text"].as_str().unwrap().contains("Happy almost-birthday!"));
+    assert!(posts[0].json()["text"]
+        .as_str()
+        .unwrap()
+        .contains("Happy almost-birthday!"));
 
     assert_eq!(mails[0].to, vec!["ada@example.com".to_string()]);
-    assert!(mails[0].data.contains("Subject: Reminder: Ada's birthday"), "{}", mails[0].data);
+    assert_eq!(mails[0].from, "concierge@acme.test");
+    assert!(
+        mails[0].data.contains("Subject: Reminder: Ada's birthday"),
+        "{}",
+        mails[0].data
+    );
 
     // Each occurrence once: more time and more polls change nothing.
     app.clock.advance(Duration::hours(1));
@@ -178,7 +216,10 @@ async fn reminders_reach_every_channel_once(backend: Backend) {
     }
     // The rules moved on to next year's birthday.
     let (_, rules) = api
-        .get(&format!("/date-items/{}/reminders", item["id"].as_str().unwrap()))
+        .get(&format!(
+            "/date-items/{}/reminders",
+            item["id"].as_str().unwrap()
+        ))
         .await;
     for r in rules["items"].as_array().unwrap() {
         assert_eq!(r["status"], "pending", "{r}");
@@ -202,7 +243,12 @@ async fn staff_reminders_notify_in_the_portal(backend: Backend) {
         &app,
         "acme",
         "email",
-        &[("host", "localhost"), ("port", &port), ("tls", "none"), ("from", "concierge@acme.test")],
+        &[
+            ("host", "localhost"),
+            ("port", &port),
+            ("tls", "none"),
+            ("from", "concierge@acme.test"),
+        ],
     )
     .await;
     let org = concierge::server::db::orgs::by_slug(&app.state().db, "acme")
@@ -234,13 +280,19 @@ async fn staff_reminders_notify_in_the_portal(backend: Backend) {
     let mail = smtp.wait_for(1, 10).await;
     assert_eq!(mail[0].to, vec!["cleo@acme.test".to_string()]);
     let list = deliveries(&api, &format!("person_id={grace}")).await;
-    let portal = list.iter().find(|d| d["channel"] == "portal").expect("portal delivery");
+    let portal = list
+        .iter()
+        .find(|d| d["channel"] == "portal")
+        .expect("portal delivery");
     wait_status(&api, portal["id"].as_str().unwrap(), &["sent"]).await;
     let session = app.session("cleo@acme.test").await;
     let page = app.get_with("/notifications", &session).await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
-    assert!(html.contains("Order the flowers"), "the note is on Cleo's page");
+    assert!(
+        html.contains("Order the flowers"),
+        "the note is on Cleo's page"
+    );
     app.finish().await;
 }
 both_backends!(staff_reminders_notify_in_the_portal);
@@ -251,8 +303,18 @@ async fn retries_back_off_and_permanent_failures_stop(backend: Backend) {
     let app = worker_app(backend).await;
     let api = Api::setup(&app, "acme").await;
     let hook = FakeHttp::start().await;
-    configure(&app, "acme", "webhook", &[("url", &hook.url), ("secret", SECRET)]).await;
-    let p = person(&api, json!({ "full_name": "Alan Turing", "timezone": "Europe/London" })).await;
+    configure(
+        &app,
+        "acme",
+        "webhook",
+        &[("url", &hook.url), ("secret", SECRET)],
+    )
+    .await;
+    let p = person(
+        &api,
+        json!({ "full_name": "Alan Turing", "timezone": "Europe/London" }),
+    )
+    .await;
 
     hook.script([Reply::status(503, "busy"), Reply::status(503, "busy")]);
     let (status, d) = api
@@ -281,7 +343,13 @@ async fn retries_back_off_and_permanent_failures_stop(backend: Backend) {
         wait >= Duration::seconds(15) && wait <= Duration::seconds(30),
         "first retry after {wait} (expected 15–30 s: half to all of the 30 s base)"
     );
-    assert!(d1["explanation"].as_str().unwrap().contains("attempt 1 of 3 failed: HTTP 503"), "{d1}");
+    assert!(
+        d1["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("attempt 1 of 3 failed: HTTP 503"),
+        "{d1}"
+    );
     // Not before its time.
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(hook.requests().len(), 1);
@@ -304,29 +372,51 @@ async fn retries_back_off_and_permanent_failures_stop(backend: Backend) {
     let reqs = hook.wait_for(3, 10).await;
     let done = wait_status(&api, &id, &["sent"]).await;
     assert_eq!(done["attempts"], 3);
-    let keys: Vec<_> = reqs.iter().map(|r| r.header("webhook-id").unwrap()).collect();
-    assert!(keys.iter().all(|k| k == &id), "every attempt carries the delivery id: {keys:?}");
+    let keys: Vec<_> = reqs
+        .iter()
+        .map(|r| r.header("webhook-id").unwrap())
+        .collect();
+    assert!(
+        keys.iter().all(|k| k == &id),
+        "every attempt carries the delivery id: {keys:?}"
+    );
     let events: Vec<&str> = done["events"]
         .as_array()
         .unwrap()
         .iter()
         .map(|e| e["event"].as_str().unwrap())
         .collect();
-    assert_eq!(events, ["queued", "attempt_failed", "attempt_failed", "sent"]);
+    assert_eq!(
+        events,
+        ["queued", "attempt_failed", "attempt_failed", "sent"]
+    );
 
     // A 400 is not worth retrying: failed at once, then retried by a person.
     hook.script([Reply::status(400, r#"{"error":"bad payload"}"#)]);
     let (_, d) = api
-        .post("/send-utility", json!({ "person_id": p, "body": "Your car is ready.", "channel": "webhook" }))
+        .post(
+            "/send-utility",
+            json!({ "person_id": p, "body": "Your car is ready.", "channel": "webhook" }),
+        )
         .await;
     let id = d["id"].as_str().unwrap().to_string();
     let failed = wait_status(&api, &id, &["failed"]).await;
     assert_eq!(failed["attempts"], 1);
-    assert!(failed["explanation"].as_str().unwrap().starts_with("failed — HTTP 400"), "{failed}");
-    let (status, again) = api.post(&format!("/deliveries/{id}/retry"), json!({})).await;
+    assert!(
+        failed["explanation"]
+            .as_str()
+            .unwrap()
+            .starts_with("failed — HTTP 400"),
+        "{failed}"
+    );
+    let (status, again) = api
+        .post(&format!("/deliveries/{id}/retry"), json!({}))
+        .await;
     assert_eq!(status, 200, "{again}");
     wait_status(&api, &id, &["sent"]).await;
-    let (status, conflict) = api.post(&format!("/deliveries/{id}/retry"), json!({})).await;
+    let (status, conflict) = api
+        .post(&format!("/deliveries/{id}/retry"), json!({}))
+        .await;
     assert_eq!(status, 409, "{conflict}");
     app.finish().await;
 }
@@ -343,20 +433,38 @@ async fn hard_bounces_disable_the_address(backend: Backend) {
         &app,
         "acme",
         "email",
-        &[("host", "127.0.0.1"), ("port", &port), ("tls", "none"), ("from", "concierge@acme.test")],
+        &[
+            ("host", "127.0.0.1"),
+            ("port", &port),
+            ("tls", "none"),
+            ("from", "concierge@acme.test"),
+        ],
     )
     .await;
-    let p = person(&api, json!({ "full_name": "Bounce Bob", "timezone": "UTC" })).await;
+    let p = person(
+        &api,
+        json!({ "full_name": "Bounce Bob", "timezone": "UTC" }),
+    )
+    .await;
     let (_, identity) = api
-        .post(&format!("/persons/{p}/identities"), json!({ "channel": "email", "address": "gone@example.com" }))
+        .post(
+            &format!("/persons/{p}/identities"),
+            json!({ "channel": "email", "address": "gone@example.com" }),
+        )
         .await;
     for n in 0..3 {
         let (_, d) = api
-            .post("/send-utility", json!({ "person_id": p, "body": format!("Message {n}") }))
+            .post(
+                "/send-utility",
+                json!({ "person_id": p, "body": format!("Message {n}") }),
+            )
             .await;
         let failed = wait_status(&api, d["id"].as_str().unwrap(), &["failed"]).await;
         assert_eq!(failed["attempts"], 1, "a hard bounce is not retried");
-        assert!(failed["last_error"].as_str().unwrap().contains("SMTP 550"), "{failed}");
+        assert!(
+            failed["last_error"].as_str().unwrap().contains("SMTP 550"),
+            "{failed}"
+        );
     }
     let (_, ids) = api.get(&format!("/persons/{p}/identities")).await;
     let email = ids["items"]
@@ -367,14 +475,37 @@ async fn hard_bounces_disable_the_address(backend: Backend) {
         .unwrap()
         .clone();
     assert!(email["disabled_at"].is_string(), "{email}");
-    assert!(email["disabled_reason"].as_str().unwrap().contains("3 hard failures"));
+    assert!(email["disabled_reason"]
+        .as_str()
+        .unwrap()
+        .contains("3 hard failures"));
     let (_, d) = api
-        .post("/send-utility", json!({ "person_id": p, "body": "Anyone there?" }))
+        .post(
+            "/send-utility",
+            json!({ "person_id": p, "body": "Anyone there?" }),
+        )
         .await;
     assert_eq!(d["status"], "suppressed", "{d}");
     assert_eq!(d["suppression_reason"], "identity_disabled");
-    let (_, detail) = api.get(&format!("/deliveries/{}", d["id"].as_str().unwrap())).await;
-    assert!(detail["explanation"].as_str().unwrap().contains("disabled after repeated hard failures"));
+    let (_, detail) = api
+        .get(&format!("/deliveries/{}", d["id"].as_str().unwrap()))
+        .await;
+    assert!(detail["explanation"]
+        .as_str()
+        .unwrap()
+        .contains("disabled after repeated hard failures"));
+    // Staff enable it again (say, after the client fixed their mailbox).
+    let (status, enabled) = api
+        .put(
+            &format!("/identities/{}", identity["id"].as_str().unwrap()),
+            json!({ "disabled": false }),
+        )
+        .await;
+    assert_eq!(status, 200, "{enabled}");
+    assert!(
+        enabled["disabled_at"].is_null() && enabled["hard_failures"] == 0,
+        "{enabled}"
+    );
     app.finish().await;
 }
 both_backends!(hard_bounces_disable_the_address);
@@ -392,7 +523,13 @@ async fn utility_goes_ahead_of_engagement(backend: Backend) {
     .await;
     let api = Api::setup(&app, "acme").await;
     let hook = FakeHttp::start().await;
-    configure(&app, "acme", "webhook", &[("url", &hook.url), ("secret", SECRET)]).await;
+    configure(
+        &app,
+        "acme",
+        "webhook",
+        &[("url", &hook.url), ("secret", SECRET)],
+    )
+    .await;
     let org = concierge::server::db::orgs::by_slug(&app.state().db, "acme")
         .await
         .unwrap()
@@ -410,7 +547,11 @@ async fn utility_goes_ahead_of_engagement(backend: Backend) {
                 person: None,
                 staff_id: None,
                 kind,
-                source: if kind == DeliveryKind::Utility { DeliverySource::Api } else { DeliverySource::Campaign },
+                source: if kind == DeliveryKind::Utility {
+                    DeliverySource::Api
+                } else {
+                    DeliverySource::Campaign
+                },
                 channel: Some(concierge::domain::dates::Channel::Webhook),
                 address: None,
                 subject: None,
@@ -429,7 +570,11 @@ async fn utility_goes_ahead_of_engagement(backend: Backend) {
     }
     let worker = concierge::server::worker::spawn(app.state());
     let reqs = hook.wait_for(21, 20).await;
-    assert_eq!(reqs[0].json()["body"], "message 99", "the utility message goes first");
+    assert_eq!(
+        reqs[0].json()["body"],
+        "message 99",
+        "the utility message goes first"
+    );
     assert_eq!(reqs[0].json()["kind"], "utility");
     worker.shutdown().await;
     let _ = api;
@@ -447,8 +592,18 @@ async fn racing_workers_send_each_delivery_once(backend: Backend) {
     .await;
     let api = Api::setup(&app, "acme").await;
     let hook = FakeHttp::start().await;
-    configure(&app, "acme", "webhook", &[("url", &hook.url), ("secret", SECRET)]).await;
-    let p = person(&api, json!({ "full_name": "Race Condition", "timezone": "UTC" })).await;
+    configure(
+        &app,
+        "acme",
+        "webhook",
+        &[("url", &hook.url), ("secret", SECRET)],
+    )
+    .await;
+    let p = person(
+        &api,
+        json!({ "full_name": "Race Condition", "timezone": "UTC" }),
+    )
+    .await;
     for n in 0..40 {
         let (status, r) = api
             .post(
@@ -462,7 +617,10 @@ async fn racing_workers_send_each_delivery_once(backend: Backend) {
     }
     for n in 0..60 {
         let (status, d) = api
-            .post("/send-utility", json!({ "person_id": p, "channel": "webhook", "body": format!("utility {n}") }))
+            .post(
+                "/send-utility",
+                json!({ "person_id": p, "channel": "webhook", "body": format!("utility {n}") }),
+            )
             .await;
         assert_eq!(status, 202, "{d}");
     }
@@ -491,12 +649,22 @@ async fn racing_workers_send_each_delivery_once(backend: Backend) {
     for w in workers {
         w.shutdown().await;
     }
-    let reqs = if hook.requests().len() > reqs.len() { hook.requests() } else { reqs };
-    let mut ids: Vec<String> = reqs.iter().map(|r| r.header("webhook-id").unwrap()).collect();
+    let reqs = if hook.requests().len() > reqs.len() {
+        hook.requests()
+    } else {
+        reqs
+    };
+    let mut ids: Vec<String> = reqs
+        .iter()
+        .map(|r| r.header("webhook-id").unwrap())
+        .collect();
     ids.sort();
     let before = ids.len();
     ids.dedup();
-    assert_eq!(before, 100, "100 sends for 40 reminders and 60 utility messages");
+    assert_eq!(
+        before, 100,
+        "100 sends for 40 reminders and 60 utility messages"
+    );
     assert_eq!(ids.len(), 100, "no delivery was sent twice");
     let all = deliveries(&api, &format!("person_id={p}&limit=200")).await;
     assert_eq!(all.len(), 100);
@@ -543,38 +711,80 @@ async fn utility_api_callbacks_and_inbound(backend: Backend) {
     assert_eq!(first["kind"], "utility");
     assert_eq!(first["channel"], "email");
     assert_eq!(first["address"], "mary@example.com");
-    assert_eq!(first["body"], "Hi Mary Somerville, this is a reminder of your appointment — 10am.");
+    assert_eq!(
+        first["body"],
+        "Hi Mary Somerville, this is a reminder of your appointment — 10am."
+    );
     let (status, again) = send("booking-42").await;
     assert_eq!(status, 202);
-    assert_eq!(again["id"], first["id"], "the same key answers with the same delivery");
+    assert_eq!(
+        again["id"], first["id"],
+        "the same key answers with the same delivery"
+    );
     let id = first["id"].as_str().unwrap().to_string();
     let sent = wait_status(&api, &id, &["sent"]).await;
     assert_eq!(sent["transport"], "log");
-    assert!(sent["explanation"].as_str().unwrap().contains("not configured"), "{sent}");
+    assert!(
+        sent["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("not configured"),
+        "{sent}"
+    );
 
-    let (status, bad) = api.post("/send-utility", json!({ "person_id": p, "type": "party" })).await;
+    let (status, bad) = api
+        .post("/send-utility", json!({ "person_id": p, "type": "party" }))
+        .await;
     assert_eq!(status, 422, "{bad}");
     assert!(bad.to_string().contains("type"));
-    let (status, bad) = api.post("/send-utility", json!({ "person_id": p, "type": "appointment_reminder" })).await;
+    let (status, bad) = api
+        .post(
+            "/send-utility",
+            json!({ "person_id": p, "type": "appointment_reminder" }),
+        )
+        .await;
     assert_eq!(status, 422);
     assert!(bad.to_string().contains("data.time"), "{bad}");
-    let (status, _) = api.post("/send-utility", json!({ "person_id": p, "body": "x", "channel": "pigeon" })).await;
+    let (status, _) = api
+        .post(
+            "/send-utility",
+            json!({ "person_id": p, "body": "x", "channel": "pigeon" }),
+        )
+        .await;
     assert_eq!(status, 422);
     let (status, _) = other.get(&format!("/deliveries/{id}")).await;
     assert_eq!(status, 404, "another organisation's delivery is not there");
     let (status, _) = other
-        .post(&format!("/deliveries/{id}/events"), json!({ "event": "delivered" }))
+        .post(
+            &format!("/deliveries/{id}/events"),
+            json!({ "event": "delivered" }),
+        )
         .await;
     assert_eq!(status, 404);
 
     // Provider callbacks.
-    let (status, d) = api.post(&format!("/deliveries/{id}/events"), json!({ "event": "delivered" })).await;
+    let (status, d) = api
+        .post(
+            &format!("/deliveries/{id}/events"),
+            json!({ "event": "delivered" }),
+        )
+        .await;
     assert_eq!(status, 200, "{d}");
     assert_eq!(d["status"], "delivered");
-    let (status, d) = api.post(&format!("/deliveries/{id}/events"), json!({ "event": "clicked" })).await;
+    let (status, d) = api
+        .post(
+            &format!("/deliveries/{id}/events"),
+            json!({ "event": "clicked" }),
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(d["response"], "clicked");
-    let (status, bad) = api.post(&format!("/deliveries/{id}/events"), json!({ "event": "exploded" })).await;
+    let (status, bad) = api
+        .post(
+            &format!("/deliveries/{id}/events"),
+            json!({ "event": "exploded" }),
+        )
+        .await;
     assert_eq!(status, 422, "{bad}");
     let filtered = deliveries(&api, "status=delivered&kind=utility").await;
     assert_eq!(filtered.len(), 1);
@@ -592,15 +802,27 @@ async fn utility_api_callbacks_and_inbound(backend: Backend) {
     assert_eq!(status, 201, "{inbound}");
     let conversation = inbound["conversation_id"].as_str().unwrap().to_string();
     let (_, again) = api
-        .post("/inbound", json!({ "channel": "email", "person_id": p, "body": "One more thing." }))
+        .post(
+            "/inbound",
+            json!({ "channel": "email", "person_id": p, "body": "One more thing." }),
+        )
         .await;
-    assert_eq!(again["conversation_id"], conversation.as_str(), "the same thread");
-    let (_, msgs) = api.get(&format!("/conversations/{conversation}/messages")).await;
+    assert_eq!(
+        again["conversation_id"],
+        conversation.as_str(),
+        "the same thread"
+    );
+    let (_, msgs) = api
+        .get(&format!("/conversations/{conversation}/messages"))
+        .await;
     assert_eq!(msgs["items"].as_array().unwrap().len(), 2);
     let (_, d) = api.get(&format!("/deliveries/{id}")).await;
     assert_eq!(d["response"], "replied");
     let (status, bad) = api
-        .post("/inbound", json!({ "channel": "email", "from": "nobody@example.com", "body": "hi" }))
+        .post(
+            "/inbound",
+            json!({ "channel": "email", "from": "nobody@example.com", "body": "hi" }),
+        )
         .await;
     assert_eq!(status, 422);
     assert!(bad.to_string().contains("from"), "{bad}");
@@ -613,7 +835,10 @@ async fn utility_api_callbacks_and_inbound(backend: Backend) {
         )
         .await;
     assert_eq!(status, 201, "{reply}");
-    let delivery = reply["delivery_id"].as_str().expect("the reply has a delivery").to_string();
+    let delivery = reply["delivery_id"]
+        .as_str()
+        .expect("the reply has a delivery")
+        .to_string();
     let d = wait_status(&api, &delivery, &["sent"]).await;
     assert_eq!(d["address"], "mary@example.com");
     assert_eq!(d["source"], "manual");

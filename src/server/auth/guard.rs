@@ -170,7 +170,7 @@ pub async fn origin_guard(State(state): State<AppState>, req: Request, next: Nex
 fn is_public(path: &str) -> bool {
     matches!(
         path,
-        "/login" | "/logout" | "/setup" | "/health" | "/favicon.ico"
+        "/login" | "/logout" | "/setup" | "/health" | "/metrics" | "/favicon.ico"
     ) || path.starts_with("/pkg/")
         || path.starts_with("/api/")
         || path.starts_with("/srv/")

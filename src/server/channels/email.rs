@@ -77,9 +77,7 @@ impl Smtp {
 /// Classifies an SMTP error: 550/551/553 mean the mailbox does not exist (a hard bounce),
 /// other 5xx fail at once, 4xx and connection trouble are retried.
 fn smtp_failure(err: lettre::transport::smtp::Error) -> SendError {
-    let code = err
-        .status()
-        .and_then(|c| c.to_string().parse::<u16>().ok());
+    let code = err.status().and_then(|c| c.to_string().parse::<u16>().ok());
     let message = match code {
         Some(c) => format!("SMTP {c} — {err}"),
         None => format!("SMTP — {err}"),

@@ -214,7 +214,10 @@ fn slack_failure(code: &str) -> SendError {
     match code {
         "channel_not_found" | "user_not_found" | "is_archived" | "not_in_channel"
         | "cannot_dm_bot" | "user_disabled" => SendError::hard(message),
-        "ratelimited" | "internal_error" | "fatal_error" | "service_unavailable"
+        "ratelimited"
+        | "internal_error"
+        | "fatal_error"
+        | "service_unavailable"
         | "request_timeout" => SendError::transient(message),
         _ => SendError::permanent(message),
     }

@@ -136,11 +136,7 @@ impl Channels {
     }
 
     /// The transports of one organisation, from its stored settings.
-    pub fn for_org(
-        &self,
-        db: &Db,
-        settings: &BTreeMap<String, ChannelSettings>,
-    ) -> OrgTransports {
+    pub fn for_org(&self, db: &Db, settings: &BTreeMap<String, ChannelSettings>) -> OrgTransports {
         let mut by_channel: BTreeMap<Channel, Arc<dyn Transport>> = BTreeMap::new();
         for (name, s) in settings {
             let Ok(channel) = Channel::parse(name) else {

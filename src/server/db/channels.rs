@@ -3,9 +3,9 @@
 
 use super::Db;
 use crate::domain::channels::ChannelSettings;
+use crate::domain::delivery::Notification;
 use crate::on_db;
 use chrono::{DateTime, Utc};
-use crate::domain::delivery::Notification;
 use sqlx::types::Json;
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -47,7 +47,8 @@ pub async fn save(
     s: &ChannelSettings,
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    let sql = "INSERT INTO channel_settings (org_id, channel, enabled, config, secrets, updated_at) \
+    let sql =
+        "INSERT INTO channel_settings (org_id, channel, enabled, config, secrets, updated_at) \
                VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (org_id, channel) DO UPDATE SET \
                enabled = excluded.enabled, config = excluded.config, secrets = excluded.secrets, \
                updated_at = excluded.updated_at";
@@ -92,7 +93,8 @@ pub async fn notify(
 
 /// The staff who hear about an unassigned client: the organisation's active admins.
 pub async fn admins(db: &Db, org_id: Uuid) -> Result<Vec<Uuid>, sqlx::Error> {
-    let sql = "SELECT id FROM staff WHERE org_id = $1 AND role = 'admin' AND active ORDER BY created_at";
+    let sql =
+        "SELECT id FROM staff WHERE org_id = $1 AND role = 'admin' AND active ORDER BY created_at";
     on_db!(db, pool => sqlx::query_scalar(sql).bind(org_id).fetch_all(pool).await)
 }
 

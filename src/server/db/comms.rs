@@ -265,8 +265,23 @@ pub async fn latest_conversation(
     person_id: Uuid,
     channel: &str,
 ) -> Result<Option<Uuid>, sqlx::Error> {
-    let sql = "SELECT id FROM conversations WHERE org_id = $1 AND person_id = $2 AND channel_type = $3 \
+    let sql =
+        "SELECT id FROM conversations WHERE org_id = $1 AND person_id = $2 AND channel_type = $3 \
                ORDER BY COALESCE(last_message_at, created_at) DESC LIMIT 1";
     on_db!(db, pool => sqlx::query_scalar::<_, Uuid>(sql)
         .bind(org_id).bind(person_id).bind(channel).fetch_optional(pool).await)
+}
+
+/// Disables an identity with a reason, or (no reason) enables it again with a clean slate.
+pub async fn set_identity_disabled(
+    db: &Db,
+    org_id: Uuid,
+    id: Uuid,
+    reason: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let sql = "UPDATE comm_identities SET disabled_at = CASE WHEN $3 IS NULL THEN NULL ELSE $4 END, \
+               disabled_reason = $3, hard_failures = 0, updated_at = $4 WHERE org_id = $1 AND id = $2";
+    on_db!(db, pool => sqlx::query(sql).bind(org_id).bind(id).bind(reason).bind(at)
+        .execute(pool).await.map(|_| ()))
 }

@@ -417,7 +417,8 @@ pub async fn advance_rule(
     rule: &ReminderRule,
     queued_for: Option<DateTime<Utc>>,
 ) -> Result<bool, sqlx::Error> {
-    let sql = "UPDATE reminder_rules SET status = $3, occurrence_date = $4, last_sent_occurrence = $5, \
+    let sql =
+        "UPDATE reminder_rules SET status = $3, occurrence_date = $4, last_sent_occurrence = $5, \
                scheduled_datetime = $6, updated_at = $7 \
                WHERE id = $1 AND org_id = $2 AND status = 'pending' AND scheduled_datetime = $8";
     on_db!(db, pool => sqlx::query(sql)

@@ -206,9 +206,11 @@ pub async fn record(
         status = CASE WHEN status = 'failed' THEN \
             (CASE WHEN reminder_type = 'scheduled' THEN 'sent' ELSE 'pending' END) ELSE status END \
         WHERE id = $1";
-    let rule_failed = "UPDATE reminder_rules SET status = 'failed', last_error = $2, updated_at = $3 \
+    let rule_failed =
+        "UPDATE reminder_rules SET status = 'failed', last_error = $2, updated_at = $3 \
         WHERE id = $1 AND status <> 'cancelled'";
-    let identity_ok = "UPDATE comm_identities SET hard_failures = 0 WHERE id = $1 AND hard_failures > 0";
+    let identity_ok =
+        "UPDATE comm_identities SET hard_failures = 0 WHERE id = $1 AND hard_failures > 0";
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
         let mut landed = 0;
@@ -359,7 +361,8 @@ pub async fn queue(
     db: &Db,
     now: DateTime<Utc>,
 ) -> Result<(i64, Option<DateTime<Utc>>), sqlx::Error> {
-    let count = "SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $1";
+    let count =
+        "SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $1";
     let oldest = "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $1";
     on_db!(db, pool => {
         let n: i64 = sqlx::query_scalar(count).bind(now).fetch_one(pool).await?;

@@ -7,8 +7,8 @@ use crate::domain::delivery::{
     Delivery, DeliveryDetail, DeliveryEventInput, InboundInput, SendUtilityInput,
 };
 use crate::server::auth::guard::CorrelationId;
-use crate::server::services::deserialize_input;
 use crate::server::services::deliveries::{self, ListQuery};
+use crate::server::services::deserialize_input;
 use crate::server::services::inbound;
 use crate::server::AppState;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
@@ -111,7 +111,9 @@ async fn read(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = path_id(&id, "delivery")?;
-    Ok(Json(detail_json(&deliveries::get(&state, &actor, id).await?)))
+    Ok(Json(detail_json(
+        &deliveries::get(&state, &actor, id).await?,
+    )))
 }
 
 async fn event(
@@ -133,7 +135,9 @@ async fn retry(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = path_id(&id, "delivery")?;
-    Ok(Json(detail_json(&deliveries::retry(&state, &actor, id).await?)))
+    Ok(Json(detail_json(
+        &deliveries::retry(&state, &actor, id).await?,
+    )))
 }
 
 async fn cancel(
@@ -142,7 +146,9 @@ async fn cancel(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = path_id(&id, "delivery")?;
-    Ok(Json(detail_json(&deliveries::cancel(&state, &actor, id).await?)))
+    Ok(Json(detail_json(
+        &deliveries::cancel(&state, &actor, id).await?,
+    )))
 }
 
 async fn receive(

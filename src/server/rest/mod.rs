@@ -4,8 +4,8 @@
 mod activity;
 mod comms;
 mod dashboard;
-mod deliveries;
 mod dates;
+mod deliveries;
 pub mod openapi;
 mod persons;
 pub mod problem;

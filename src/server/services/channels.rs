@@ -5,7 +5,7 @@ use super::audit;
 use super::deliveries::{queue, NewDelivery};
 use crate::domain::channels::{self as spec, ChannelView};
 use crate::domain::dates::Channel;
-use crate::domain::delivery::{DeliveryDetail, DeliveryKind, DeliverySource};
+use crate::domain::delivery::{DeliveryDetail, DeliveryKind, DeliverySource, DeliveryStatus};
 use crate::server::auth::Actor;
 use crate::server::db::{channels as repo, deliveries, orgs};
 use crate::server::error::{ServiceError, ServiceResult};
@@ -105,9 +105,9 @@ pub async fn set_for_org(
     updates: &BTreeMap<String, String>,
     enabled: Option<bool>,
 ) -> ServiceResult<ChannelView> {
-    let org = orgs::by_slug(&state.db, org_slug)
-        .await?
-        .ok_or_else(|| ServiceError::invalid("org", format!("there is no organisation '{org_slug}'")))?;
+    let org = orgs::by_slug(&state.db, org_slug).await?.ok_or_else(|| {
+        ServiceError::invalid("org", format!("there is no organisation '{org_slug}'"))
+    })?;
     apply(state, org.id, channel, updates, enabled).await
 }
 
@@ -142,12 +142,20 @@ pub async fn test(
     actor.require_admin()?;
     known(channel)?;
     let ch = Channel::parse(channel).map_err(|m| ServiceError::invalid("channel", m))?;
-    let to = to.map(str::trim).filter(|t| !t.is_empty()).map(String::from);
+    let to = to
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(String::from);
     let address = match (ch, to, actor) {
         (Channel::Webhook, _, _) => None,
         (_, Some(t), _) => Some(t),
         (Channel::Email, None, Actor::Staff(s)) => Some(s.email.clone()),
-        _ => return Err(ServiceError::invalid("to", "is required: where should the test go?")),
+        _ => {
+            return Err(ServiceError::invalid(
+                "to",
+                "is required: where should the test go?",
+            ))
+        }
     };
     let now = state.clock.now();
     let (delivery, _) = queue(
@@ -177,7 +185,18 @@ pub async fn test(
     )
     .await?;
     send_now(state, actor.org_id(), delivery.id).await?;
-    super::deliveries::get(state, actor, delivery.id).await
+    // A worker may have taken it first: wait (as long as one attempt may take) for its outcome.
+    let until = std::time::Instant::now() + state.config.delivery.send_timeout;
+    loop {
+        let detail = super::deliveries::get(state, actor, delivery.id).await?;
+        if detail.delivery.status.is_final()
+            || detail.delivery.attempts > 0 && detail.delivery.status == DeliveryStatus::Pending
+            || std::time::Instant::now() >= until
+        {
+            return Ok(detail);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 /// Sends one pending delivery at once, in this request, unless a worker already took it.

@@ -75,6 +75,13 @@ async fn save_identity(
         existing.is_none(),
     )
     .await?;
+    if let Some(disable) = input.disabled {
+        if disable != existing.is_some_and(|e| e.disabled()) {
+            let reason = disable.then(|| format!("disabled by {}", actor.label()));
+            repo::set_identity_disabled(&state.db, actor.org_id(), id, reason.as_deref(), now)
+                .await?;
+        }
+    }
     audit(
         &state.db,
         actor,
@@ -113,6 +120,7 @@ pub async fn patch_identity(
         preferred: Some(current.preferred),
         verified: Some(current.verified),
         opted_out: Some(current.opted_out()),
+        disabled: Some(current.disabled()),
     };
     let input: IdentityInput = super::merge_patch(&base, patch, &[("channel_type", "channel")])?;
     save_identity(state, actor, current.person_id, Some(&current), &input).await
@@ -268,13 +276,12 @@ pub async fn add_message(
     });
     let id = Uuid::now_v7();
     let now = state.clock.now();
-    let delivery_id = if draft.direction == crate::domain::comms::Direction::Out
-        && input.send.unwrap_or(true)
-    {
-        send_reply(state, actor, &conversation, &draft.body, id).await?
-    } else {
-        None
-    };
+    let delivery_id =
+        if draft.direction == crate::domain::comms::Direction::Out && input.send.unwrap_or(true) {
+            send_reply(state, actor, &conversation, &draft.body, id).await?
+        } else {
+            None
+        };
     repo::add_message(
         &state.db,
         actor.org_id(),
@@ -313,10 +320,13 @@ async fn send_reply(
         ConversationChannel::Web => return Ok(None),
     };
     let person = live_person(state, actor, conversation.person_id, "conversation_id").await?;
-    let subject = conversation
-        .subject
-        .as_deref()
-        .map(|s| if s.to_ascii_lowercase().starts_with("re:") { s.to_string() } else { format!("Re: {s}") });
+    let subject = conversation.subject.as_deref().map(|s| {
+        if s.to_ascii_lowercase().starts_with("re:") {
+            s.to_string()
+        } else {
+            format!("Re: {s}")
+        }
+    });
     let (delivery, _) = super::deliveries::queue(
         state,
         super::deliveries::NewDelivery {

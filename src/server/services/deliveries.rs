@@ -253,7 +253,10 @@ async fn find_person(
             persons::get(&state.db, actor.org_id(), id)
                 .await?
                 .ok_or_else(|| {
-                    ServiceError::invalid("person_id", "there is no such person in this organisation")
+                    ServiceError::invalid(
+                        "person_id",
+                        "there is no such person in this organisation",
+                    )
                 })?
         }
         (None, Some(ext)) => persons::by_external_id(&state.db, actor.org_id(), ext)
@@ -304,7 +307,12 @@ pub async fn send_utility(
         input.external_id.as_deref(),
     )
     .await?;
-    let channel = match input.channel.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+    let channel = match input
+        .channel
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
         None => None,
         Some(c) => match Channel::parse(c) {
             Ok(Channel::Portal) => {
@@ -329,19 +337,31 @@ pub async fn send_utility(
         .filter(|t| !t.is_empty())
         .unwrap_or("message")
         .to_ascii_lowercase();
-    let body = input.body.as_deref().map(str::trim).filter(|b| !b.is_empty());
+    let body = input
+        .body
+        .as_deref()
+        .map(str::trim)
+        .filter(|b| !b.is_empty());
     let (subject, body) = match body {
         Some(b) if b.chars().count() > 20_000 => {
-            return Err(ServiceError::invalid("body", "must be at most 20000 characters"))
+            return Err(ServiceError::invalid(
+                "body",
+                "must be at most 20000 characters",
+            ))
         }
         Some(b) => (input.subject.clone(), b.to_string()),
         None => {
-            let (s, b) = utility_text(&message_type, &data, person.display_name()).map_err(
-                |m| {
-                    let field = if m.contains("data.") { "data" } else if m.contains("body") { "body" } else { "type" };
+            let (s, b) =
+                utility_text(&message_type, &data, person.display_name()).map_err(|m| {
+                    let field = if m.contains("data.") {
+                        "data"
+                    } else if m.contains("body") {
+                        "body"
+                    } else {
+                        "type"
+                    };
                     ServiceError::invalid(field, m)
-                },
-            )?;
+                })?;
             (Some(input.subject.clone().unwrap_or(s)), b)
         }
     };
@@ -524,10 +544,12 @@ pub async fn provider_event(
     let current = get(state, actor, id).await?.delivery;
     let at = event.at.unwrap_or_else(|| state.clock.now());
     let org = actor.org_id();
-    let detail = event
-        .error
-        .clone()
-        .or_else(|| event.provider_message_id.as_ref().map(|p| format!("provider id {p}")));
+    let detail = event.error.clone().or_else(|| {
+        event
+            .provider_message_id
+            .as_ref()
+            .map(|p| format!("provider id {p}"))
+    });
     match event.event {
         ProviderEvent::Delivered | ProviderEvent::Failed => {
             let (to, from): (DeliveryStatus, &[DeliveryStatus]) =

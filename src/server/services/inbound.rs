@@ -31,7 +31,9 @@ pub async fn receive(
     actor.require_write()?;
     let channel = match present(&input.channel) {
         None => return Err(ServiceError::invalid("channel", "is required")),
-        Some(c) => ConversationChannel::parse(c).map_err(|m| ServiceError::invalid("channel", m))?,
+        Some(c) => {
+            ConversationChannel::parse(c).map_err(|m| ServiceError::invalid("channel", m))?
+        }
     };
     if present(&input.body).is_none() {
         return Err(ServiceError::invalid("body", "is required"));
@@ -51,17 +53,17 @@ pub async fn receive(
         (None, Some(ext), _) => persons::by_external_id(&state.db, org, ext)
             .await?
             .map(|p| p.id)
-            .ok_or_else(|| ServiceError::invalid("external_id", "no person has this external id"))?,
-        (None, None, Some(from)) => {
-            repo::person_by_address(&state.db, org, channel.as_str(), from)
-                .await?
-                .ok_or_else(|| {
-                    ServiceError::invalid(
-                        "from",
-                        format!("no person has the {} address '{from}'", channel.label()),
-                    )
-                })?
-        }
+            .ok_or_else(|| {
+                ServiceError::invalid("external_id", "no person has this external id")
+            })?,
+        (None, None, Some(from)) => repo::person_by_address(&state.db, org, channel.as_str(), from)
+            .await?
+            .ok_or_else(|| {
+                ServiceError::invalid(
+                    "from",
+                    format!("no person has the {} address '{from}'", channel.label()),
+                )
+            })?,
         (None, None, None) => {
             return Err(ServiceError::invalid(
                 "person_id",
@@ -71,13 +73,15 @@ pub async fn receive(
     };
     let conversation_id = match uuid_field("conversation_id", &input.conversation_id)? {
         Some(id) => {
-            let c = comms::get_conversation(state, actor, id).await.map_err(|e| match e {
-                ServiceError::NotFound => ServiceError::invalid(
-                    "conversation_id",
-                    "there is no such conversation in this organisation",
-                ),
-                other => other,
-            })?;
+            let c = comms::get_conversation(state, actor, id)
+                .await
+                .map_err(|e| match e {
+                    ServiceError::NotFound => ServiceError::invalid(
+                        "conversation_id",
+                        "there is no such conversation in this organisation",
+                    ),
+                    other => other,
+                })?;
             if c.person_id != person_id {
                 return Err(ServiceError::invalid(
                     "conversation_id",
@@ -86,7 +90,8 @@ pub async fn receive(
             }
             id
         }
-        None => match repo::latest_conversation(&state.db, org, person_id, channel.as_str()).await? {
+        None => match repo::latest_conversation(&state.db, org, person_id, channel.as_str()).await?
+        {
             Some(id) => id,
             None => {
                 comms::save_conversation(
@@ -130,9 +135,10 @@ pub async fn receive(
         )
         .await
         .map_err(|e| match e {
-            ServiceError::NotFound => {
-                ServiceError::invalid("in_reply_to", "there is no such delivery in this organisation")
-            }
+            ServiceError::NotFound => ServiceError::invalid(
+                "in_reply_to",
+                "there is no such delivery in this organisation",
+            ),
             other => other,
         })?;
     }

@@ -8,8 +8,8 @@
 
 use crate::domain::delivery::{backoff, Delivery, DeliveryStatus};
 use crate::server::channels::{Failure, OrgTransports, SendError};
-use crate::server::db::deliveries::{self as repo, Outcome};
 use crate::server::db::channels;
+use crate::server::db::deliveries::{self as repo, Outcome};
 use crate::server::AppState;
 use rand::Rng;
 use std::collections::HashMap;
@@ -97,8 +97,12 @@ pub async fn attempt(state: &AppState, transports: &OrgTransports, d: Delivery) 
             match err.failure {
                 Failure::Transient { retry_after } if d.attempts < d.max_attempts => {
                     let jitter = rand::thread_rng().gen::<f64>();
-                    let mut wait =
-                        backoff(d.attempts.max(1) as u32, cfg.backoff_base, cfg.backoff_cap, jitter);
+                    let mut wait = backoff(
+                        d.attempts.max(1) as u32,
+                        cfg.backoff_base,
+                        cfg.backoff_cap,
+                        jitter,
+                    );
                     if let Some(r) = retry_after.and_then(|r| chrono::Duration::from_std(r).ok()) {
                         wait = wait.max(r.min(cfg.backoff_cap));
                     }
@@ -282,6 +286,8 @@ pub async fn run(state: AppState, owner: String, mut stop: watch::Receiver<bool>
     match repo::release(&state.db, &owner, state.clock.now()).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(count = n, "handed back unfinished deliveries"),
-        Err(err) => tracing::warn!(error = %err, "could not hand back unfinished deliveries; their leases will run out"),
+        Err(err) => {
+            tracing::warn!(error = %err, "could not hand back unfinished deliveries; their leases will run out")
+        }
     }
 }

@@ -85,7 +85,12 @@ fn text(
         (Audience::Client, _, _) => format!("Hi {}, this is your reminder.", person.display_name()),
         (Audience::Staff, _, _) => format!("A reminder about {}.", person.full_name),
     };
-    let body = match rule.message.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+    let body = match rule
+        .message
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+    {
         Some(m) if rule.audience == Audience::Staff => {
             format!("{m}\n\n{default}")
         }
@@ -97,7 +102,11 @@ fn text(
 
 /// Turns one due rule into its deliveries and moves the rule on. `false` when another worker
 /// (or an edit) got there first.
-async fn queue_rule(state: &AppState, rule: &ReminderRule, now: DateTime<Utc>) -> ServiceResult<bool> {
+async fn queue_rule(
+    state: &AppState,
+    rule: &ReminderRule,
+    now: DateTime<Utc>,
+) -> ServiceResult<bool> {
     let Some(person) = persons::get(&state.db, rule.org_id, rule.person_id).await? else {
         return Ok(false);
     };
@@ -124,7 +133,9 @@ async fn queue_rule(state: &AppState, rule: &ReminderRule, now: DateTime<Utc>) -
         Audience::Client => sends.push((rule.channel_type, None, None)),
         Audience::Staff => {
             let assigned = match person.assigned_staff_id {
-                Some(id) => staff::get(&state.db, rule.org_id, id).await?.filter(|s| s.active),
+                Some(id) => staff::get(&state.db, rule.org_id, id)
+                    .await?
+                    .filter(|s| s.active),
                 None => None,
             };
             sends.push((Channel::Portal, assigned.as_ref().map(|s| s.id), None));
