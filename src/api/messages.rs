@@ -49,11 +49,11 @@ pub async fn list_messages(
         let person_name = match delivery.person_id {
             None => None,
             Some(p) => {
-                if !names.contains_key(&p) {
+                if let std::collections::btree_map::Entry::Vacant(slot) = names.entry(p) {
                     let person = crate::server::db::persons::get(&state.db, actor.org_id(), p)
                         .await
                         .map_err(|e| fail(e.into()))?;
-                    names.insert(p, person.map(|p| p.full_name));
+                    slot.insert(person.map(|p| p.full_name));
                 }
                 names.get(&p).cloned().flatten()
             }

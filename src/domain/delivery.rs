@@ -384,7 +384,7 @@ impl DeliveryEventInput {
         let at = present(&self.at).and_then(|s| {
             errors.check(
                 "at",
-                DateTime::parse_from_rfc3339(&s)
+                DateTime::parse_from_rfc3339(s)
                     .map(|t| t.with_timezone(&Utc))
                     .map_err(|_| format!("'{s}' is not an RFC 3339 time")),
             )

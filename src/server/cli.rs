@@ -49,11 +49,40 @@ enum Command {
     /// Configure an organisation's outbound channels.
     #[command(subcommand)]
     Channel(ChannelCommand),
+    /// Measure the delivery engine on generated data and print the numbers.
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Fill an organisation with realistic sample data (families, dates all through the year,
     /// projects, conversations, vendors).
     SeedDemo {
         #[arg(long)]
         org: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchCommand {
+    /// Dispatcher throughput: N deliveries to a local HTTP sink through the webhook channel.
+    Dispatch {
+        #[arg(long, default_value_t = 20_000)]
+        count: usize,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// A database to fill (default: a temporary SQLite file).
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Send to the log channel instead of over HTTP: the outbox's own cost.
+        #[arg(long)]
+        outbox_only: bool,
+    },
+    /// Reminder lateness: M scheduled reminders due over S seconds.
+    Reminders {
+        #[arg(long, default_value_t = 2_000)]
+        count: usize,
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        #[arg(long)]
+        database_url: Option<String>,
     },
 }
 
@@ -125,6 +154,17 @@ pub async fn run() -> anyhow::Result<()> {
             serve(config).await
         }
         Command::Worker => worker(config).await,
+        Command::Bench(BenchCommand::Dispatch {
+            count,
+            concurrency,
+            database_url,
+            outbox_only,
+        }) => super::bench::dispatch(count, concurrency, database_url, outbox_only).await,
+        Command::Bench(BenchCommand::Reminders {
+            count,
+            seconds,
+            database_url,
+        }) => super::bench::reminders(count, seconds, database_url).await,
         Command::Channel(ChannelCommand::Set {
             org,
             channel,

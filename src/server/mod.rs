@@ -2,6 +2,7 @@
 //! API, authentication, and the command line.
 
 pub mod auth;
+pub mod bench;
 pub mod channels;
 pub mod cli;
 pub mod clock;

@@ -630,8 +630,10 @@ async fn racing_workers_send_each_delivery_once(backend: Backend) {
     let mut states = Vec::new();
     for _ in 0..3 {
         let db = concierge::server::db::Db::connect(&url).await.unwrap();
-        let mut config = Config::default();
-        config.database_url = url.clone();
+        let mut config = Config {
+            database_url: url.clone(),
+            ..Config::default()
+        };
         config.delivery.allow_loopback = true;
         config.delivery.concurrency = 8;
         config.delivery.poll = std::time::Duration::from_millis(10);

@@ -198,13 +198,28 @@ impl Slack {
         let base = setting(s, "base_url");
         Self {
             channels: channels.clone(),
-            base_url: if base.is_empty() {
-                "https://slack.com/api".into()
-            } else {
-                base.trim_end_matches('/').to_string()
-            },
+            base_url: slack_base(&base),
             token: setting(s, "token"),
         }
+    }
+}
+
+/// The Web API's base: `https://slack.com/api` by default; a bare host (a local stand-in)
+/// gets Slack's `/api` path.
+fn slack_base(base: &str) -> String {
+    let base = base.trim().trim_end_matches('/');
+    if base.is_empty() {
+        return "https://slack.com/api".into();
+    }
+    let path = base
+        .split_once("://")
+        .map_or(base, |(_, rest)| rest)
+        .split_once('/')
+        .map_or("", |(_, p)| p);
+    if path.is_empty() {
+        format!("{base}/api")
+    } else {
+        base.to_string()
     }
 }
 
@@ -295,7 +310,10 @@ impl Twilio {
             base_url: if base.is_empty() {
                 "https://api.twilio.com".into()
             } else {
-                base.trim_end_matches('/').to_string()
+                // Forgive a base that already names the API version.
+                base.trim_end_matches('/')
+                    .trim_end_matches("/2010-04-01")
+                    .to_string()
             },
             account_sid: setting(s, "account_sid"),
             auth_token: setting(s, "auth_token"),
@@ -389,6 +407,20 @@ mod tests {
         let body = br#"{"test": 2432232314}"#;
         let sig = webhook_signature(&key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body);
         assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    }
+
+    #[test]
+    fn slack_base_urls() {
+        assert_eq!(slack_base(""), "https://slack.com/api");
+        assert_eq!(slack_base("http://127.0.0.1:9/"), "http://127.0.0.1:9/api");
+        assert_eq!(
+            slack_base("http://127.0.0.1:9/api/"),
+            "http://127.0.0.1:9/api"
+        );
+        assert_eq!(
+            slack_base("https://proxy.example/slack/api"),
+            "https://proxy.example/slack/api"
+        );
     }
 
     #[test]

@@ -185,21 +185,85 @@ pub struct Outcome {
     pub hard: bool,
 }
 
+/// How many outcomes go into one statement (9 parameters each, well under either backend's
+/// limit).
+const RECORD_CHUNK: usize = 500;
+
+/// `$n` cast to `ty` where PostgreSQL needs it (values in a VALUES list have no column to take
+/// their type from); SQLite takes the value as it is bound.
+fn typed(db: &Db, n: usize, ty: &str) -> String {
+    match db {
+        Db::Postgres(_) => format!("CAST(${n} AS {ty})"),
+        Db::Sqlite(_) => format!("${n}"),
+    }
+}
+
+/// One UPDATE for a chunk of outcomes (each only while its lease is still current), returning
+/// the ids that landed; and one INSERT for their events.
+fn record_sql(db: &Db, rows: usize) -> (String, String) {
+    let values: Vec<String> = (0..rows)
+        .map(|i| {
+            let b = i * 9;
+            format!(
+                "({}, {}, ${}, {}, ${}, ${}, ${}, {}, ${})",
+                typed(db, b + 1, "UUID"),
+                typed(db, b + 2, "UUID"),
+                b + 3,
+                typed(db, b + 4, "TIMESTAMPTZ"),
+                b + 5,
+                b + 6,
+                b + 7,
+                typed(db, b + 8, "TIMESTAMPTZ"),
+                b + 9,
+            )
+        })
+        .collect();
+    let update = format!(
+        "UPDATE deliveries SET status = v.column3, next_attempt_at = v.column4, \
+         last_error = COALESCE(v.column5, deliveries.last_error), \
+         transport = COALESCE(v.column6, deliveries.transport), \
+         provider_message_id = COALESCE(v.column7, deliveries.provider_message_id), \
+         sent_at = CASE WHEN v.column3 = 'sent' THEN v.column8 ELSE deliveries.sent_at END, \
+         failed_at = CASE WHEN v.column3 = 'failed' THEN v.column8 ELSE deliveries.failed_at END, \
+         lease_owner = NULL, lease_expires_at = NULL, updated_at = v.column8 \
+         FROM (VALUES {}) AS v \
+         WHERE deliveries.id = v.column1 AND deliveries.org_id = v.column2 \
+         AND deliveries.status = 'sending' AND (v.column9 IS NULL OR deliveries.lease_owner = v.column9) \
+         RETURNING deliveries.id",
+        values.join(", ")
+    );
+    let events: Vec<String> = (0..rows)
+        .map(|i| {
+            let b = i * 8;
+            format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8
+            )
+        })
+        .collect();
+    let insert = format!(
+        "INSERT INTO delivery_events (id, org_id, delivery_id, event, status, attempt, detail, at) VALUES {}",
+        events.join(", ")
+    );
+    (update, insert)
+}
+
 /// Writes a batch of outcomes in one transaction: each delivery's new state (only while the
 /// recorded lease is still its own), its event, the reminder it carried, and the hard-failure
 /// count of the identity it went to (which is disabled at `disable_after`). Returns how many
-/// landed.
+/// landed. Set-based, so a worker sending thousands a second spends a few statements per batch.
 pub async fn record(
     db: &Db,
     outcomes: &[Outcome],
     disable_after: i32,
 ) -> Result<usize, sqlx::Error> {
-    let update = "UPDATE deliveries SET status = $3, next_attempt_at = $4, last_error = COALESCE($5, last_error), \
-        transport = COALESCE($6, transport), provider_message_id = COALESCE($7, provider_message_id), \
-        sent_at = CASE WHEN $3 = 'sent' THEN $8 ELSE sent_at END, \
-        failed_at = CASE WHEN $3 = 'failed' THEN $8 ELSE failed_at END, \
-        lease_owner = NULL, lease_expires_at = NULL, updated_at = $8 \
-        WHERE id = $1 AND org_id = $2 AND status = 'sending' AND ($9 IS NULL OR lease_owner = $9)";
     // A retried reminder that now went out is no longer failed: a one-off is sent, a recurring
     // one waits for its next occurrence.
     let rule_sent = "UPDATE reminder_rules SET sent_at = $2, last_error = NULL, updated_at = $2, \
@@ -213,49 +277,62 @@ pub async fn record(
         "UPDATE comm_identities SET hard_failures = 0 WHERE id = $1 AND hard_failures > 0";
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
-        let mut landed = 0;
-        for o in outcomes {
-            let done = sqlx::query(update)
-                .bind(o.id).bind(o.org_id).bind(o.status.as_str()).bind(o.next_attempt_at)
-                .bind(&o.detail).bind(&o.transport).bind(&o.provider_message_id).bind(o.at)
-                .bind(&o.owner)
-                .execute(&mut *tx).await?
-                .rows_affected() == 1;
-            if !done {
+        let mut landed_total = 0;
+        for chunk in outcomes.chunks(RECORD_CHUNK) {
+            let (update, insert) = record_sql(db, chunk.len());
+            let mut q = sqlx::query_scalar::<_, Uuid>(&update);
+            for o in chunk {
+                q = q.bind(o.id).bind(o.org_id).bind(o.status.as_str()).bind(o.next_attempt_at)
+                    .bind(&o.detail).bind(&o.transport).bind(&o.provider_message_id).bind(o.at)
+                    .bind(&o.owner);
+            }
+            let landed: std::collections::HashSet<Uuid> =
+                q.fetch_all(&mut *tx).await?.into_iter().collect();
+            let done: Vec<&Outcome> = chunk.iter().filter(|o| landed.contains(&o.id)).collect();
+            if done.is_empty() {
                 continue;
             }
-            landed += 1;
-            sqlx::query(EVENT_INSERT)
-                .bind(Uuid::now_v7()).bind(o.org_id).bind(o.id).bind(o.event)
-                .bind(o.status.as_str()).bind(o.attempt).bind(&o.detail).bind(o.at)
-                .execute(&mut *tx).await?;
-            if let Some(rule) = o.reminder_rule_id {
-                match o.status {
-                    DeliveryStatus::Sent => {
-                        sqlx::query(rule_sent).bind(rule).bind(o.at).execute(&mut *tx).await?;
-                    }
-                    DeliveryStatus::Failed => {
-                        sqlx::query(rule_failed).bind(rule).bind(&o.detail).bind(o.at)
-                            .execute(&mut *tx).await?;
-                    }
-                    _ => {}
-                }
+            landed_total += done.len();
+            let (_, insert) = if done.len() == chunk.len() {
+                (String::new(), insert)
+            } else {
+                record_sql(db, done.len())
+            };
+            let mut q = sqlx::query(&insert);
+            for o in &done {
+                q = q.bind(Uuid::now_v7()).bind(o.org_id).bind(o.id).bind(o.event)
+                    .bind(o.status.as_str()).bind(o.attempt).bind(&o.detail).bind(o.at);
             }
-            if let Some(identity) = o.identity_id {
-                if o.hard {
-                    let reason = disabled_reason(
-                        disable_after,
-                        o.detail.as_deref().unwrap_or("no reason given"),
-                    );
-                    sqlx::query(IDENTITY_HARD).bind(identity).bind(disable_after).bind(o.at)
-                        .bind(reason).execute(&mut *tx).await?;
-                } else if o.status == DeliveryStatus::Sent {
-                    sqlx::query(identity_ok).bind(identity).execute(&mut *tx).await?;
+            q.execute(&mut *tx).await?;
+            for o in done {
+                if let Some(rule) = o.reminder_rule_id {
+                    match o.status {
+                        DeliveryStatus::Sent => {
+                            sqlx::query(rule_sent).bind(rule).bind(o.at).execute(&mut *tx).await?;
+                        }
+                        DeliveryStatus::Failed => {
+                            sqlx::query(rule_failed).bind(rule).bind(&o.detail).bind(o.at)
+                                .execute(&mut *tx).await?;
+                        }
+                        _ => {}
+                    }
+                }
+                if let Some(identity) = o.identity_id {
+                    if o.hard {
+                        let reason = disabled_reason(
+                            disable_after,
+                            o.detail.as_deref().unwrap_or("no reason given"),
+                        );
+                        sqlx::query(IDENTITY_HARD).bind(identity).bind(disable_after).bind(o.at)
+                            .bind(reason).execute(&mut *tx).await?;
+                    } else if o.status == DeliveryStatus::Sent {
+                        sqlx::query(identity_ok).bind(identity).execute(&mut *tx).await?;
+                    }
                 }
             }
         }
         tx.commit().await?;
-        Ok(landed)
+        Ok(landed_total)
     })
 }
 

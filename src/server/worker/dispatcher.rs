@@ -129,9 +129,24 @@ pub async fn attempt(state: &AppState, transports: &OrgTransports, d: Delivery) 
     outcome
 }
 
+/// SQLite has one writer: the dispatcher's own claims and records take turns in-process
+/// instead of meeting in SQLite's busy handler, whose sleeps would dominate. PostgreSQL needs
+/// no such turn.
+#[derive(Clone, Default)]
+struct WriteLock(Arc<tokio::sync::Mutex<()>>);
+
+impl WriteLock {
+    async fn turn(&self, state: &AppState) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match state.db {
+            crate::server::db::Db::Sqlite(_) => Some(self.0.lock().await),
+            crate::server::db::Db::Postgres(_) => None,
+        }
+    }
+}
+
 /// Writes outcomes as they come, in batches: whatever has arrived while the last batch was
 /// being written goes in the next one.
-async fn record_loop(state: AppState, mut rx: mpsc::Receiver<Outcome>) {
+async fn record_loop(state: AppState, mut rx: mpsc::Receiver<Outcome>, writes: WriteLock) {
     let disable_after = state.config.delivery.disable_after;
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
@@ -143,7 +158,11 @@ async fn record_loop(state: AppState, mut rx: mpsc::Receiver<Outcome>) {
         }
         let mut tries = 0;
         loop {
-            match repo::record(&state.db, &batch, disable_after).await {
+            let result = {
+                let _turn = writes.turn(&state).await;
+                repo::record(&state.db, &batch, disable_after).await
+            };
+            match result {
                 Ok(_) => break,
                 Err(err) if tries < 5 => {
                     tries += 1;
@@ -209,8 +228,10 @@ pub async fn reap(state: &AppState) -> Result<usize, sqlx::Error> {
 pub async fn run(state: AppState, owner: String, mut stop: watch::Receiver<bool>) {
     let cfg = state.config.delivery.clone();
     let permits = Arc::new(Semaphore::new(cfg.concurrency.max(1)));
+    let batch_at = (cfg.concurrency / 4).max(1);
     let (tx, rx) = mpsc::channel::<Outcome>(cfg.concurrency.max(1) * 4);
-    let recorder = tokio::spawn(record_loop(state.clone(), rx));
+    let writes = WriteLock::default();
+    let recorder = tokio::spawn(record_loop(state.clone(), rx, writes.clone()));
     let mut inflight: JoinSet<()> = JoinSet::new();
     let mut cache = TransportCache {
         by_org: HashMap::new(),
@@ -224,8 +245,10 @@ pub async fn run(state: AppState, owner: String, mut stop: watch::Receiver<bool>
             }
             last_reap = Some(Instant::now());
         }
+        // Claim in batches: with sends in flight, wait until a quarter of the slots are free
+        // rather than paying a round trip for every one that finishes.
         let free = permits.available_permits();
-        if free == 0 {
+        if free == 0 || (free < batch_at && !inflight.is_empty()) {
             tokio::select! {
                 _ = inflight.join_next() => {}
                 _ = stop.changed() => {}
@@ -234,12 +257,15 @@ pub async fn run(state: AppState, owner: String, mut stop: watch::Receiver<bool>
         }
         let now = state.clock.now();
         let lease_until = now + cfg.lease;
+        let turn = writes.turn(&state).await;
         let claimed = match repo::claim(
             &state.db,
             &owner,
             now,
             lease_until,
-            free.min(MAX_CLAIM) as i64,
+            // A few batches ahead of the free slots: claims cost a round trip each, and the
+            // claimed wait their turn below under their lease.
+            (cfg.concurrency.max(1) * 4).max(free).min(MAX_CLAIM) as i64,
         )
         .await
         {
@@ -249,6 +275,7 @@ pub async fn run(state: AppState, owner: String, mut stop: watch::Receiver<bool>
                 Vec::new()
             }
         };
+        drop(turn);
         if claimed.is_empty() {
             tokio::select! {
                 _ = state.wake.notified() => {}
@@ -258,7 +285,12 @@ pub async fn run(state: AppState, owner: String, mut stop: watch::Receiver<bool>
             continue;
         }
         for d in claimed {
-            let Ok(permit) = permits.clone().acquire_owned().await else {
+            // Stopping: whatever is claimed but not started is handed back below.
+            let permit = tokio::select! {
+                p = permits.clone().acquire_owned() => p,
+                _ = stop.changed() => break,
+            };
+            let Ok(permit) = permit else {
                 break;
             };
             let transports = cache.get(&state, d.org_id).await;
