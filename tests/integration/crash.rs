@@ -5,7 +5,7 @@
 
 use crate::both_backends;
 use crate::common::{spawn_app_with, Api, Backend, TestApp};
-use crate::delivery::{configure, person, verify_signature, wait_status, SECRET};
+use crate::delivery::{configure_webhook, person, verify_signature, wait_status};
 use crate::fakes::{FakeHttp, Reply};
 use serde_json::json;
 use std::collections::HashMap;
@@ -50,13 +50,7 @@ async fn killed_mid_dispatch_nothing_lost(backend: Backend) {
     let hook = FakeHttp::start().await;
     // The first attempt of each delivery hangs: the worker is mid-dispatch when it dies.
     hook.hang_first_by("webhook-id");
-    configure(
-        &app,
-        "acme",
-        "webhook",
-        &[("url", &hook.url), ("secret", SECRET)],
-    )
-    .await;
+    configure_webhook(&app, &hook.url).await;
     let p = person(
         &api,
         json!({ "full_name": "Crash Test", "timezone": "UTC" }),
@@ -153,13 +147,7 @@ async fn sigterm_finishes_in_flight_work(backend: Backend) {
         body: "{}".into(),
         delay: Duration::from_millis(1500),
     });
-    configure(
-        &app,
-        "acme",
-        "webhook",
-        &[("url", &hook.url), ("secret", SECRET)],
-    )
-    .await;
+    configure_webhook(&app, &hook.url).await;
     let p = person(&api, json!({ "full_name": "Slow Poke", "timezone": "UTC" })).await;
     for n in 0..5 {
         api.post(

@@ -37,6 +37,28 @@ pub async fn configure(app: &TestApp, org: &str, channel: &str, pairs: &[(&str, 
         .expect("channel settings");
 }
 
+/// The acme organisation's webhook, signed with [`SECRET`].
+pub async fn configure_webhook(app: &TestApp, url: &str) {
+    configure(app, "acme", "webhook", &[("url", url), ("secret", SECRET)]).await;
+}
+
+/// The acme organisation's e-mail, through a plain-text local SMTP server.
+pub async fn configure_smtp(app: &TestApp, host: &str, port: u16) {
+    let port = port.to_string();
+    configure(
+        app,
+        "acme",
+        "email",
+        &[
+            ("host", host),
+            ("port", &port),
+            ("tls", "none"),
+            ("from", "concierge@acme.test"),
+        ],
+    )
+    .await;
+}
+
 pub async fn person(api: &Api<'_>, body: Value) -> String {
     let (status, p) = api.post("/persons", body).await;
     assert_eq!(status, 201, "{p}");
@@ -118,19 +140,7 @@ async fn reminders_reach_every_channel_once(backend: Backend) {
         ],
     )
     .await;
-    let port = smtp.port.to_string();
-    configure(
-        &app,
-        "acme",
-        "email",
-        &[
-            ("host", "127.0.0.1"),
-            ("port", &port),
-            ("tls", "none"),
-            ("from", "concierge@acme.test"),
-        ],
-    )
-    .await;
+    configure_smtp(&app, "127.0.0.1", smtp.port).await;
 
     let ada = person(
         &api,
@@ -238,19 +248,7 @@ async fn staff_reminders_notify_in_the_portal(backend: Backend) {
     app.add_staff("acme", "cleo@acme.test", concierge::domain::Role::Concierge)
         .await;
     let smtp = FakeSmtp::start().await;
-    let port = smtp.port.to_string();
-    configure(
-        &app,
-        "acme",
-        "email",
-        &[
-            ("host", "localhost"),
-            ("port", &port),
-            ("tls", "none"),
-            ("from", "concierge@acme.test"),
-        ],
-    )
-    .await;
+    configure_smtp(&app, "localhost", smtp.port).await;
     let org = concierge::server::db::orgs::by_slug(&app.state().db, "acme")
         .await
         .unwrap()
@@ -303,13 +301,7 @@ async fn retries_back_off_and_permanent_failures_stop(backend: Backend) {
     let app = worker_app(backend).await;
     let api = Api::setup(&app, "acme").await;
     let hook = FakeHttp::start().await;
-    configure(
-        &app,
-        "acme",
-        "webhook",
-        &[("url", &hook.url), ("secret", SECRET)],
-    )
-    .await;
+    configure_webhook(&app, &hook.url).await;
     let p = person(
         &api,
         json!({ "full_name": "Alan Turing", "timezone": "Europe/London" }),
@@ -428,19 +420,7 @@ async fn hard_bounces_disable_the_address(backend: Backend) {
     let api = Api::setup(&app, "acme").await;
     let smtp = FakeSmtp::start().await;
     smtp.reject("gone@example.com");
-    let port = smtp.port.to_string();
-    configure(
-        &app,
-        "acme",
-        "email",
-        &[
-            ("host", "127.0.0.1"),
-            ("port", &port),
-            ("tls", "none"),
-            ("from", "concierge@acme.test"),
-        ],
-    )
-    .await;
+    configure_smtp(&app, "127.0.0.1", smtp.port).await;
     let p = person(
         &api,
         json!({ "full_name": "Bounce Bob", "timezone": "UTC" }),
@@ -523,13 +503,7 @@ async fn utility_goes_ahead_of_engagement(backend: Backend) {
     .await;
     let api = Api::setup(&app, "acme").await;
     let hook = FakeHttp::start().await;
-    configure(
-        &app,
-        "acme",
-        "webhook",
-        &[("url", &hook.url), ("secret", SECRET)],
-    )
-    .await;
+    configure_webhook(&app, &hook.url).await;
     let org = concierge::server::db::orgs::by_slug(&app.state().db, "acme")
         .await
         .unwrap()
@@ -592,13 +566,7 @@ async fn racing_workers_send_each_delivery_once(backend: Backend) {
     .await;
     let api = Api::setup(&app, "acme").await;
     let hook = FakeHttp::start().await;
-    configure(
-        &app,
-        "acme",
-        "webhook",
-        &[("url", &hook.url), ("secret", SECRET)],
-    )
-    .await;
+    configure_webhook(&app, &hook.url).await;
     let p = person(
         &api,
         json!({ "full_name": "Race Condition", "timezone": "UTC" }),

@@ -75,6 +75,17 @@ fn request_failure(err: reqwest::Error) -> SendError {
     }
 }
 
+/// The provider's answer: status, headers and body text, or why there was none.
+async fn answer(
+    res: Result<reqwest::Response, reqwest::Error>,
+) -> Result<(reqwest::StatusCode, reqwest::header::HeaderMap, String), SendError> {
+    let res = res.map_err(request_failure)?;
+    let status = res.status();
+    let headers = res.headers().clone();
+    let text = res.text().await.unwrap_or_default();
+    Ok((status, headers, text))
+}
+
 fn parse_url(channels: &Channels, raw: &str) -> Result<reqwest::Url, SendError> {
     let url = reqwest::Url::parse(raw)
         .map_err(|e| SendError::permanent(format!("'{raw}' is not a valid URL: {e}")))?;
@@ -169,11 +180,8 @@ impl Transport for Webhook {
                 .header("idempotency-key", &id)
                 .body(body)
                 .send()
-                .await
-                .map_err(request_failure)?;
-            let status = res.status();
-            let headers = res.headers().clone();
-            let text = res.text().await.unwrap_or_default();
+                .await;
+            let (status, headers, text) = answer(res).await?;
             if status.is_success() {
                 Ok(Sent {
                     provider_message_id: Some(id),
@@ -265,11 +273,8 @@ impl Transport for Slack {
                 .header("idempotency-key", d.id.to_string())
                 .json(&serde_json::json!({ "channel": to, "text": text, "unfurl_links": false }))
                 .send()
-                .await
-                .map_err(request_failure)?;
-            let status = res.status();
-            let headers = res.headers().clone();
-            let text = res.text().await.unwrap_or_default();
+                .await;
+            let (status, headers, text) = answer(res).await?;
             if !status.is_success() {
                 return Err(status_failure(status, &headers, &text));
             }
@@ -368,11 +373,8 @@ impl Transport for Twilio {
                     ("Body", d.body.clone()),
                 ])
                 .send()
-                .await
-                .map_err(request_failure)?;
-            let status = res.status();
-            let headers = res.headers().clone();
-            let text = res.text().await.unwrap_or_default();
+                .await;
+            let (status, headers, text) = answer(res).await?;
             let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
             if status.is_success() {
                 return Ok(Sent {
