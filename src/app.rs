@@ -113,14 +113,16 @@ pub type UserResource = Resource<Result<Option<SessionUser>, ServerFnError>>;
 fn Layout() -> impl IntoView {
     let user: UserResource = Resource::new(|| (), |_| current_user());
     provide_context(user);
+    let unread = Resource::new(|| (), |_| crate::api::messages::unread_notifications());
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="topbar">
             <a class="brand" href="/">"Concierge"</a>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
+                    let unread = unread.await.unwrap_or(0);
                     match user.await {
-                        Ok(Some(u)) => view! { <Nav user=u/> }.into_any(),
+                        Ok(Some(u)) => view! { <Nav user=u unread/> }.into_any(),
                         _ => view! { <a href="/login">"Sign in"</a> }.into_any(),
                     }
                 })}
@@ -133,7 +135,7 @@ fn Layout() -> impl IntoView {
 }
 
 #[component]
-fn Nav(user: SessionUser) -> impl IntoView {
+fn Nav(user: SessionUser, unread: i64) -> impl IntoView {
     let admin = user.role.is_admin();
     view! {
         <nav class="nav" aria-label="Main">
@@ -148,7 +150,10 @@ fn Nav(user: SessionUser) -> impl IntoView {
             {admin.then(|| view! { <A href="/settings">"Settings"</A> })}
         </nav>
         <div class="who">
-            <a class="who-notes" href="/notifications">"Notifications"</a>
+            <a class="who-notes" href="/notifications">
+                "Notifications"
+                {(unread > 0).then(|| view! { " " <span class="count" aria-label=format!("{unread} unread")>{unread}</span> })}
+            </a>
             <span class="who-name">{user.display_name.clone()}</span>
             <span class="who-org">{user.org_name.clone()} " · " {user.role.as_str()}</span>
             <form method="post" action="/logout">

@@ -85,11 +85,16 @@ pub async fn add_message(
 ) -> Result<FormOutcome, ServerFnError> {
     use crate::domain::comms::MessageInput;
     let (state, actor) = actor()?;
+    // "record" is an outgoing message that already went out another way: kept, not sent.
+    let (direction, send) = match direction.as_str() {
+        "record" => ("out".to_string(), Some(false)),
+        _ => (direction, None),
+    };
     let input = MessageInput {
         direction: Some(direction),
         body: Some(body),
         author: None,
-        send: None,
+        send,
     };
     let result = crate::server::services::comms::add_message(
         &state,

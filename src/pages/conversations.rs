@@ -183,9 +183,10 @@ pub fn ConversationPage() -> impl IntoView {
                                         <div class="field">
                                             <label for="f-direction">"Add"</label>
                                             <select id="f-direction" name="direction">
-                                                <option value="note">"A note for the team"</option>
-                                                <option value="out">"A message we sent"</option>
-                                                <option value="in">"A message the client sent"</option>
+                                                <option value="out">"A reply — sent to the client now"</option>
+                                                <option value="note">"A note for the team (not sent)"</option>
+                                                <option value="record">"A message we sent elsewhere (recorded, not sent)"</option>
+                                                <option value="in">"A message the client sent (recorded)"</option>
                                             </select>
                                             <FieldMessage name="direction" errors/>
                                         </div>
@@ -220,6 +221,9 @@ fn MessageLine(message: Message) -> impl IntoView {
                 {format!("{label} {} · {}", message.author, message.created_at.format("%-d %b %Y %H:%M UTC"))}
             </p>
             <p class="message-body">{message.body.clone()}</p>
+            {message.delivery_id.map(|d| view! {
+                <p class="message-meta"><a href=format!("/messages/{d}")>"What happened to it"</a></p>
+            })}
         </li>
     }
 }

@@ -137,6 +137,68 @@ async fn portal_channels_reminders_and_messages(backend: Backend) {
         .unwrap();
     assert!(detail.contains("Your table is booked for tonight."));
     assert!(detail.contains("queued") && detail.contains("sent"));
+    // In a thread, a reply is sent; a message recorded as sent elsewhere is not.
+    let res = app
+        .server_fn(
+            "/srv/comms/start_conversation",
+            Some(&session),
+            &[
+                ("person_id", &person),
+                ("channel_type", "email"),
+                ("subject", "Dinner"),
+            ],
+        )
+        .await;
+    let saved: serde_json::Value = res.json().await.unwrap();
+    let conversation = saved["Saved"]
+        .as_str()
+        .expect("conversation started")
+        .to_string();
+    for (direction, body) in [
+        ("record", "Called them about dinner."),
+        ("out", "See you at eight!"),
+    ] {
+        let res = app
+            .server_fn(
+                "/srv/comms/add_message",
+                Some(&session),
+                &[
+                    ("conversation_id", &conversation),
+                    ("direction", direction),
+                    ("body", body),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    }
+    let org = concierge::server::db::orgs::by_slug(&app.state().db, "acme")
+        .await
+        .unwrap()
+        .unwrap();
+    let msgs = concierge::server::db::comms::messages(
+        &app.state().db,
+        org.id,
+        conversation.parse().unwrap(),
+        0,
+        10,
+    )
+    .await
+    .unwrap();
+    let recorded = msgs.iter().find(|m| m.body.starts_with("Called")).unwrap();
+    let reply = msgs.iter().find(|m| m.body.starts_with("See you")).unwrap();
+    assert!(recorded.delivery_id.is_none(), "recorded, not sent");
+    assert!(
+        reply.delivery_id.is_some(),
+        "the reply went out as a delivery"
+    );
+    let thread = app
+        .get_with(&format!("/conversations/{conversation}"), &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(thread.contains(&format!("/messages/{}", reply.delivery_id.unwrap())));
+
     let notes = app.get_with("/notifications", &session).await;
     assert_eq!(notes.status(), 200, "{:?}", notes.headers().get("location"));
 
