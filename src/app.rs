@@ -120,9 +120,8 @@ fn Layout() -> impl IntoView {
             <a class="brand" href="/">"Concierge"</a>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
-                    let unread = unread.await.unwrap_or(0);
                     match user.await {
-                        Ok(Some(u)) => view! { <Nav user=u unread/> }.into_any(),
+                        Ok(Some(u)) => view! { <Nav user=u/> }.into_any(),
                         _ => view! { <a href="/login">"Sign in"</a> }.into_any(),
                     }
                 })}
@@ -135,7 +134,7 @@ fn Layout() -> impl IntoView {
 }
 
 #[component]
-fn Nav(user: SessionUser, unread: i64) -> impl IntoView {
+fn Nav(user: SessionUser) -> impl IntoView {
     let admin = user.role.is_admin();
     view! {
         <nav class="nav" aria-label="Main">
@@ -150,10 +149,7 @@ fn Nav(user: SessionUser, unread: i64) -> impl IntoView {
             {admin.then(|| view! { <A href="/settings">"Settings"</A> })}
         </nav>
         <div class="who">
-            <a class="who-notes" href="/notifications">
-                "Notifications"
-                {(unread > 0).then(|| view! { " " <span class="count" aria-label=format!("{unread} unread")>{unread}</span> })}
-            </a>
+            <a class="who-notes" href="/notifications">"Notifications"</a>
             <span class="who-name">{user.display_name.clone()}</span>
             <span class="who-org">{user.org_name.clone()} " · " {user.role.as_str()}</span>
             <form method="post" action="/logout">
