@@ -113,7 +113,6 @@ pub type UserResource = Resource<Result<Option<SessionUser>, ServerFnError>>;
 fn Layout() -> impl IntoView {
     let user: UserResource = Resource::new(|| (), |_| current_user());
     provide_context(user);
-    let unread = Resource::new(|| (), |_| crate::api::messages::unread_notifications());
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="topbar">
