@@ -3,8 +3,8 @@
 use crate::api::auth::current_user;
 use crate::domain::SessionUser;
 use crate::pages::{
-    auth, calendar, clients, conversations, dates, home, import, messages, projects, settings,
-    vendors,
+    auth, calendar, clients, conversations, dates, engagement, home, import, messages, projects,
+    settings, vendors,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -81,6 +81,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("settings/staff") view=settings::StaffPage/>
                     <Route path=path!("settings/audit") view=settings::AuditPage/>
                     <Route path=path!("settings/channels") view=messages::ChannelsPage/>
+                    <Route path=path!("settings/engagement") view=engagement::PolicyPage/>
+                    <Route path=path!("engagement") view=engagement::EngagementPage/>
+                    <Route path=path!("engagement/runs/:id") view=engagement::RunPage/>
                     <Route path=path!("messages") view=messages::MessagesPage/>
                     <Route path=path!("messages/:id") view=messages::MessagePage/>
                     <Route path=path!("notifications") view=messages::NotificationsPage/>
@@ -113,14 +116,16 @@ pub type UserResource = Resource<Result<Option<SessionUser>, ServerFnError>>;
 fn Layout() -> impl IntoView {
     let user: UserResource = Resource::new(|| (), |_| current_user());
     provide_context(user);
+    let unread = Resource::new(|| (), |_| crate::api::messages::unread_notifications());
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="topbar">
             <a class="brand" href="/">"Concierge"</a>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
+                    let unread = unread.await.unwrap_or(0);
                     match user.await {
-                        Ok(Some(u)) => view! { <Nav user=u/> }.into_any(),
+                        Ok(Some(u)) => view! { <Nav user=u unread/> }.into_any(),
                         _ => view! { <a href="/login">"Sign in"</a> }.into_any(),
                     }
                 })}
@@ -133,7 +138,7 @@ fn Layout() -> impl IntoView {
 }
 
 #[component]
-fn Nav(user: SessionUser) -> impl IntoView {
+fn Nav(user: SessionUser, unread: i64) -> impl IntoView {
     let admin = user.role.is_admin();
     view! {
         <nav class="nav" aria-label="Main">
@@ -144,11 +149,15 @@ fn Nav(user: SessionUser) -> impl IntoView {
             <A href="/projects">"Projects"</A>
             <A href="/conversations">"Conversations"</A>
             <A href="/messages">"Messages"</A>
+            <A href="/engagement">"Engagement"</A>
             <A href="/vendors">"Vendors"</A>
             {admin.then(|| view! { <A href="/settings">"Settings"</A> })}
         </nav>
         <div class="who">
-            <a class="who-notes" href="/notifications">"Notifications"</a>
+            <a class="who-notes" href="/notifications">
+                "Notifications"
+                {(unread > 0).then(|| view! { " " <span class="count" aria-label=format!("{unread} unread")>{unread}</span> })}
+            </a>
             <span class="who-name">{user.display_name.clone()}</span>
             <span class="who-org">{user.org_name.clone()} " · " {user.role.as_str()}</span>
             <form method="post" action="/logout">

@@ -12,14 +12,22 @@ pub async fn list_clients(
     #[server(default)] q: String,
     #[server(default)] tag: String,
     #[server(default)] staff: String,
+    #[server(default)] segment: String,
     #[server(default)] page: i64,
 ) -> Result<PersonPage, ServerFnError> {
     use crate::server::services::persons::Narrowing;
     let (state, actor) = super::ssr::actor()?;
     let q = Some(q.as_str()).filter(|q| !q.trim().is_empty());
+    let segment = match segment.trim() {
+        "" | "all" => None,
+        s => Some(crate::domain::engagement::Segment::parse(s).map_err(|m| {
+            super::ssr::fail(crate::server::error::ServiceError::invalid("segment", m))
+        })?),
+    };
     let narrowing = Narrowing {
         tag: Some(tag),
         assigned_staff_id: super::ssr::optional_id(&staff)?,
+        segment,
         ..Default::default()
     };
     crate::server::services::persons::page(&state, &actor, q, narrowing, page)

@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod clients;
 pub mod comms;
 pub mod dates;
+pub mod engagement;
 pub mod messages;
 pub mod projects;
 pub mod settings;

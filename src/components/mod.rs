@@ -1,5 +1,7 @@
 //! Shared UI pieces: form fields that show their error beside them, the pager, notices.
 
+pub mod chart;
+
 use crate::domain::FieldErrors;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};

@@ -193,7 +193,15 @@ pub fn suppression_words(code: &str, channel: Channel) -> String {
         "no_recipient" => "skipped — no staff member to tell".into(),
         "person_deleted" => "skipped — the person was deleted".into(),
         "channel_disabled" => format!("skipped — the {channel} channel is switched off"),
-        other => format!("skipped — {other}"),
+        "no_consent" => "skipped — no marketing consent".into(),
+        "engagement_off" => "skipped — engagement is switched off".into(),
+        "quiet_hours" => "skipped — quiet hours on their clock".into(),
+        "unsubscribed" => "skipped — unsubscribed".into(),
+        other => match other.split_once(':') {
+            Some(("cap_day", n)) => format!("skipped — {n} per 24 h cap"),
+            Some(("cap_week", n)) => format!("skipped — {n} per 7 days cap"),
+            _ => format!("skipped — {other}"),
+        },
     }
 }
 
@@ -206,6 +214,15 @@ pub fn explain(d: &Delivery, now: DateTime<Utc>) -> String {
     let error = d.last_error.as_deref().unwrap_or("no reason given");
     match d.status {
         DeliveryStatus::Pending => match (d.attempts, d.next_attempt_at) {
+            (0, Some(t)) if t > now && d.metadata.get("held_until").is_some() => {
+                let tz = d
+                    .metadata
+                    .pointer("/person/timezone")
+                    .and_then(|z| z.as_str())
+                    .and_then(|z| z.parse().ok())
+                    .unwrap_or(chrono_tz::UTC);
+                super::engagement::decide::held_words(t, tz)
+            }
             (0, Some(t)) if t > now => format!("waiting — due at {}", at_time(t)),
             (0, _) => "queued — about to be sent".into(),
             (n, Some(t)) => format!(

@@ -1,6 +1,7 @@
 //! People the organisation looks after: the stored record, the raw input from a form or the
 //! API, and the validated draft that the service layer writes.
 
+use super::engagement::Segment;
 use super::{EmailAddress, FieldErrors, PhoneNumber, Timezone};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -83,8 +84,44 @@ pub struct Person {
     /// When consent was last given or withdrawn, and how.
     pub consent_at: Option<DateTime<Utc>>,
     pub consent_source: Option<String>,
+    /// Computed by the engagement run: `new`, `active`, `at_risk`, `dormant` or `churned`.
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub segment: Segment,
+    /// Computed by the engagement run: 0 (sure to stay) to 1 (as good as gone).
+    #[serde(default)]
+    pub churn_risk: f64,
+    /// Behavioural labels such as `frequent` and `night_owl`.
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub labels: Labels,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A person's behavioural labels, stored comma-separated.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Labels(pub Vec<String>);
+
+impl TryFrom<String> for Labels {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Ok(Labels(
+            text.split(',')
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(String::from)
+                .collect(),
+        ))
+    }
+}
+
+impl std::ops::Deref for Labels {
+    type Target = Vec<String>;
+    fn deref(&self) -> &Vec<String> {
+        &self.0
+    }
 }
 
 impl Person {

@@ -41,6 +41,8 @@ pub enum TimelineKind {
     Project,
     Date,
     Recommendation,
+    /// An engagement message, and what the person did with it.
+    Engagement,
 }
 
 /// One line of a person's unified timeline.

@@ -4,6 +4,7 @@ use crate::api::clients::{
     client_dashboard, client_timeline, get_client, list_clients, DeleteClient, SaveClient,
 };
 use crate::api::comms::{AddIdentity, ChangeIdentity};
+use crate::api::engagement::explain_person;
 use crate::api::staff::list_colleagues;
 use crate::api::vendors::list_vendors;
 use crate::components::{
@@ -16,6 +17,7 @@ use crate::domain::profile::TimelineEntry;
 use crate::domain::{Person, PersonType, StaffMember};
 use crate::pages::conversations::ClientConversations;
 use crate::pages::dates::{client_date_resources, ClientDates};
+use crate::pages::engagement::ClientEngagement;
 use crate::pages::projects::ClientProjects;
 use crate::pages::vendors::RecommendationsPanel;
 use leptos::prelude::*;
@@ -29,6 +31,7 @@ pub fn ClientsPage() -> impl IntoView {
     let q = query_param("q", "");
     let tag = query_param("tag", "");
     let staff_id = query_param("staff", "");
+    let segment = query_param("segment", "");
     let page = move || {
         query
             .read()
@@ -38,8 +41,8 @@ pub fn ClientsPage() -> impl IntoView {
             .max(1)
     };
     let results = Resource::new(
-        move || (q.get(), tag.get(), staff_id.get(), page()),
-        |(q, tag, staff, page)| list_clients(q, tag, staff, page),
+        move || (q.get(), tag.get(), staff_id.get(), segment.get(), page()),
+        |(q, tag, staff, segment, page)| list_clients(q, tag, staff, segment, page),
     );
     let staff = Resource::new(|| (), |_| list_colleagues());
     let writable = can_write();
@@ -74,11 +77,18 @@ pub fn ClientsPage() -> impl IntoView {
                     })}
                 </Suspense>
             </select>
+            <label for="segment" class="visually-hidden">"Segment"</label>
+            <select id="segment" name="segment">
+                {[("", "Any segment"), ("new", "New"), ("active", "Active"), ("at_risk", "At risk"), ("dormant", "Dormant"), ("churned", "Churned")]
+                    .into_iter()
+                    .map(|(value, label)| view! { <option value=value selected=move || segment.get() == value>{label}</option> })
+                    .collect_view()}
+            </select>
             <button type="submit" name="page" value="1">"Search"</button>
         </Form>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let filtered = !q.get().is_empty() || !tag.get().is_empty() || !staff_id.get().is_empty();
+                let filtered = !q.get().is_empty() || !tag.get().is_empty() || !staff_id.get().is_empty() || !segment.get().is_empty();
                 match results.await {
                     Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
                     Ok(list) if list.items.is_empty() => view! {
@@ -86,11 +96,11 @@ pub fn ClientsPage() -> impl IntoView {
                     }.into_any(),
                     Ok(list) => {
                         let pages = list.pages();
-                        let keep = vec![("q", q.get()), ("tag", tag.get()), ("staff", staff_id.get())];
+                        let keep = vec![("q", q.get()), ("tag", tag.get()), ("staff", staff_id.get()), ("segment", segment.get())];
                         view! {
                             <table class="table">
                                 <thead>
-                                    <tr><th scope="col">"Name"</th><th scope="col">"Type"</th><th scope="col">"E-mail"</th><th scope="col">"Phone"</th><th scope="col">"Tags"</th></tr>
+                                    <tr><th scope="col">"Name"</th><th scope="col">"Type"</th><th scope="col">"E-mail"</th><th scope="col">"Phone"</th><th scope="col">"Tags"</th><th scope="col">"Segment"</th></tr>
                                 </thead>
                                 <tbody>
                                     {list.items.into_iter().map(|p| view! { <ClientRow person=p/> }).collect_view()}
@@ -118,6 +128,7 @@ fn ClientRow(person: Person) -> impl IntoView {
             <td>{person.email.clone().unwrap_or_default()}</td>
             <td>{person.phone.clone().unwrap_or_default()}</td>
             <td>{person.tags.iter().map(|t| view! { <span class="tag">{t.clone()}</span> }).collect_view()}</td>
+            <td><span class=format!("badge segment-{}", person.segment.as_str())>{person.segment.label()}</span></td>
         </tr>
     }
 }
@@ -142,6 +153,7 @@ pub fn ClientPage() -> impl IntoView {
         |(id, _, _)| client_dashboard(id),
     );
     let timeline = Resource::new(move || id.get(), client_timeline);
+    let engagement = Resource::new(move || id.get(), explain_person);
     let catalogue = Resource::new(|| (), |_| list_vendors(String::new(), String::new()));
     let workspace = Workspace {
         dashboard,
@@ -189,6 +201,7 @@ pub fn ClientPage() -> impl IntoView {
                             <div class="profile">
                                 <ClientDetails person=p/>
                                 <ClientDates person_id=id_for_dates.clone() items=dates upcoming writable/>
+                                <ClientEngagement engagement/>
                             </div>
                             <ClientWorkspace person_id=id_for_dates workspace writable/>
                         }.into_any()

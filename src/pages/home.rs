@@ -1,10 +1,14 @@
-//! Home: what needs attention today — reminders due today and overdue, the dates coming up
-//! across every client in the next 30 days, and the signed-in staff member's open tasks.
+//! Home: what needs attention today — reminders due today and overdue, messages that failed,
+//! the dates coming up across every client in the next 30 days, the signed-in staff member's
+//! open tasks, and this week's engagement with a small chart.
 
 use crate::api::clients::list_clients;
 use crate::api::dates::{list_reminders, upcoming_dates, ChangeReminder};
+use crate::api::engagement::daily_numbers;
+use crate::api::messages::list_messages;
 use crate::api::projects::my_tasks;
 use crate::app::UserResource;
+use crate::components::chart::DailyChart;
 use crate::components::{action_error, ErrorNotice};
 use crate::pages::dates::{days_label, ReminderTable};
 use leptos::prelude::*;
@@ -15,7 +19,15 @@ pub fn HomePage() -> impl IntoView {
     let user = use_context::<UserResource>();
     let clients = Resource::new(
         || (),
-        |_| list_clients(String::new(), String::new(), String::new(), 1),
+        |_| {
+            list_clients(
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                1,
+            )
+        },
     );
     let change = ServerAction::<ChangeReminder>::new();
     let due = Resource::new(
@@ -24,6 +36,20 @@ pub fn HomePage() -> impl IntoView {
     );
     let upcoming = Resource::new(|| (), |_| upcoming_dates(None, 30));
     let tasks = Resource::new(|| (), |_| my_tasks());
+    let failed = Resource::new(
+        || (),
+        |_| {
+            list_messages(
+                "failed".into(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                1,
+            )
+        },
+    );
+    let week = Resource::new(|| (), |_| daily_numbers(7));
     let change_error = action_error(change);
     view! {
         <Title text="Home"/>
@@ -61,6 +87,50 @@ pub fn HomePage() -> impl IntoView {
                     }
                 })}
             </Transition>
+        </section>
+        <section class="panel" aria-labelledby="failed-heading">
+            <h2 id="failed-heading">"Messages that failed"</h2>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match failed.await {
+                        Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Ok(rows) if rows.is_empty() => view! { <p class="empty">"No failed messages."</p> }.into_any(),
+                        Ok(rows) => {
+                            let more = rows.len() > 5;
+                            view! {
+                                <ul class="failed-list">
+                                    {rows.into_iter().take(5).map(|r| view! {
+                                        <li>
+                                            <a href=format!("/messages/{}", r.delivery.id)>
+                                                {r.delivery.subject.clone().unwrap_or_else(|| r.delivery.channel.label().to_string())}
+                                            </a>
+                                            {r.person_name.map(|n| view! { " · " <span>{n}</span> })}
+                                            <span class="muted">{format!(" — {}", r.explanation)}</span>
+                                        </li>
+                                    }).collect_view()}
+                                </ul>
+                                <p><a href="/messages?status=failed">{if more { "See every failed message" } else { "Open the Messages log" }}</a></p>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </section>
+        <section class="panel" aria-labelledby="week-heading">
+            <h2 id="week-heading">"Engagement this week"</h2>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match week.await {
+                        Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Ok(w) => view! {
+                            <p class="stats">
+                                <a href="/engagement">{format!("{} sent · {} clicked · {} booked", w.sent, w.clicked, w.booked)}</a>
+                            </p>
+                            <DailyChart days=w.days id="week-chart" title="Engagement messages this week" small=true/>
+                        }.into_any(),
+                    }
+                })}
+            </Suspense>
         </section>
         <section class="panel" aria-labelledby="upcoming-heading">
             <h2 id="upcoming-heading">"Coming up in the next 30 days"</h2>

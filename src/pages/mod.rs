@@ -5,6 +5,7 @@ pub mod calendar;
 pub mod clients;
 pub mod conversations;
 pub mod dates;
+pub mod engagement;
 pub mod home;
 pub mod import;
 pub mod messages;

@@ -90,6 +90,7 @@ pub fn SettingsNav() -> impl IntoView {
             <a href="/settings">"Organisation"</a>
             <a href="/settings/staff">"Staff"</a>
             <a href="/settings/channels">"Channels"</a>
+            <a href="/settings/engagement">"Engagement"</a>
             <a href="/settings/audit">"Audit log"</a>
         </nav>
     }

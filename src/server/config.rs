@@ -23,6 +23,9 @@ pub struct Config {
     pub run_worker: bool,
     /// When set, `/metrics` answers only `Authorization: Bearer <METRICS_TOKEN>`.
     pub metrics_token: Option<String>,
+    /// How often the worker runs engagement for every organisation
+    /// (`ENGAGEMENT_INTERVAL_MINUTES`, default 60; 0 turns the scheduled run off).
+    pub engagement_every: std::time::Duration,
     pub delivery: DeliveryConfig,
 }
 
@@ -40,8 +43,9 @@ pub struct DeliveryConfig {
     pub disable_after: i32,
     /// Sends in flight at once per worker (`DELIVERY_CONCURRENCY`).
     pub concurrency: usize,
-    /// How long a claimed delivery stays a worker's before another may take it over
-    /// (`DELIVERY_LEASE_SECONDS`; longer than any one attempt may take).
+    /// How long a claimed delivery stays a worker's before another may take it over if the
+    /// worker stops renewing it (`DELIVERY_LEASE_SECONDS`, at least 3; renewed every third of
+    /// it while the worker holds the delivery).
     pub lease: chrono::Duration,
     /// How often an idle worker looks for due work (`WORKER_POLL_MILLISECONDS`).
     pub poll: std::time::Duration,
@@ -83,6 +87,7 @@ impl Default for Config {
             log_json: false,
             run_worker: true,
             metrics_token: None,
+            engagement_every: std::time::Duration::from_secs(3600),
             delivery: DeliveryConfig::default(),
         }
     }
@@ -129,6 +134,15 @@ impl Config {
             run_worker: var("CONCIERGE_WORKER")
                 .is_none_or(|v| !matches!(v.trim(), "0" | "false" | "no" | "off")),
             metrics_token: var("METRICS_TOKEN"),
+            engagement_every: match var("ENGAGEMENT_INTERVAL_MINUTES") {
+                None => d.engagement_every,
+                Some(v) => match v.trim().parse::<u64>() {
+                    Ok(n) if n <= 7 * 24 * 60 => std::time::Duration::from_secs(n * 60),
+                    _ => anyhow::bail!(
+                        "ENGAGEMENT_INTERVAL_MINUTES must be a whole number of minutes (0 to 10080), not '{v}'"
+                    ),
+                },
+            },
             delivery: DeliveryConfig::from_env()?,
         })
     }
@@ -142,6 +156,12 @@ impl Config {
 
 impl DeliveryConfig {
     pub fn from_env() -> anyhow::Result<Self> {
+        let config = Self::read_env()?;
+        crate::server::worker::dispatcher::check_config(&config).map_err(anyhow::Error::msg)?;
+        Ok(config)
+    }
+
+    fn read_env() -> anyhow::Result<Self> {
         let d = Self::default();
         let secs = |name: &str, default: chrono::Duration| -> anyhow::Result<chrono::Duration> {
             Ok(chrono::Duration::seconds(number(

@@ -15,10 +15,10 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use serde::Deserialize;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 fn leptos_options(config: &Config) -> LeptosOptions {
     LeptosOptions::builder()
@@ -29,9 +29,18 @@ fn leptos_options(config: &Config) -> LeptosOptions {
         .build()
 }
 
+/// The portal's routes, generated once per process. Generating them renders the app with
+/// resource loading switched off through a process-wide flag (`leptos_server`'s
+/// `SuppressResourceLoad`): done again while another server in the process renders a page,
+/// that page's resources would wait forever.
+fn routes() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// The application with all its routes and middleware, over an opened and migrated database.
 pub fn build_router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = routes();
     let ctx_state = state.clone();
     let context = move || provide_context(ctx_state.clone());
     let options = state.leptos_options.clone();
@@ -43,6 +52,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/login", post(sign_in))
         .route("/logout", post(sign_out))
         .nest("/api/v1", super::rest::router())
+        .merge(super::links::pages::router())
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())
         })

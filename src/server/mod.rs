@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod links;
 pub mod metrics;
 pub mod rest;
 pub mod services;

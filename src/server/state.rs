@@ -4,6 +4,7 @@ use super::auth::throttle::Throttle;
 use super::{Clock, Config};
 use crate::server::channels::Channels;
 use crate::server::db::Db;
+use crate::server::links::Links;
 use crate::server::metrics::Metrics;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -26,6 +27,9 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Set once any organisation exists; organisations are never deleted, so it never unsets.
     configured: Arc<AtomicBool>,
+    /// The signer of the links messages carry, keyed with the installation's secret (read
+    /// from the database the first time it is needed).
+    links: Arc<tokio::sync::OnceCell<Links>>,
 }
 
 impl AppState {
@@ -46,7 +50,25 @@ impl AppState {
             wake: Arc::new(Notify::new()),
             metrics: Arc::new(Metrics::default()),
             configured: Arc::new(AtomicBool::new(false)),
+            links: Arc::new(tokio::sync::OnceCell::new()),
         }
+    }
+
+    /// Signs and opens the tokens of deep links and unsubscribe links.
+    pub async fn links(&self) -> Result<Links, sqlx::Error> {
+        self.links
+            .get_or_try_init(|| async {
+                let key = crate::server::db::engagement::secret(
+                    &self.db,
+                    "link_key",
+                    crate::server::links::new_key,
+                    self.clock.now(),
+                )
+                .await?;
+                Ok(Links::new(key.as_bytes()))
+            })
+            .await
+            .cloned()
     }
 
     /// Whether setup has been done (an organisation exists).

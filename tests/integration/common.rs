@@ -102,6 +102,8 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
         site_root: dir.path().join("site"),
         // Tests that need the worker turn it on; the others keep their data still.
         run_worker: false,
+        // Tests that need scheduled engagement runs turn them on, too.
+        engagement_every: std::time::Duration::ZERO,
         ..Config::default()
     };
     tweak(&mut config);

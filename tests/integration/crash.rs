@@ -17,7 +17,7 @@ fn start_worker(app: &TestApp) -> Child {
         .arg("worker")
         .env("DATABASE_URL", &app.state().config.database_url)
         .env("CONCIERGE_ALLOW_LOOPBACK", "1")
-        .env("DELIVERY_LEASE_SECONDS", "2")
+        .env("DELIVERY_LEASE_SECONDS", "3")
         .env("DELIVERY_TIMEOUT_SECONDS", "60")
         .env("WORKER_POLL_MILLISECONDS", "50")
         .env(

@@ -350,3 +350,44 @@ async fn every_page_renders_with_demo_data(backend: Backend) {
     app.finish().await;
 }
 both_backends!(every_page_renders_with_demo_data);
+
+/// Pages keep rendering while other servers start in the same process. (Starting a server once
+/// generated the portal's route list, which switches resource loading off process-wide while
+/// it runs: a page rendering elsewhere at that moment waited forever. The list is now made
+/// once per process.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pages_render_while_other_servers_start() {
+    use std::time::Duration;
+    let app = spawn_app(Backend::Sqlite).await;
+    app.create_admin("acme", "ada@acme.test").await;
+    let session = app.session("ada@acme.test").await;
+    let api = Api {
+        app: &app,
+        key: app.api_key("acme").await,
+    };
+    let (_, p) = api
+        .post("/persons", serde_json::json!({ "full_name": "Busy Bee" }))
+        .await;
+    let profile = format!("/clients/{}", p["id"].as_str().unwrap());
+    // Other servers start, one after another, on other threads.
+    let starter = tokio::spawn(async {
+        for _ in 0..12 {
+            let other = spawn_app(Backend::Sqlite).await;
+            other.finish().await;
+        }
+    });
+    let mut rendered = 0;
+    while !starter.is_finished() || rendered < 16 {
+        for path in ["/", "/clients", profile.as_str(), "/messages"] {
+            let res = tokio::time::timeout(Duration::from_secs(20), app.get_with(path, &session))
+                .await
+                .unwrap_or_else(|_| panic!("{path} did not render while other servers started"));
+            assert_eq!(res.status(), 200, "{path}");
+            let body = res.text().await.unwrap();
+            assert!(body.contains("Notifications"), "{path}: {body}");
+            rendered += 1;
+        }
+    }
+    starter.await.unwrap();
+    app.finish().await;
+}

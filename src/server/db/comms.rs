@@ -23,6 +23,32 @@ pub async fn identities_for(
     on_db!(db, pool => sqlx::query_as::<_, CommIdentity>(&sql).bind(org_id).bind(person_id).fetch_all(pool).await)
 }
 
+/// The identities of many people at once (preferred first for each), for a batch.
+pub async fn identities_of(
+    db: &Db,
+    org_id: Uuid,
+    person_ids: &[Uuid],
+) -> Result<Vec<CommIdentity>, sqlx::Error> {
+    let mut out = Vec::new();
+    for chunk in person_ids.chunks(500) {
+        let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT {IDENTITY_COLUMNS} FROM comm_identities WHERE org_id = $1 AND person_id IN ({}) \
+             ORDER BY person_id, preferred DESC, channel, created_at",
+            list.join(", ")
+        );
+        let rows = on_db!(db, pool => {
+            let mut q = sqlx::query_as::<_, CommIdentity>(&sql).bind(org_id);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            q.fetch_all(pool).await
+        })?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
 pub async fn get_identity(
     db: &Db,
     org_id: Uuid,

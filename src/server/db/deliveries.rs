@@ -2,7 +2,7 @@
 //! PostgreSQL skips rows another worker holds (`FOR UPDATE SKIP LOCKED`); SQLite has a single
 //! writer, so its `UPDATE … RETURNING` is atomic as it stands.
 
-use super::Db;
+use super::{typed, Db};
 use crate::domain::delivery::{Delivery, DeliveryEvent, DeliveryFilter, DeliveryStatus};
 use crate::on_db;
 use chrono::{DateTime, Utc};
@@ -55,6 +55,117 @@ pub async fn insert(db: &Db, d: &Delivery, event: &str) -> Result<bool, sqlx::Er
         tx.commit().await?;
         Ok(inserted)
     })
+}
+
+/// Writes many new deliveries at once, each with its first event (`events[i]` for
+/// `deliveries[i]`); those whose idempotency key exists are left as they are. Returns the ids
+/// written.
+pub async fn insert_many(
+    db: &Db,
+    deliveries: &[Delivery],
+    events: &[&str],
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    const ROWS: usize = 200;
+    let mut written = Vec::new();
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        for (n, chunk) in deliveries.chunks(ROWS).enumerate() {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let cells: Vec<String> = (1..=41).map(|c| format!("${}", i * 41 + c)).collect();
+                    format!("({})", cells.join(", "))
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO deliveries ({COLUMNS}) VALUES {} \
+                 ON CONFLICT (org_id, idempotency_key) DO NOTHING RETURNING id",
+                values.join(", ")
+            );
+            let mut q = sqlx::query_scalar::<_, Uuid>(&sql);
+            for d in chunk {
+                q = q.bind(d.id).bind(d.org_id).bind(d.person_id).bind(d.staff_id).bind(d.identity_id)
+                    .bind(d.kind.as_str()).bind(d.source.as_str()).bind(d.channel.as_str())
+                    .bind(&d.address).bind(&d.subject).bind(&d.body).bind(Json(&d.metadata))
+                    .bind(d.status.as_str()).bind(&d.suppression_reason).bind(d.priority)
+                    .bind(d.attempts).bind(d.max_attempts).bind(d.next_attempt_at).bind(&d.lease_owner)
+                    .bind(d.lease_expires_at).bind(&d.last_error).bind(&d.transport)
+                    .bind(&d.provider_message_id).bind(&d.idempotency_key).bind(&d.correlation_id)
+                    .bind(d.reminder_rule_id).bind(&d.occurrence).bind(d.conversation_id)
+                    .bind(d.campaign_id).bind(&d.variant).bind(&d.template).bind(&d.prompt_version)
+                    .bind(&d.model).bind(Json(&d.safety_checks)).bind(&d.response).bind(d.response_at)
+                    .bind(d.sent_at).bind(d.delivered_at).bind(d.failed_at).bind(d.created_at)
+                    .bind(d.updated_at);
+            }
+            let ids: std::collections::HashSet<Uuid> = q.fetch_all(&mut *tx).await?.into_iter().collect();
+            let landed: Vec<(usize, &Delivery)> = chunk
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| ids.contains(&d.id))
+                .collect();
+            for events_chunk in landed.chunks(ROWS) {
+                let values: Vec<String> = (0..events_chunk.len())
+                    .map(|i| {
+                        let cells: Vec<String> = (1..=8).map(|c| format!("${}", i * 8 + c)).collect();
+                        format!("({})", cells.join(", "))
+                    })
+                    .collect();
+                let sql = format!(
+                    "INSERT INTO delivery_events (id, org_id, delivery_id, event, status, attempt, detail, at) VALUES {}",
+                    values.join(", ")
+                );
+                let mut q = sqlx::query(&sql);
+                for (i, d) in events_chunk {
+                    let event = events.get(n * ROWS + i).copied().unwrap_or("queued");
+                    q = q.bind(Uuid::now_v7()).bind(d.org_id).bind(d.id).bind(event)
+                        .bind(d.status.as_str()).bind(0_i32).bind(&d.suppression_reason)
+                        .bind(d.created_at);
+                }
+                q.execute(&mut *tx).await?;
+            }
+            written.extend(landed.iter().map(|(_, d)| d.id));
+        }
+        tx.commit().await?;
+        Ok(written)
+    })
+}
+
+/// A person's engagement messages that count against the caps: queued, held or being sent
+/// (whenever they will go), and those sent since `since`. (person, status, sent_at,
+/// created_at, id) for many people at once.
+pub type EngagementPrior = (Uuid, String, Option<DateTime<Utc>>, DateTime<Utc>, Uuid);
+
+pub async fn engagement_priors(
+    db: &Db,
+    org_id: Uuid,
+    person_ids: &[Uuid],
+    since: DateTime<Utc>,
+) -> Result<Vec<EngagementPrior>, sqlx::Error> {
+    let mut out = Vec::new();
+    for chunk in person_ids.chunks(500) {
+        let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = format!(
+            "SELECT person_id, status, sent_at, created_at, id FROM deliveries \
+             WHERE org_id = $1 AND kind = 'engagement' AND person_id IN ({}) \
+             AND (status IN ('pending', 'sending') OR (status IN ('sent', 'delivered') AND sent_at > $2))",
+            list.join(", ")
+        );
+        let rows: Vec<EngagementPrior> = on_db!(db, pool => {
+            let mut q = sqlx::query_as(&sql).bind(org_id).bind(since);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            q.fetch_all(pool).await
+        })?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// A delivery by id alone, for the signed links a client follows (the token names the
+/// delivery; its organisation comes from the row).
+pub async fn by_signed_id(db: &Db, id: Uuid) -> Result<Option<Delivery>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM deliveries WHERE id = $1");
+    on_db!(db, pool => sqlx::query_as::<_, Delivery>(&sql).bind(id).fetch_optional(pool).await)
 }
 
 pub async fn get(db: &Db, org_id: Uuid, id: Uuid) -> Result<Option<Delivery>, sqlx::Error> {
@@ -164,7 +275,8 @@ pub async fn identity_hard_failure(
         .execute(pool).await.map(|_| ()))
 }
 
-/// What became of one attempt (or of a lease that ran out), to be written back.
+/// What became of one attempt (or of a lease that ran out, or of a check before sending), to
+/// be written back.
 #[derive(Clone, Debug)]
 pub struct Outcome {
     pub id: Uuid,
@@ -183,29 +295,53 @@ pub struct Outcome {
     pub identity_id: Option<Uuid>,
     /// A hard failure (bounce, unknown number), counted against the identity.
     pub hard: bool,
+    /// Why it is not sent (a suppression code), when it is suppressed.
+    pub reason: Option<String>,
+    /// Nothing was attempted (it was held, or could not be tried): the claim's attempt is
+    /// given back.
+    pub uncount: bool,
+    /// The person an engagement message went to, whose unanswered count it adds to.
+    pub engagement_person: Option<Uuid>,
 }
 
-/// How many outcomes go into one statement (9 parameters each, well under either backend's
-/// limit).
-const RECORD_CHUNK: usize = 500;
-
-/// `$n` cast to `ty` where PostgreSQL needs it (values in a VALUES list have no column to take
-/// their type from); SQLite takes the value as it is bound.
-fn typed(db: &Db, n: usize, ty: &str) -> String {
-    match db {
-        Db::Postgres(_) => format!("CAST(${n} AS {ty})"),
-        Db::Sqlite(_) => format!("${n}"),
+impl Outcome {
+    /// An outcome for `d` that changes nothing yet: the caller sets what happened.
+    pub fn of(d: &Delivery, at: DateTime<Utc>) -> Self {
+        Self {
+            id: d.id,
+            org_id: d.org_id,
+            owner: d.lease_owner.clone(),
+            status: DeliveryStatus::Sent,
+            event: "sent",
+            attempt: d.attempts,
+            detail: None,
+            next_attempt_at: d.next_attempt_at,
+            transport: None,
+            provider_message_id: None,
+            at,
+            reminder_rule_id: d.reminder_rule_id,
+            identity_id: d.identity_id,
+            hard: false,
+            reason: None,
+            uncount: false,
+            engagement_person: None,
+        }
     }
 }
+
+/// Parameters per outcome in the record statement.
+const RECORD_COLUMNS: usize = 11;
+/// How many outcomes go into one statement (well under either backend's parameter limit).
+const RECORD_CHUNK: usize = 400;
 
 /// One UPDATE for a chunk of outcomes (each only while its lease is still current), returning
 /// the ids that landed; and one INSERT for their events.
 fn record_sql(db: &Db, rows: usize) -> (String, String) {
     let values: Vec<String> = (0..rows)
         .map(|i| {
-            let b = i * 9;
+            let b = i * RECORD_COLUMNS;
             format!(
-                "({}, {}, ${}, {}, ${}, ${}, ${}, {}, ${})",
+                "({}, {}, ${}, {}, ${}, ${}, ${}, {}, ${}, ${}, {})",
                 typed(db, b + 1, "UUID"),
                 typed(db, b + 2, "UUID"),
                 b + 3,
@@ -215,6 +351,8 @@ fn record_sql(db: &Db, rows: usize) -> (String, String) {
                 b + 7,
                 typed(db, b + 8, "TIMESTAMPTZ"),
                 b + 9,
+                b + 10,
+                typed(db, b + 11, "INTEGER"),
             )
         })
         .collect();
@@ -225,6 +363,8 @@ fn record_sql(db: &Db, rows: usize) -> (String, String) {
          provider_message_id = COALESCE(v.column7, deliveries.provider_message_id), \
          sent_at = CASE WHEN v.column3 = 'sent' THEN v.column8 ELSE deliveries.sent_at END, \
          failed_at = CASE WHEN v.column3 = 'failed' THEN v.column8 ELSE deliveries.failed_at END, \
+         suppression_reason = COALESCE(v.column10, deliveries.suppression_reason), \
+         attempts = deliveries.attempts - v.column11, \
          lease_owner = NULL, lease_expires_at = NULL, updated_at = v.column8 \
          FROM (VALUES {}) AS v \
          WHERE deliveries.id = v.column1 AND deliveries.org_id = v.column2 \
@@ -234,18 +374,8 @@ fn record_sql(db: &Db, rows: usize) -> (String, String) {
     );
     let events: Vec<String> = (0..rows)
         .map(|i| {
-            let b = i * 8;
-            format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7,
-                b + 8
-            )
+            let cells: Vec<String> = (1..=8).map(|c| format!("${}", i * 8 + c)).collect();
+            format!("({})", cells.join(", "))
         })
         .collect();
     let insert = format!(
@@ -256,9 +386,11 @@ fn record_sql(db: &Db, rows: usize) -> (String, String) {
 }
 
 /// Writes a batch of outcomes in one transaction: each delivery's new state (only while the
-/// recorded lease is still its own), its event, the reminder it carried, and the hard-failure
-/// count of the identity it went to (which is disabled at `disable_after`). Returns how many
-/// landed. Set-based, so a worker sending thousands a second spends a few statements per batch.
+/// recorded lease is still its own), its event, the reminder it carried, the hard-failure
+/// count of the identity it went to (which is disabled at `disable_after`), and, for an
+/// engagement message that went out, its recipient's unanswered count. Returns how many
+/// landed. Set-based, so a worker sending thousands a second spends a few statements per
+/// batch. Writing the same outcomes twice changes nothing the second time.
 pub async fn record(
     db: &Db,
     outcomes: &[Outcome],
@@ -284,7 +416,7 @@ pub async fn record(
             for o in chunk {
                 q = q.bind(o.id).bind(o.org_id).bind(o.status.as_str()).bind(o.next_attempt_at)
                     .bind(&o.detail).bind(&o.transport).bind(&o.provider_message_id).bind(o.at)
-                    .bind(&o.owner);
+                    .bind(&o.owner).bind(&o.reason).bind(o.uncount as i32);
             }
             let landed: std::collections::HashSet<Uuid> =
                 q.fetch_all(&mut *tx).await?.into_iter().collect();
@@ -301,7 +433,8 @@ pub async fn record(
             let mut q = sqlx::query(&insert);
             for o in &done {
                 q = q.bind(Uuid::now_v7()).bind(o.org_id).bind(o.id).bind(o.event)
-                    .bind(o.status.as_str()).bind(o.attempt).bind(&o.detail).bind(o.at);
+                    .bind(o.status.as_str()).bind(o.attempt - o.uncount as i32).bind(&o.detail)
+                    .bind(o.at);
             }
             q.execute(&mut *tx).await?;
             for o in done {
@@ -329,11 +462,42 @@ pub async fn record(
                         sqlx::query(identity_ok).bind(identity).execute(&mut *tx).await?;
                     }
                 }
+                if let (Some(person), DeliveryStatus::Sent) = (o.engagement_person, o.status) {
+                    sqlx::query(super::engagement::NUDGED).bind(person).bind(o.at.timestamp())
+                        .execute(&mut *tx).await?;
+                }
             }
         }
         tx.commit().await?;
         Ok(landed_total)
     })
+}
+
+/// Keeps the leases of `ids` (held by `owner`) for another stretch: a worker renews what it
+/// holds, so a claim never runs out while the worker is alive and still means to send it.
+pub async fn renew(
+    db: &Db,
+    owner: &str,
+    ids: &[Uuid],
+    until: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    let mut renewed = 0;
+    for chunk in ids.chunks(500) {
+        let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = format!(
+            "UPDATE deliveries SET lease_expires_at = $2 WHERE lease_owner = $1 \
+             AND status = 'sending' AND id IN ({})",
+            list.join(", ")
+        );
+        renewed += on_db!(db, pool => {
+            let mut q = sqlx::query(&sql).bind(owner).bind(until);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            q.execute(pool).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(renewed)
 }
 
 /// Moves a delivery from one status to another (for staff and provider callbacks), with its
@@ -414,6 +578,58 @@ pub async fn add_event(
     })
 }
 
+/// A response to a message (`clicked`, `unsubscribed` …): always an event; the delivery's
+/// `response` only when it is stronger than the one it has.
+pub async fn respond(
+    db: &Db,
+    org_id: Uuid,
+    id: Uuid,
+    response: &str,
+    detail: &str,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let set = format!(
+        "UPDATE deliveries SET response = $3, response_at = $4, updated_at = $4 \
+         WHERE org_id = $1 AND id = $2 AND {} < $5",
+        super::engagement::RANK
+    );
+    let event = "INSERT INTO delivery_events (id, org_id, delivery_id, event, status, attempt, detail, at) \
+                 SELECT $1, org_id, id, $2, status, attempts, $3, $4 FROM deliveries WHERE org_id = $5 AND id = $6";
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        sqlx::query(&set).bind(org_id).bind(id).bind(response).bind(at)
+            .bind(super::engagement::rank(response)).execute(&mut *tx).await?;
+        sqlx::query(event).bind(Uuid::now_v7()).bind(response).bind(detail).bind(at)
+            .bind(org_id).bind(id).execute(&mut *tx).await?;
+        tx.commit().await
+    })
+}
+
+/// The engagement story of a person for their timeline: messages that went out and what they
+/// did with them — (event id, event, detail, at, delivery id, subject).
+pub type EngagementEvent = (
+    Uuid,
+    String,
+    Option<String>,
+    DateTime<Utc>,
+    Uuid,
+    Option<String>,
+);
+
+pub async fn engagement_events(
+    db: &Db,
+    org_id: Uuid,
+    person_id: Uuid,
+    limit: i64,
+) -> Result<Vec<EngagementEvent>, sqlx::Error> {
+    let sql = "SELECT ev.id, ev.event, ev.detail, ev.at, d.id, d.subject FROM delivery_events ev \
+               JOIN deliveries d ON d.id = ev.delivery_id \
+               WHERE d.org_id = $1 AND d.person_id = $2 AND d.kind = 'engagement' \
+               AND ev.event IN ('sent', 'clicked', 'booked', 'responded', 'replied', 'unsubscribed') \
+               ORDER BY ev.at DESC LIMIT $3";
+    on_db!(db, pool => sqlx::query_as(sql).bind(org_id).bind(person_id).bind(limit).fetch_all(pool).await)
+}
+
 /// The latest failed delivery a reminder produced, for "retry".
 pub async fn last_failed_for_rule(
     db: &Db,
@@ -448,14 +664,32 @@ pub async fn queue(
     })
 }
 
-/// Hands back everything `owner` still holds (a worker shutting down): due again now, and the
-/// attempt it had begun not counted.
-pub async fn release(db: &Db, owner: &str, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
-    let sql = "UPDATE deliveries SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, \
-               attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, next_attempt_at = $2, \
-               updated_at = $2 WHERE status = 'sending' AND lease_owner = $1";
-    on_db!(db, pool => sqlx::query(sql).bind(owner).bind(now).execute(pool).await
-        .map(|r| r.rows_affected()))
+/// Hands back everything `owner` still holds (a worker shutting down), but `except`: due
+/// again now, and the attempt it had begun not counted.
+pub async fn release(
+    db: &Db,
+    owner: &str,
+    except: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    let keep = if except.is_empty() {
+        String::new()
+    } else {
+        let list: Vec<String> = (0..except.len()).map(|i| format!("${}", i + 3)).collect();
+        format!(" AND id NOT IN ({})", list.join(", "))
+    };
+    let sql = format!(
+        "UPDATE deliveries SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, \
+         attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, next_attempt_at = $2, \
+         updated_at = $2 WHERE status = 'sending' AND lease_owner = $1{keep}"
+    );
+    on_db!(db, pool => {
+        let mut q = sqlx::query(&sql).bind(owner).bind(now);
+        for id in except {
+            q = q.bind(id);
+        }
+        q.execute(pool).await.map(|r| r.rows_affected())
+    })
 }
 
 /// Claims one particular pending delivery (to send it at once, as a test message is).

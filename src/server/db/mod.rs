@@ -9,6 +9,7 @@ pub mod channels;
 pub mod comms;
 pub mod dates;
 pub mod deliveries;
+pub mod engagement;
 pub mod orgs;
 pub mod persons;
 pub mod projects;
@@ -84,7 +85,10 @@ impl Db {
             Db::Sqlite(pool) => sqlx::migrate!("migrations/sqlite").run(pool).await,
             Db::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await,
         }
-        .context("could not apply database migrations")
+        .context("could not apply database migrations")?;
+        engagement::backfill_once(self)
+            .await
+            .context("could not build the activity roll-ups")
     }
 
     pub fn backend(&self) -> &'static str {
@@ -111,5 +115,14 @@ pub fn is_unique_violation(err: &sqlx::Error, column: &str) -> bool {
             e.constraint().is_some_and(|c| c.contains(column)) || e.message().contains(column)
         }
         _ => false,
+    }
+}
+
+/// `$n` cast to `ty` where PostgreSQL needs it (values in a VALUES list have no column to take
+/// their type from); SQLite takes the value as it is bound.
+pub(crate) fn typed(db: &Db, n: usize, ty: &str) -> String {
+    match db {
+        Db::Postgres(_) => format!("CAST(${n} AS {ty})"),
+        Db::Sqlite(_) => format!("${n}"),
     }
 }

@@ -30,9 +30,17 @@ macro_rules! bind_draft {
     };
 }
 
-const COLUMNS: &str = "id, org_id, full_name, preferred_name, person_type, email, phone, timezone, \
-    birthday, tags, external_id, notes, locale, related_person_id, relationship, assigned_staff_id, \
-    last_active_at, marketing_consent, consent_at, consent_source, created_at, updated_at";
+/// A person's columns, with what the engagement run computed for them (`p` is the person,
+/// `e` their engagement row; see [`FROM`]).
+pub const COLUMNS: &str = "p.id, p.org_id, p.full_name, p.preferred_name, p.person_type, p.email, \
+    p.phone, p.timezone, p.birthday, p.tags, p.external_id, p.notes, p.locale, p.related_person_id, \
+    p.relationship, p.assigned_staff_id, p.last_active_at, p.marketing_consent, p.consent_at, \
+    p.consent_source, COALESCE(e.segment, 'new') AS segment, \
+    CAST(COALESCE(e.churn_points, 0) AS DOUBLE PRECISION) / 100 AS churn_risk, \
+    COALESCE(e.labels, '') AS labels, p.created_at, p.updated_at";
+
+/// People with their engagement row.
+pub const FROM: &str = "persons p LEFT JOIN person_engagement e ON e.person_id = p.id";
 
 /// Consent as it is to be written: the flag, when it last changed, and how.
 pub struct Consent<'a> {
@@ -53,14 +61,21 @@ pub async fn insert(
                birthday, tags, external_id, notes, search_text, sort_name, locale, related_person_id, relationship, \
                assigned_staff_id, marketing_consent, consent_at, consent_source, created_at, updated_at) \
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22)";
-    on_db!(db, pool => bind_draft!(sqlx::query(sql).bind(id).bind(org_id), d)
-        .bind(consent.given)
-        .bind(consent.at)
-        .bind(consent.source)
-        .bind(at)
-        .execute(pool)
-        .await
-        .map(|_| ()))
+    let engagement =
+        "INSERT INTO person_engagement (person_id, org_id, joined_s) VALUES ($1, $2, $3)";
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        bind_draft!(sqlx::query(sql).bind(id).bind(org_id), d)
+            .bind(consent.given)
+            .bind(consent.at)
+            .bind(consent.source)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(engagement).bind(id).bind(org_id).bind(at.timestamp())
+            .execute(&mut *tx).await?;
+        tx.commit().await
+    })
 }
 
 /// Replaces every field of a live person; false when there is none with this id.
@@ -89,9 +104,30 @@ pub async fn update(
 
 pub async fn get(db: &Db, org_id: Uuid, id: Uuid) -> Result<Option<Person>, sqlx::Error> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM persons WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL"
+        "SELECT {COLUMNS} FROM {FROM} WHERE p.org_id = $1 AND p.id = $2 AND p.deleted_at IS NULL"
     );
     on_db!(db, pool => sqlx::query_as::<_, Person>(&sql).bind(org_id).bind(id).fetch_optional(pool).await)
+}
+
+/// Live people by id, for a batch (those deleted or of another organisation are left out).
+pub async fn by_ids(db: &Db, org_id: Uuid, ids: &[Uuid]) -> Result<Vec<Person>, sqlx::Error> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM {FROM} WHERE p.org_id = $1 AND p.deleted_at IS NULL AND p.id IN ({})",
+            list.join(", ")
+        );
+        let rows = on_db!(db, pool => {
+            let mut q = sqlx::query_as::<_, Person>(&sql).bind(org_id);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            q.fetch_all(pool).await
+        })?;
+        out.extend(rows);
+    }
+    Ok(out)
 }
 
 pub async fn by_external_id(
@@ -99,8 +135,24 @@ pub async fn by_external_id(
     org_id: Uuid,
     external_id: &str,
 ) -> Result<Option<Person>, sqlx::Error> {
-    let sql = format!("SELECT {COLUMNS} FROM persons WHERE org_id = $1 AND external_id = $2 AND deleted_at IS NULL");
+    let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE p.org_id = $1 AND p.external_id = $2 AND p.deleted_at IS NULL");
     on_db!(db, pool => sqlx::query_as::<_, Person>(&sql).bind(org_id).bind(external_id).fetch_optional(pool).await)
+}
+
+/// Withdraws marketing consent, stamped with the time and how; false when there is no such
+/// live person.
+pub async fn withdraw_consent(
+    db: &Db,
+    org_id: Uuid,
+    id: Uuid,
+    source: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let sql =
+        "UPDATE persons SET marketing_consent = FALSE, consent_at = $3, consent_source = $4, \
+               updated_at = $3 WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL";
+    on_db!(db, pool => sqlx::query(sql).bind(org_id).bind(id).bind(at).bind(source)
+        .execute(pool).await.map(|r| r.rows_affected() > 0))
 }
 
 pub async fn soft_delete(
@@ -122,6 +174,8 @@ pub struct Filter {
     /// A tag, matched whole and without regard to (ASCII) case.
     pub tag: Option<String>,
     pub assigned_staff_id: Option<Uuid>,
+    /// Only people in this engagement segment.
+    pub segment: Option<crate::domain::engagement::Segment>,
 }
 
 /// Escapes LIKE wildcards so a search for `50%` means the characters, not a pattern.
@@ -141,28 +195,33 @@ enum Param {
 }
 
 fn where_clause(filter: &Filter, first: usize) -> (String, Vec<Param>) {
-    let mut sql = String::from("org_id = $1 AND deleted_at IS NULL");
+    let mut sql = String::from("p.org_id = $1 AND p.deleted_at IS NULL");
     let mut params = Vec::new();
     let mut n = first;
     if let Some(t) = filter.person_type {
-        sql.push_str(&format!(" AND person_type = ${n}"));
+        sql.push_str(&format!(" AND p.person_type = ${n}"));
         params.push(Param::Text(t.as_str().to_string()));
         n += 1;
     }
     if let Some(tag) = &filter.tag {
         sql.push_str(&format!(
-            " AND LOWER(CAST(tags AS TEXT)) LIKE ${n} ESCAPE '\\'"
+            " AND LOWER(CAST(p.tags AS TEXT)) LIKE ${n} ESCAPE '\\'"
         ));
         params.push(Param::Text(like_pattern(&super::vendors::tag_json(tag))));
         n += 1;
     }
     if let Some(staff) = filter.assigned_staff_id {
-        sql.push_str(&format!(" AND assigned_staff_id = ${n}"));
+        sql.push_str(&format!(" AND p.assigned_staff_id = ${n}"));
         params.push(Param::Id(staff));
         n += 1;
     }
+    if let Some(segment) = filter.segment {
+        sql.push_str(&format!(" AND e.segment = ${n}"));
+        params.push(Param::Text(segment.as_str().to_string()));
+        n += 1;
+    }
     for word in &filter.words {
-        sql.push_str(&format!(" AND search_text LIKE ${n} ESCAPE '\\'"));
+        sql.push_str(&format!(" AND p.search_text LIKE ${n} ESCAPE '\\'"));
         params.push(Param::Text(like_pattern(word)));
         n += 1;
     }
@@ -180,14 +239,17 @@ pub async fn list_after(
     let (clause, params) = match after {
         Some(_) => {
             let (clause, params) = where_clause(filter, 5);
-            (format!("{clause} AND (sort_name > $2 OR (sort_name = $2 AND id > $3)) ORDER BY sort_name, id LIMIT $4"), params)
+            (format!("{clause} AND (p.sort_name > $2 OR (p.sort_name = $2 AND p.id > $3)) ORDER BY p.sort_name, p.id LIMIT $4"), params)
         }
         None => {
             let (clause, params) = where_clause(filter, 3);
-            (format!("{clause} ORDER BY sort_name, id LIMIT $2"), params)
+            (
+                format!("{clause} ORDER BY p.sort_name, p.id LIMIT $2"),
+                params,
+            )
         }
     };
-    let sql = format!("SELECT {COLUMNS} FROM persons WHERE {clause}");
+    let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE {clause}");
     on_db!(db, pool => {
         let mut q = sqlx::query_as::<_, Person>(&sql).bind(org_id);
         if let Some((name, id)) = &after {
@@ -211,10 +273,10 @@ pub async fn page(
 ) -> Result<(Vec<Person>, i64), sqlx::Error> {
     let (clause, params) = where_clause(filter, 4);
     let sql = format!(
-        "SELECT {COLUMNS} FROM persons WHERE {clause} ORDER BY sort_name, id LIMIT $2 OFFSET $3"
+        "SELECT {COLUMNS} FROM {FROM} WHERE {clause} ORDER BY p.sort_name, p.id LIMIT $2 OFFSET $3"
     );
     let (count_clause, _) = where_clause(filter, 2);
-    let count_sql = format!("SELECT COUNT(*) FROM persons WHERE {count_clause}");
+    let count_sql = format!("SELECT COUNT(*) FROM {FROM} WHERE {count_clause}");
     on_db!(db, pool => {
         let mut q = sqlx::query_as::<_, Person>(&sql).bind(org_id).bind(limit).bind(offset);
         let mut c = sqlx::query_scalar::<_, i64>(&count_sql).bind(org_id);

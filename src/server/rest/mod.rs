@@ -6,6 +6,7 @@ mod comms;
 mod dashboard;
 mod dates;
 mod deliveries;
+mod engagement;
 pub mod openapi;
 mod persons;
 pub mod problem;
@@ -36,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .merge(vendors::router())
         .merge(dashboard::router())
         .merge(deliveries::router())
+        .merge(engagement::router())
         .fallback(|req: Request| async move {
             ApiError::not_found(format!(
                 "there is no API route {} {}",

@@ -39,6 +39,7 @@ routes! {
     "get" "/persons" "People" "List people", query = &[
         ("q", "Words to find in name, e-mail, phone, tags"), ("person_type", "client, family_member or contact"),
         ("tag", "Only people with this tag"), ("assigned_staff_id", "Only people this staff member looks after"),
+        ("segment", "new, active, at_risk, dormant or churned"),
         ("cursor", "The next_cursor of the previous page"), ("skip", "How many to skip"), ("limit", "How many to return (1–200)"),
     ];
     "get" "/persons/{id}" "People" "Read a person";
@@ -126,6 +127,14 @@ routes! {
     "post" "/activity/login" "Activity" "Report that a person signed in to the client app";
     "post" "/activity/event" "Activity" "Report one activity event (person by person_id or external_id)";
     "post" "/activity/events" "Activity" "Report a batch of events, all or nothing";
+    "post" "/cron/run-engagement" "Engagement" "Run engagement now: recompute segments and churn risk, then queue, hold or skip a nudge for every dormant or due person (body or query dry_run=true: decide and report, change nothing)", query = &[
+        ("dry_run", "true to decide and report without changing anything"),
+    ];
+    "get" "/engagement/policy" "Engagement" "The engagement policy: thresholds, caps, quiet hours, channel, booking address, templates";
+    "get" "/engagement/runs" "Engagement" "The latest engagement runs with their summaries", query = &[("limit", "1–100, default 20")];
+    "get" "/engagement/runs/{id}" "Engagement" "One run with its summary and the first decisions it made";
+    "get" "/engagement/stats" "Engagement" "Engagement messages sent, clicked and booked per day", query = &[("days", "1–90, default 14")];
+    "get" "/persons/{id}/engagement" "Engagement" "The person's segment, churn risk and labels explained, their booking cadence and the latest decision about them";
     "get" "/openapi.json" "Meta" "This document";
 }
 

@@ -1,9 +1,10 @@
-//! Ingesting activity events (one or a batch) and reading a person's activity.
+//! Ingesting activity events (one or a batch): each moves the person's activity roll-up and
+//! answers the engagement messages it follows within the conversion window.
 
 use crate::domain::activity::{ActivityDraft, ActivityEvent, ActivityInput, PersonRef};
 use crate::domain::FieldErrors;
 use crate::server::auth::Actor;
-use crate::server::db::{activity, persons};
+use crate::server::db::{self, persons};
 use crate::server::error::{ServiceError, ServiceResult};
 use crate::server::AppState;
 use uuid::Uuid;
@@ -79,6 +80,9 @@ pub async fn ingest(
     if !errors.is_empty() {
         return Err(errors.into());
     }
-    activity::insert_all(&state.db, &events).await?;
+    // Activity answers the engagement messages sent within the conversion window before it.
+    let policy = super::engagement::policy(state, actor).await?;
+    let window = chrono::Duration::hours(policy.conversion_hours as i64);
+    db::engagement::ingest(&state.db, &events, window).await?;
     Ok(events)
 }

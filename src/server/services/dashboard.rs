@@ -207,5 +207,32 @@ pub async fn timeline(
         });
     }
 
+    for (id, event, detail, at, delivery_id, subject) in
+        db::deliveries::engagement_events(&state.db, org, person_id, limit).await?
+    {
+        let about = subject
+            .map(|s| format!("“{s}”"))
+            .unwrap_or_else(|| "an engagement message".into());
+        let (name, title) = match event.as_str() {
+            "sent" => ("engagement_sent".to_string(), format!("Sent {about}")),
+            "clicked" => (event.clone(), format!("Followed the link in {about}")),
+            "booked" => (event.clone(), format!("Booked after {about}")),
+            "responded" => (event.clone(), format!("Active again after {about}")),
+            "replied" => (event.clone(), format!("Replied to {about}")),
+            "unsubscribed" => (event.clone(), format!("Unsubscribed through {about}")),
+            other => (other.to_string(), format!("{other}: {about}")),
+        };
+        entries.push(TimelineEntry {
+            id,
+            kind: TimelineKind::Engagement,
+            name,
+            title,
+            detail,
+            occurred_at: at,
+            link: Some(format!("/messages/{delivery_id}")),
+            properties: None,
+        });
+    }
+
     Ok(merge_timeline(entries, limit as usize))
 }

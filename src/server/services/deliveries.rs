@@ -3,12 +3,12 @@
 //! us afterwards. Nothing is sent except through a delivery queued here.
 
 use super::audit;
-use crate::domain::comms::CommIdentity;
 use crate::domain::dates::Channel;
 use crate::domain::delivery::{
     explain, utility_text, Delivery, DeliveryDetail, DeliveryEventInput, DeliveryFilter,
     DeliveryKind, DeliverySource, DeliveryStatus, ProviderEvent, SendUtilityInput,
 };
+use crate::domain::route::{route, NoRoute, Route};
 use crate::domain::Person;
 use crate::server::auth::Actor;
 use crate::server::db::{comms, deliveries as repo, persons};
@@ -38,89 +38,6 @@ pub struct NewDelivery<'a> {
     pub occurrence: Option<String>,
     pub conversation_id: Option<Uuid>,
     pub due_at: DateTime<Utc>,
-}
-
-/// Where a message to a person goes, or the code of why it cannot go anywhere.
-struct Route {
-    channel: Channel,
-    address: Option<String>,
-    identity_id: Option<Uuid>,
-}
-
-fn usable(i: &CommIdentity) -> bool {
-    !i.opted_out() && !i.disabled()
-}
-
-/// Picks the person's address on `channel` (the preferred one first), or on any channel when
-/// none is asked for; falls back to the person's own e-mail or phone.
-fn route(
-    person: &Person,
-    identities: &[CommIdentity],
-    channel: Option<Channel>,
-) -> Result<Route, (Channel, &'static str)> {
-    let from_identity = |i: &CommIdentity| Route {
-        channel: i.channel,
-        address: Some(i.address.clone()),
-        identity_id: Some(i.id),
-    };
-    let fallback = |c: Channel| match c {
-        Channel::Email => person.email.clone(),
-        Channel::Sms | Channel::Whatsapp => person.phone.clone(),
-        _ => None,
-    };
-    match channel {
-        // The organisation's endpoint receives every webhook delivery; staff notes need no
-        // address.
-        Some(c @ (Channel::Webhook | Channel::Portal)) => Ok(Route {
-            channel: c,
-            address: None,
-            identity_id: None,
-        }),
-        Some(c) => {
-            let on_channel: Vec<&CommIdentity> =
-                identities.iter().filter(|i| i.channel == c).collect();
-            // Identities come preferred first.
-            if let Some(i) = on_channel.iter().find(|i| usable(i)) {
-                return Ok(from_identity(i));
-            }
-            if on_channel.iter().any(|i| i.opted_out()) {
-                return Err((c, "opted_out"));
-            }
-            if !on_channel.is_empty() {
-                return Err((c, "identity_disabled"));
-            }
-            match fallback(c) {
-                Some(address) => Ok(Route {
-                    channel: c,
-                    address: Some(address),
-                    identity_id: None,
-                }),
-                None => Err((c, "no_address")),
-            }
-        }
-        None => {
-            if let Some(i) = identities.iter().find(|i| usable(i)) {
-                return Ok(from_identity(i));
-            }
-            for c in [Channel::Email, Channel::Sms] {
-                if identities.iter().any(|i| i.channel == c) {
-                    continue;
-                }
-                if let Some(address) = fallback(c) {
-                    return Ok(Route {
-                        channel: c,
-                        address: Some(address),
-                        identity_id: None,
-                    });
-                }
-            }
-            match identities.first() {
-                Some(i) if i.opted_out() => Err((i.channel, "opted_out")),
-                Some(i) => Err((i.channel, "identity_disabled")),
-                None => Err((Channel::Email, "no_address")),
-            }
-        }
-    }
 }
 
 /// What the webhook and the log say about the person a message is for.
@@ -156,7 +73,7 @@ pub async fn queue(state: &AppState, new: NewDelivery<'_>) -> ServiceResult<(Del
         }),
         (Some(p), None) => {
             let identities = comms::identities_for(&state.db, new.org_id, p.id).await?;
-            route(p, &identities, new.channel)
+            route(p, &identities, new.channel).map_err(|(c, why)| (c, why.code()))
         }
         (None, None) => match new.channel {
             Some(c @ (Channel::Portal | Channel::Webhook)) => Ok(Route {
@@ -164,7 +81,7 @@ pub async fn queue(state: &AppState, new: NewDelivery<'_>) -> ServiceResult<(Del
                 address: None,
                 identity_id: None,
             }),
-            other => Err((other.unwrap_or(Channel::Email), "no_address")),
+            other => Err((other.unwrap_or(Channel::Email), NoRoute::NoAddress.code())),
         },
     };
     let (channel, address, identity_id, status, reason) = match routed {

@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod dates;
 pub mod deliveries;
 pub mod demo;
+pub mod engagement;
 pub mod inbound;
 pub mod persons;
 pub mod projects;

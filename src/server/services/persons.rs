@@ -1,6 +1,7 @@
 //! People: create, upsert by external id, read, update, soft delete, search and page.
 
 use super::audit;
+use crate::domain::engagement::Segment;
 use crate::domain::{
     FieldErrors, Person, PersonDraft, PersonInput, PersonPage, PersonType, Timezone,
 };
@@ -141,6 +142,9 @@ async fn save(
         now,
     )
     .await;
+    // Consent, addresses or time zone may have changed: the next engagement run decides
+    // about this person afresh.
+    db::engagement::reconsider(&state.db, actor.org_id(), id).await?;
     let person = get(state, actor, id).await?;
     if action == "update" {
         // Reminders are due on the person's clock; a new time zone moves them.
@@ -221,6 +225,7 @@ pub async fn delete(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResult<
     if !persons::soft_delete(&state.db, actor.org_id(), id, now).await? {
         return Err(ServiceError::NotFound);
     }
+    db::engagement::forget(&state.db, actor.org_id(), id).await?;
     audit(
         &state.db,
         actor,
@@ -240,6 +245,7 @@ pub struct Narrowing {
     pub person_type: Option<PersonType>,
     pub tag: Option<String>,
     pub assigned_staff_id: Option<Uuid>,
+    pub segment: Option<Segment>,
 }
 
 fn filter(q: Option<&str>, n: Narrowing) -> persons::Filter {
@@ -254,6 +260,7 @@ fn filter(q: Option<&str>, n: Narrowing) -> persons::Filter {
         person_type: n.person_type,
         tag: n.tag.filter(|t| !t.trim().is_empty()),
         assigned_staff_id: n.assigned_staff_id,
+        segment: n.segment,
     }
 }
 
@@ -279,6 +286,7 @@ pub struct ListQuery<'a> {
     pub person_type: Option<&'a str>,
     pub tag: Option<&'a str>,
     pub assigned_staff_id: Option<Uuid>,
+    pub segment: Option<&'a str>,
     pub limit: Option<i64>,
     pub cursor: Option<&'a str>,
     pub skip: Option<i64>,
@@ -297,6 +305,11 @@ pub async fn list(
     let person_type = query
         .person_type
         .and_then(|t| errors.check("person_type", PersonType::parse(t)));
+    let segment = query
+        .segment
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && *s != "all")
+        .and_then(|s| errors.check("segment", Segment::parse(s)));
     let after = match query.cursor.filter(|c| !c.is_empty()) {
         None => None,
         Some(c) => {
@@ -320,6 +333,7 @@ pub async fn list(
             person_type,
             tag: query.tag.map(str::to_string),
             assigned_staff_id: query.assigned_staff_id,
+            segment,
         },
     );
     // One extra row tells whether another page follows.

@@ -1,5 +1,5 @@
-//! The background worker: the reminder scheduler, the dispatcher and housekeeping, as tokio
-//! tasks. `concierge serve` runs them beside the web server (unless `CONCIERGE_WORKER=0`);
+//! The background worker: the reminder scheduler, the engagement run, the dispatcher and
+//! housekeeping, as tokio tasks. `concierge serve` runs them beside the web server (unless `CONCIERGE_WORKER=0`);
 //! `concierge worker` runs them alone. Several workers may run at once on PostgreSQL: claims
 //! skip each other's rows and every delivery has a unique key, so nothing is sent twice.
 
@@ -39,6 +39,7 @@ pub fn spawn(state: &AppState) -> WorkerHandle {
     let tasks = vec![
         tokio::spawn(scheduler_loop(state.clone(), rx.clone())),
         tokio::spawn(dispatcher::run(state.clone(), id.clone(), rx.clone())),
+        tokio::spawn(engagement_loop(state.clone(), rx.clone())),
         tokio::spawn(housekeeping(state.clone(), rx)),
     ];
     tracing::info!(worker = %id, "worker started");
@@ -55,6 +56,26 @@ async fn scheduler_loop(state: AppState, mut stop: watch::Receiver<bool>) {
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => {}
+        }
+    }
+}
+
+/// The scheduled engagement run: one per organisation per interval, whichever worker starts
+/// it first. Looks often (a run already done for the interval costs one refused insert), so a
+/// new interval starts its run promptly and a restart does not skip one.
+async fn engagement_loop(state: AppState, mut stop: watch::Receiver<bool>) {
+    let every = state.config.engagement_every;
+    if every.is_zero() {
+        return;
+    }
+    let look = every.min(Duration::from_secs(30));
+    while !*stop.borrow() {
+        if let Err(err) = crate::server::services::engagement::run_scheduled(&state, every).await {
+            tracing::warn!(error = %err, "the scheduled engagement run failed");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(look) => {}
             _ = stop.changed() => {}
         }
     }

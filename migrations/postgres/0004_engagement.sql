@@ -1,0 +1,78 @@
+-- Engagement: each person's activity roll-up (kept up to date as events arrive) with the
+-- segment, churn risk and labels the run computes and the run's latest decision about them;
+-- the organisation's engagement policy; the runs; and secrets the installation generates once.
+-- Instants in person_engagement are whole seconds since 1970, so the run's arithmetic is the
+-- same SQL on both databases.
+
+CREATE TABLE person_engagement (
+    person_id UUID PRIMARY KEY REFERENCES persons(id) ON DELETE CASCADE,
+    org_id UUID NOT NULL REFERENCES organisations(id),
+    joined_s BIGINT NOT NULL,
+    last_active_s BIGINT,
+    events BIGINT NOT NULL DEFAULT 0,
+    window_no BIGINT NOT NULL DEFAULT 0,
+    recent BIGINT NOT NULL DEFAULT 0,
+    previous BIGINT NOT NULL DEFAULT 0,
+    night_recent BIGINT NOT NULL DEFAULT 0,
+    night_previous BIGINT NOT NULL DEFAULT 0,
+    bookings BIGINT NOT NULL DEFAULT 0,
+    first_booking_s BIGINT,
+    last_booking_s BIGINT,
+    last_service TEXT,
+    rebook_due_s BIGINT,
+    unanswered BIGINT NOT NULL DEFAULT 0,
+    last_nudge_s BIGINT,
+    segment TEXT NOT NULL DEFAULT 'new',
+    churn_points BIGINT NOT NULL DEFAULT 0,
+    labels TEXT NOT NULL DEFAULT '',
+    decided_s BIGINT,
+    decided_nudge TEXT,
+    decided_episode_s BIGINT,
+    decided_outcome TEXT,
+    decided_reason TEXT,
+    recheck_s BIGINT,
+    decided_delivery_id UUID
+);
+CREATE INDEX person_engagement_segment ON person_engagement(org_id, segment);
+CREATE INDEX person_engagement_rebook ON person_engagement(org_id, rebook_due_s)
+    WHERE rebook_due_s IS NOT NULL;
+CREATE INDEX person_engagement_decided ON person_engagement(org_id, decided_s)
+    WHERE decided_s IS NOT NULL;
+
+INSERT INTO person_engagement (person_id, org_id, joined_s, last_active_s)
+SELECT id, org_id, CAST(FLOOR(EXTRACT(EPOCH FROM created_at)) AS BIGINT),
+       CAST(FLOOR(EXTRACT(EPOCH FROM last_active_at)) AS BIGINT)
+FROM persons;
+
+CREATE TABLE engagement_policies (
+    org_id UUID PRIMARY KEY REFERENCES organisations(id),
+    policy JSONB NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE engagement_runs (
+    id UUID PRIMARY KEY,
+    org_id UUID NOT NULL REFERENCES organisations(id),
+    started_by TEXT NOT NULL CHECK (started_by IN ('schedule', 'api', 'portal')),
+    -- A scheduled run's interval: one run per organisation per interval.
+    slot TEXT,
+    started_at TIMESTAMPTZ NOT NULL,
+    finished_at TIMESTAMPTZ,
+    summary JSONB NOT NULL DEFAULT '{}',
+    decisions JSONB NOT NULL DEFAULT '[]',
+    truncated BOOLEAN NOT NULL DEFAULT FALSE,
+    error TEXT
+);
+CREATE UNIQUE INDEX engagement_runs_slot ON engagement_runs(org_id, slot) WHERE slot IS NOT NULL;
+CREATE INDEX engagement_runs_org ON engagement_runs(org_id, started_at);
+
+CREATE TABLE installation_secrets (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL
+);
+
+-- Engagement messages by when they went, and responses by when they came, for the charts.
+CREATE INDEX deliveries_engagement ON deliveries(org_id, sent_at) WHERE kind = 'engagement';
+CREATE INDEX delivery_events_responses ON delivery_events(org_id, event, at)
+    WHERE event IN ('clicked', 'booked', 'responded', 'replied', 'unsubscribed');
