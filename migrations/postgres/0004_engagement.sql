@@ -25,15 +25,24 @@ CREATE TABLE person_engagement (
     segment TEXT NOT NULL DEFAULT 'new',
     churn_points BIGINT NOT NULL DEFAULT 0,
     labels TEXT NOT NULL DEFAULT '',
+    -- When the score changes next by itself (0: now, after new activity).
+    next_score_s BIGINT NOT NULL DEFAULT 0,
     decided_s BIGINT,
     decided_nudge TEXT,
     decided_episode_s BIGINT,
     decided_outcome TEXT,
     decided_reason TEXT,
     recheck_s BIGINT,
+    -- When the run should look at the person again (0: now; none: when something changes).
+    decide_at_s BIGINT DEFAULT 0,
     decided_delivery_id UUID
 );
+-- The run reads people a thousand at a time, in id order.
+CREATE INDEX person_engagement_keyset ON person_engagement(org_id, person_id);
 CREATE INDEX person_engagement_segment ON person_engagement(org_id, segment);
+CREATE INDEX person_engagement_rescore ON person_engagement(org_id, next_score_s);
+CREATE INDEX person_engagement_look ON person_engagement(org_id, decide_at_s)
+    WHERE decide_at_s IS NOT NULL;
 CREATE INDEX person_engagement_rebook ON person_engagement(org_id, rebook_due_s)
     WHERE rebook_due_s IS NOT NULL;
 CREATE INDEX person_engagement_decided ON person_engagement(org_id, decided_s)

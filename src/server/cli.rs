@@ -75,6 +75,15 @@ enum BenchCommand {
         #[arg(long)]
         outbox_only: bool,
     },
+    /// Engagement runs over a generated organisation of P people with E activity events.
+    Engagement {
+        #[arg(long, default_value_t = 100_000)]
+        people: usize,
+        #[arg(long, default_value_t = 300_000)]
+        events: usize,
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// Reminder lateness: M scheduled reminders due over S seconds.
     Reminders {
         #[arg(long, default_value_t = 2_000)]
@@ -160,6 +169,11 @@ pub async fn run() -> anyhow::Result<()> {
             database_url,
             outbox_only,
         }) => super::bench::dispatch(count, concurrency, database_url, outbox_only).await,
+        Command::Bench(BenchCommand::Engagement {
+            people,
+            events,
+            database_url,
+        }) => super::bench::engagement::run(people, events, database_url).await,
         Command::Bench(BenchCommand::Reminders {
             count,
             seconds,

@@ -114,6 +114,7 @@ pub const SKIP_KEYS: &[&str] = &[
     "no_channel",
     "frequency_cap",
     "quiet_hours",
+    "too_long",
     "engagement_off",
 ];
 
@@ -204,14 +205,17 @@ fn over_cap(
         if count as i64 >= cap.max(0) as i64 {
             sent.sort();
             // Room again once enough of the sent ones have left the window; pending ones
-            // leave only after they are sent, so then ask again at the next run.
+            // leave only after they are sent, so then ask again in an hour.
             let excess = count + 1 - cap.max(0) as usize;
             let free_at = if cap > 0 && excess <= sent.len() {
                 sent[excess - 1] + length
             } else {
-                now
+                now + Duration::hours(1)
             };
-            return Some((SkipReason::FrequencyCap { window, cap }, free_at.max(now)));
+            return Some((
+                SkipReason::FrequencyCap { window, cap },
+                free_at.max(now + Duration::seconds(1)),
+            ));
         }
     }
     None

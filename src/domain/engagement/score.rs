@@ -17,6 +17,9 @@
 //! **Labels**: `frequent` — 8 or more activities in the last 30 days; `night_owl` — at least 4,
 //! and at least half of them at night on their own clock.
 //!
+//! Whatever depends on the time is taken as of the start of the person's current day of
+//! inactivity ([`scored_at`]), so a score only moves once a day or with new activity.
+//!
 //! **Churn risk** (0–1, in hundredths) is the sum of three parts, each in whole hundredths:
 //! - recency: `50 × min(days inactive, 2D) ÷ 2D` — reaches 0.50 at twice the dormancy threshold;
 //! - low frequency: `30 × (8 − min(activities in 30 days, 8)) ÷ 8` — 0.30 with no activity;
@@ -294,13 +297,35 @@ pub fn whole_days(from: i64, to: i64) -> i64 {
     (to - from) / DAY
 }
 
-/// The segment, labels and churn risk of a roll-up at `now` (seconds).
+/// Where inactivity counts from: the last activity, or joining when there was none.
+pub fn reference(r: &Rollup) -> i64 {
+    r.last_active_s.unwrap_or(r.joined_s)
+}
+
+/// The moment a score stands for: the start of the person's current day of inactivity (the
+/// reference plus whole days). A score so changes only once a day, at each person's own hour,
+/// or when their activity does — so a run re-scores about a twenty-fourth of people an hour
+/// rather than everyone.
+pub fn scored_at(r: &Rollup, now: i64) -> i64 {
+    let reference = reference(r);
+    reference + whole_days(reference, now).max(0) * DAY
+}
+
+/// When the score of `r` changes next with nothing else happening: its next day of
+/// inactivity.
+pub fn next_change(r: &Rollup, now: i64) -> i64 {
+    scored_at(r, now) + DAY
+}
+
+/// The segment, labels and churn risk of a roll-up at `now` (seconds); time-dependent parts
+/// are as of [`scored_at`].
 pub fn score(r: &Rollup, t: Thresholds, now: i64) -> Score {
-    let reference = r.last_active_s.unwrap_or(r.joined_s);
+    let reference = reference(r);
     let days = whole_days(reference, now).max(0);
-    let joined_days = whole_days(r.joined_s, now);
-    let recent = r.recent_count(now);
-    let night = r.night_count(now);
+    let at = scored_at(r, now);
+    let joined_days = whole_days(r.joined_s, at);
+    let recent = r.recent_count(at);
+    let night = r.night_count(at);
     let span = 2 * t.dormant_days.max(1);
     let parts = RiskParts {
         recency: 50 * days.min(span) / span,

@@ -1,6 +1,7 @@
 //! `concierge bench engagement`: generates an organisation of `people` with `events` activity
 //! events (bulk inserts, outside the measured time; roll-ups made by the same code that ingest
-//! uses), then times whole engagement runs end to end — recompute, select, decide, queue —
+//! uses; 60 % consent to marketing, 30 % book at a regular interval, people in eight time
+//! zones), then times whole engagement runs end to end — recompute, select, decide, queue —
 //! with the time of each phase and the process's peak RSS:
 //! 1. the first run ever (every segment computed for the first time, every dormant or due
 //!    person decided about);
@@ -15,7 +16,7 @@ use crate::domain::engagement::score::{EventFacts, Rollup};
 use crate::domain::engagement::RunTrigger;
 use crate::on_db;
 use crate::server::db::Db;
-use crate::server::{AppState, TestClock};
+use crate::server::TestClock;
 use chrono::{DateTime, Duration, Utc};
 use rand::{Rng, SeedableRng};
 use std::sync::Arc;
@@ -37,7 +38,14 @@ const SERVICES: &[&str] = &["Massage", "Facial", "Manicure", "Haircut", "Yoga cl
 const GENERATE: usize = 5_000;
 
 struct Generated {
-    person: (Uuid, String, String, bool, DateTime<Utc>, Option<DateTime<Utc>>),
+    person: (
+        Uuid,
+        String,
+        String,
+        bool,
+        DateTime<Utc>,
+        Option<DateTime<Utc>>,
+    ),
     events: Vec<(Uuid, &'static str, serde_json::Value, DateTime<Utc>)>,
     rollup: Rollup,
 }
@@ -54,8 +62,14 @@ fn person(
     let id = Uuid::now_v7();
     let zone = ZONES[n % ZONES.len()];
     let joined = now - Duration::days(30 + rng.gen_range(0..700));
-    // Days since last seen: most recently, a long tail of dormant and churned.
-    let idle = (-(1.0 - rng.gen::<f64>()).ln() * 20.0) as i64;
+    // Days since last seen: most use the app every few days, some are lapsing, a few have
+    // all but gone (about a third end up dormant, a few per cent churned).
+    let mean = match rng.gen_range(0..10) {
+        0..=5 => 3.0,
+        6..=8 => 20.0,
+        _ => 150.0,
+    };
+    let idle = (-(1.0 - rng.gen::<f64>()).ln() * mean) as i64;
     let last = (now - Duration::days(idle) - Duration::minutes(rng.gen_range(0..1440))).max(joined);
     let tz: chrono_tz::Tz = zone.parse().unwrap_or(chrono_tz::UTC);
     let booker = rng.gen_bool(0.3);
@@ -64,12 +78,17 @@ fn person(
     let mut rollup = Rollup::new(org, id, joined);
     let mut out = Vec::with_capacity(events);
     for k in 0..events {
-        let (name, at, props) = if booker && k < 4 {
+        let (name, at, props) = if booker && (1..5).contains(&k) {
             // A few bookings at the person's cadence, the latest some time ago.
-            let at = last - Duration::days(cadence * k as i64 + rng.gen_range(0..3));
+            let at = last - Duration::days(cadence * (k as i64 - 1) + rng.gen_range(0..3));
             ("booking", at, serde_json::json!({ "service": service }))
         } else {
-            let back = rng.gen_range(0..180 * 24);
+            // The most recent event is the last time they were seen; the others before it.
+            let back = if k == 0 {
+                0
+            } else {
+                rng.gen_range(0..180 * 24)
+            };
             let name = ["login", "viewed_menu", "opened_app"][k % 3];
             (name, last - Duration::hours(back), serde_json::json!({}))
         };
@@ -100,18 +119,11 @@ fn person(
 }
 
 async fn write(db: &Db, org: Uuid, batch: &[Generated], now: DateTime<Utc>) -> anyhow::Result<()> {
+    let t0 = Instant::now();
     const PERSON_ROWS: usize = 500;
     const EVENT_ROWS: usize = 1_000;
     const ROLLUP_ROWS: usize = 500;
-    let cells = |rows: usize, cols: usize| -> String {
-        (0..rows)
-            .map(|r| {
-                let c: Vec<String> = (1..=cols).map(|k| format!("${}", r * cols + k)).collect();
-                format!("({})", c.join(", "))
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let cells = |rows: usize, cols: usize| crate::server::db::value_rows(db, 1, rows, cols, None);
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
         for chunk in batch.chunks(PERSON_ROWS) {
@@ -132,6 +144,7 @@ async fn write(db: &Db, org: Uuid, batch: &[Generated], now: DateTime<Utc>) -> a
             }
             q.execute(&mut *tx).await?;
         }
+        if std::env::var("BENCH_DEBUG").is_ok() { eprintln!("  persons {:?}", t0.elapsed()); }
         let events: Vec<(Uuid, Uuid, &str, &serde_json::Value, DateTime<Utc>)> = batch
             .iter()
             .flat_map(|g| g.events.iter().map(move |(id, name, props, at)| (*id, g.person.0, *name, props, *at)))
@@ -148,6 +161,7 @@ async fn write(db: &Db, org: Uuid, batch: &[Generated], now: DateTime<Utc>) -> a
             }
             q.execute(&mut *tx).await?;
         }
+        if std::env::var("BENCH_DEBUG").is_ok() { eprintln!("  events {:?}", t0.elapsed()); }
         for chunk in batch.chunks(ROLLUP_ROWS) {
             let sql = format!(
                 "INSERT INTO person_engagement (person_id, org_id, joined_s, last_active_s, events, window_no, \
@@ -168,22 +182,22 @@ async fn write(db: &Db, org: Uuid, batch: &[Generated], now: DateTime<Utc>) -> a
         tx.commit().await?;
         Ok::<(), sqlx::Error>(())
     })?;
+    if std::env::var("BENCH_DEBUG").is_ok() {
+        eprintln!("write {} people: {:?}", batch.len(), t0.elapsed());
+    }
     Ok(())
 }
 
 /// Generates the organisation, then times the runs.
 pub async fn run(people: usize, events: usize, database_url: Option<String>) -> anyhow::Result<()> {
-    let (state, _dir) = setup(database_url).await?;
+    let (mut state, _dir) = setup(database_url).await?;
     let now = Utc::now()
         .date_naive()
         .and_hms_opt(14, 0, 0)
         .map(|t| t.and_utc())
         .unwrap_or_else(Utc::now);
     let clock = TestClock::new(now);
-    let state = AppState {
-        clock: Arc::new(clock.clone()),
-        ..state
-    };
+    state.clock = Arc::new(clock.clone());
     let (org, _) = crate::server::services::auth::create_admin(
         &state,
         "bench",
@@ -227,16 +241,11 @@ pub async fn run(people: usize, events: usize, database_url: Option<String>) -> 
     ] {
         clock.advance(advance);
         let started = Instant::now();
-        let report = crate::server::services::engagement::run(
-            &state,
-            org.id,
-            RunTrigger::Api,
-            None,
-            false,
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .ok_or_else(|| anyhow::anyhow!("the run did not start"))?;
+        let report =
+            crate::server::services::engagement::run(&state, org.id, RunTrigger::Api, None, false)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .ok_or_else(|| anyhow::anyhow!("the run did not start"))?;
         let secs = started.elapsed().as_secs_f64();
         let s = &report.run.summary;
         let phases: Vec<String> = ["recompute", "select", "decide", "queue"]

@@ -31,11 +31,12 @@ pub async fn identities_of(
 ) -> Result<Vec<CommIdentity>, sqlx::Error> {
     let mut out = Vec::new();
     for chunk in person_ids.chunks(500) {
-        let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
         let sql = format!(
-            "SELECT {IDENTITY_COLUMNS} FROM comm_identities WHERE org_id = $1 AND person_id IN ({}) \
+            "SELECT {IDENTITY_COLUMNS} FROM comm_identities WHERE {} = {} AND person_id IN ({}) \
              ORDER BY person_id, preferred DESC, channel, created_at",
-            list.join(", ")
+            super::unindexed(db, "org_id"),
+            super::ph(db, 1),
+            super::phs(db, 2, chunk.len())
         );
         let rows = on_db!(db, pool => {
             let mut q = sqlx::query_as::<_, CommIdentity>(&sql).bind(org_id);

@@ -2,7 +2,7 @@
 //! PostgreSQL skips rows another worker holds (`FOR UPDATE SKIP LOCKED`); SQLite has a single
 //! writer, so its `UPDATE … RETURNING` is atomic as it stands.
 
-use super::{typed, Db};
+use super::{ph, phs, value_rows, Db};
 use crate::domain::delivery::{Delivery, DeliveryEvent, DeliveryFilter, DeliveryStatus};
 use crate::on_db;
 use chrono::{DateTime, Utc};
@@ -70,16 +70,10 @@ pub async fn insert_many(
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
         for (n, chunk) in deliveries.chunks(ROWS).enumerate() {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    let cells: Vec<String> = (1..=41).map(|c| format!("${}", i * 41 + c)).collect();
-                    format!("({})", cells.join(", "))
-                })
-                .collect();
             let sql = format!(
                 "INSERT INTO deliveries ({COLUMNS}) VALUES {} \
                  ON CONFLICT (org_id, idempotency_key) DO NOTHING RETURNING id",
-                values.join(", ")
+                value_rows(db, 1, chunk.len(), 41, None)
             );
             let mut q = sqlx::query_scalar::<_, Uuid>(&sql);
             for d in chunk {
@@ -103,15 +97,9 @@ pub async fn insert_many(
                 .filter(|(_, d)| ids.contains(&d.id))
                 .collect();
             for events_chunk in landed.chunks(ROWS) {
-                let values: Vec<String> = (0..events_chunk.len())
-                    .map(|i| {
-                        let cells: Vec<String> = (1..=8).map(|c| format!("${}", i * 8 + c)).collect();
-                        format!("({})", cells.join(", "))
-                    })
-                    .collect();
                 let sql = format!(
                     "INSERT INTO delivery_events (id, org_id, delivery_id, event, status, attempt, detail, at) VALUES {}",
-                    values.join(", ")
+                    value_rows(db, 1, events_chunk.len(), 8, None)
                 );
                 let mut q = sqlx::query(&sql);
                 for (i, d) in events_chunk {
@@ -142,19 +130,20 @@ pub async fn engagement_priors(
 ) -> Result<Vec<EngagementPrior>, sqlx::Error> {
     let mut out = Vec::new();
     for chunk in person_ids.chunks(500) {
-        let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
         let sql = format!(
             "SELECT person_id, status, sent_at, created_at, id FROM deliveries \
-             WHERE org_id = $1 AND kind = 'engagement' AND person_id IN ({}) \
-             AND (status IN ('pending', 'sending') OR (status IN ('sent', 'delivered') AND sent_at > $2))",
-            list.join(", ")
+             WHERE org_id = {} AND kind = 'engagement' AND person_id IN ({}) \
+             AND (status IN ('pending', 'sending') OR (status IN ('sent', 'delivered') AND sent_at > {}))",
+            ph(db, 1),
+            phs(db, 2, chunk.len()),
+            ph(db, chunk.len() + 2)
         );
         let rows: Vec<EngagementPrior> = on_db!(db, pool => {
-            let mut q = sqlx::query_as(&sql).bind(org_id).bind(since);
+            let mut q = sqlx::query_as(&sql).bind(org_id);
             for id in chunk {
                 q = q.bind(id);
             }
-            q.fetch_all(pool).await
+            q.bind(since).fetch_all(pool).await
         })?;
         out.extend(rows);
     }
@@ -337,25 +326,19 @@ const RECORD_CHUNK: usize = 400;
 /// One UPDATE for a chunk of outcomes (each only while its lease is still current), returning
 /// the ids that landed; and one INSERT for their events.
 fn record_sql(db: &Db, rows: usize) -> (String, String) {
-    let values: Vec<String> = (0..rows)
-        .map(|i| {
-            let b = i * RECORD_COLUMNS;
-            format!(
-                "({}, {}, ${}, {}, ${}, ${}, ${}, {}, ${}, ${}, {})",
-                typed(db, b + 1, "UUID"),
-                typed(db, b + 2, "UUID"),
-                b + 3,
-                typed(db, b + 4, "TIMESTAMPTZ"),
-                b + 5,
-                b + 6,
-                b + 7,
-                typed(db, b + 8, "TIMESTAMPTZ"),
-                b + 9,
-                b + 10,
-                typed(db, b + 11, "INTEGER"),
-            )
-        })
-        .collect();
+    let types = [
+        "UUID",
+        "UUID",
+        "",
+        "TIMESTAMPTZ",
+        "",
+        "",
+        "",
+        "TIMESTAMPTZ",
+        "",
+        "",
+        "INTEGER",
+    ];
     let update = format!(
         "UPDATE deliveries SET status = v.column3, next_attempt_at = v.column4, \
          last_error = COALESCE(v.column5, deliveries.last_error), \
@@ -370,17 +353,11 @@ fn record_sql(db: &Db, rows: usize) -> (String, String) {
          WHERE deliveries.id = v.column1 AND deliveries.org_id = v.column2 \
          AND deliveries.status = 'sending' AND (v.column9 IS NULL OR deliveries.lease_owner = v.column9) \
          RETURNING deliveries.id",
-        values.join(", ")
+        value_rows(db, 1, rows, RECORD_COLUMNS, Some(&types))
     );
-    let events: Vec<String> = (0..rows)
-        .map(|i| {
-            let cells: Vec<String> = (1..=8).map(|c| format!("${}", i * 8 + c)).collect();
-            format!("({})", cells.join(", "))
-        })
-        .collect();
     let insert = format!(
         "INSERT INTO delivery_events (id, org_id, delivery_id, event, status, attempt, detail, at) VALUES {}",
-        events.join(", ")
+        value_rows(db, 1, rows, 8, None)
     );
     (update, insert)
 }
@@ -483,14 +460,15 @@ pub async fn renew(
 ) -> Result<u64, sqlx::Error> {
     let mut renewed = 0;
     for chunk in ids.chunks(500) {
-        let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
         let sql = format!(
-            "UPDATE deliveries SET lease_expires_at = $2 WHERE lease_owner = $1 \
+            "UPDATE deliveries SET lease_expires_at = {} WHERE lease_owner = {} \
              AND status = 'sending' AND id IN ({})",
-            list.join(", ")
+            ph(db, 1),
+            ph(db, 2),
+            phs(db, 3, chunk.len())
         );
         renewed += on_db!(db, pool => {
-            let mut q = sqlx::query(&sql).bind(owner).bind(until);
+            let mut q = sqlx::query(&sql).bind(until).bind(owner);
             for id in chunk {
                 q = q.bind(id);
             }

@@ -113,10 +113,11 @@ pub async fn get(db: &Db, org_id: Uuid, id: Uuid) -> Result<Option<Person>, sqlx
 pub async fn by_ids(db: &Db, org_id: Uuid, ids: &[Uuid]) -> Result<Vec<Person>, sqlx::Error> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
-        let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
         let sql = format!(
-            "SELECT {COLUMNS} FROM {FROM} WHERE p.org_id = $1 AND p.deleted_at IS NULL AND p.id IN ({})",
-            list.join(", ")
+            "SELECT {COLUMNS} FROM {FROM} WHERE {} = {} AND p.deleted_at IS NULL AND p.id IN ({})",
+            super::unindexed(db, "p.org_id"),
+            super::ph(db, 1),
+            super::phs(db, 2, chunk.len())
         );
         let rows = on_db!(db, pool => {
             let mut q = sqlx::query_as::<_, Person>(&sql).bind(org_id);

@@ -8,7 +8,7 @@ mod runs;
 
 pub use runs::*;
 
-use super::{typed, Db};
+use super::{ph, phs, value_rows, Db};
 use crate::domain::activity::ActivityEvent;
 use crate::domain::engagement::score::{self, EventFacts, Rollup, Thresholds};
 use crate::on_db;
@@ -24,22 +24,6 @@ pub const ROLLUP_COLUMNS: &str = "person_id, org_id, joined_s, last_active_s, ev
 /// limit).
 const CHUNK: usize = 400;
 
-/// `$a, $b, …` for `count` parameters starting at `first`, each cast where PostgreSQL needs it.
-fn row(db: &Db, first: usize, types: &[&str]) -> String {
-    let cells: Vec<String> = types
-        .iter()
-        .enumerate()
-        .map(|(i, ty)| {
-            if ty.is_empty() {
-                format!("${}", first + i)
-            } else {
-                typed(db, first + i, ty)
-            }
-        })
-        .collect();
-    format!("({})", cells.join(", "))
-}
-
 /// The roll-ups of `persons` (with their time zones) as they stand, locked for the rest of
 /// the transaction on PostgreSQL.
 macro_rules! read_rollups {
@@ -50,15 +34,15 @@ macro_rules! read_rollups {
         };
         let mut out: Vec<(Rollup, String)> = Vec::new();
         for chunk in $ids.chunks(CHUNK) {
-            let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
             let sql = format!(
                 "SELECT e.person_id, e.org_id, e.joined_s, e.last_active_s, e.events, e.window_no, \
                  e.recent, e.previous, e.night_recent, e.night_previous, e.bookings, \
                  e.first_booking_s, e.last_booking_s, e.last_service, e.rebook_due_s, \
                  e.unanswered, e.last_nudge_s, p.timezone \
                  FROM person_engagement e JOIN persons p ON p.id = e.person_id \
-                 WHERE e.org_id = $1 AND e.person_id IN ({}){lock}",
-                list.join(", ")
+                 WHERE e.org_id = {} AND e.person_id IN ({}){lock}",
+                ph($db, 1),
+                phs($db, 2, chunk.len())
             );
             let mut q = sqlx::query(&sql).bind($org);
             for id in chunk {
@@ -83,18 +67,15 @@ macro_rules! write_rollups {
             "BIGINT", "BIGINT", "TEXT", "BIGINT", "BIGINT", "BIGINT",
         ];
         for chunk in $rollups.chunks(CHUNK) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| row($db, i * types.len() + 1, &types))
-                .collect();
             let sql = format!(
                 "UPDATE person_engagement SET last_active_s = v.column2, events = v.column3, \
                  window_no = v.column4, recent = v.column5, previous = v.column6, \
                  night_recent = v.column7, night_previous = v.column8, bookings = v.column9, \
                  first_booking_s = v.column10, last_booking_s = v.column11, \
                  last_service = v.column12, rebook_due_s = v.column13, unanswered = v.column14, \
-                 last_nudge_s = v.column15 \
+                 last_nudge_s = v.column15, next_score_s = 0, decide_at_s = 0 \
                  FROM (VALUES {}) AS v WHERE person_engagement.person_id = v.column1",
-                values.join(", ")
+                value_rows($db, 1, chunk.len(), types.len(), Some(&types))
             );
             let mut q = sqlx::query(&sql);
             for r in chunk.iter() {
@@ -181,12 +162,9 @@ pub async fn ingest(
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
         for chunk in events.chunks(CHUNK) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| row(db, i * insert_types.len() + 1, &insert_types))
-                .collect();
             let sql = format!(
                 "INSERT INTO activity_events (id, org_id, person_id, name, properties, occurred_at, created_at) VALUES {}",
-                values.join(", ")
+                value_rows(db, 1, chunk.len(), insert_types.len(), Some(&insert_types))
             );
             let mut q = sqlx::query(&sql);
             for e in chunk {
@@ -261,11 +239,11 @@ pub async fn rebuild(db: &Db, org_id: Uuid) -> Result<u64, sqlx::Error> {
             .bind(org_id).bind(after).fetch_all(pool).await)?;
         let Some(last) = batch.last() else { break };
         after = last.0;
-        let list: Vec<String> = (0..batch.len()).map(|i| format!("${}", i + 2)).collect();
         let events_sql = format!(
             "SELECT person_id, name, properties, occurred_at FROM activity_events \
-             WHERE org_id = $1 AND person_id IN ({}) ORDER BY occurred_at",
-            list.join(", ")
+             WHERE org_id = {} AND person_id IN ({}) ORDER BY occurred_at",
+            ph(db, 1),
+            phs(db, 2, batch.len())
         );
         type Row = (
             Uuid,
@@ -326,14 +304,14 @@ pub async fn backfill_once(db: &Db) -> Result<(), sqlx::Error> {
 /// The person's engagement is to be decided afresh at the next run (their consent, addresses
 /// or time zone changed).
 pub async fn reconsider(db: &Db, org_id: Uuid, person_id: Uuid) -> Result<(), sqlx::Error> {
-    let sql = "UPDATE person_engagement SET recheck_s = 0 WHERE org_id = $1 AND person_id = $2 \
-               AND decided_s IS NOT NULL";
+    let sql = "UPDATE person_engagement SET recheck_s = CASE WHEN decided_s IS NULL THEN recheck_s ELSE 0 END, \
+               decide_at_s = 0 WHERE org_id = $1 AND person_id = $2";
     on_db!(db, pool => sqlx::query(sql).bind(org_id).bind(person_id).execute(pool).await.map(|_| ()))
 }
 
 /// The person answered an engagement message (they followed its link).
 pub async fn answered(db: &Db, org_id: Uuid, person_id: Uuid) -> Result<(), sqlx::Error> {
-    let sql = "UPDATE person_engagement SET unanswered = 0 WHERE org_id = $1 AND person_id = $2";
+    let sql = "UPDATE person_engagement SET unanswered = 0, next_score_s = 0 WHERE org_id = $1 AND person_id = $2";
     on_db!(db, pool => sqlx::query(sql).bind(org_id).bind(person_id).execute(pool).await.map(|_| ()))
 }
 
@@ -345,7 +323,7 @@ pub async fn forget(db: &Db, org_id: Uuid, person_id: Uuid) -> Result<(), sqlx::
 
 /// An engagement message went out to the person ($1) at $2 (seconds): it counts as
 /// unanswered until they next show activity.
-pub const NUDGED: &str = "UPDATE person_engagement SET unanswered = unanswered + 1, \
+pub const NUDGED: &str = "UPDATE person_engagement SET unanswered = unanswered + 1, next_score_s = 0, \
     last_nudge_s = CASE WHEN last_nudge_s IS NULL OR last_nudge_s < $2 THEN $2 ELSE last_nudge_s END \
     WHERE person_id = $1";
 
@@ -411,16 +389,13 @@ macro_rules! bind_named {
     }};
 }
 
-/// The values the formulas read: the organisation, now, the thresholds, the current window
-/// and how much of the previous one still counts.
+/// The values the formulas read: the organisation, now and the thresholds.
 fn formula_values(org_id: Uuid, t: Thresholds, now: i64) -> Vec<(&'static str, Value)> {
     vec![
         ("org", Value::Id(org_id)),
         ("now", Value::Int(now)),
         ("dormant", Value::Int(t.dormant_days)),
         ("churned", Value::Int(t.churned_days)),
-        ("window", Value::Int(score::window_of(now))),
-        ("keep", Value::Int(score::keep_permille(now))),
     ]
 }
 
@@ -430,15 +405,24 @@ struct Formulas {
     segment: String,
     points: String,
     labels: String,
+    /// When the score changes next with nothing else happening (`score::next_change`).
+    next: String,
 }
 
 fn formulas() -> Formulas {
-    let days = "(CASE WHEN @now < COALESCE(last_active_s, joined_s) THEN 0 \
-                ELSE (@now - COALESCE(last_active_s, joined_s)) / 86400 END)";
+    let reference = "COALESCE(last_active_s, joined_s)";
+    let days =
+        format!("(CASE WHEN @now < {reference} THEN 0 ELSE (@now - {reference}) / 86400 END)");
+    // The moment the score stands for (see `score::scored_at`), its window, and how much of
+    // the previous window still counts then.
+    let at = format!("({reference} + {days} * 86400)");
+    let w = score::WINDOW;
+    let window = format!("({at} / {w})");
+    let keep = format!("(1000 - ({at} % {w}) * 1000 / {w})");
     let windowed = |cur: &str, prev: &str| {
         format!(
-            "(CASE WHEN window_no >= @window THEN ({cur} * 1000 + {prev} * @keep) / 1000 \
-             WHEN window_no = @window - 1 THEN {cur} * @keep / 1000 ELSE 0 END)"
+            "(CASE WHEN window_no >= {window} THEN ({cur} * 1000 + {prev} * {keep}) / 1000 \
+             WHEN window_no = {window} - 1 THEN {cur} * {keep} / 1000 ELSE 0 END)"
         )
     };
     let recent = windowed("recent", "previous");
@@ -454,7 +438,7 @@ fn formulas() -> Formulas {
     );
     let segment = format!(
         "(CASE WHEN {days} >= @churned THEN 'churned' WHEN {days} >= @dormant THEN 'dormant' \
-         WHEN (@now - joined_s) / 86400 < @dormant THEN 'new' WHEN 2 * {days} >= @dormant THEN 'at_risk' \
+         WHEN ({at} - joined_s) / 86400 < @dormant THEN 'new' WHEN 2 * {days} >= @dormant THEN 'at_risk' \
          ELSE 'active' END)"
     );
     let frequent = format!("{recent} >= {f}");
@@ -467,27 +451,30 @@ fn formulas() -> Formulas {
         segment,
         points,
         labels,
+        next: format!("({at} + 86400)"),
     }
 }
 
-/// Recomputes every person's segment, churn risk and labels at `now`, writing only the rows
-/// that change. Returns how many changed.
+/// Recomputes the segment, churn risk and labels of everyone whose score may have changed —
+/// their day of inactivity turned, or their activity or responses changed (`next_score_s` is
+/// then due) — or of everyone (`all`: the thresholds changed). Returns how many were scored.
 pub async fn recompute(
     db: &Db,
     org_id: Uuid,
     t: Thresholds,
     now: DateTime<Utc>,
+    all: bool,
 ) -> Result<u64, sqlx::Error> {
     let f = formulas();
+    let mut values = formula_values(org_id, t, now.timestamp());
+    values.push(("all", Value::Int(all as i64)));
     let q = named(
         &format!(
-            "UPDATE person_engagement SET segment = {s}, churn_points = {p}, labels = {l} \
-             WHERE org_id = @org AND (segment <> {s} OR churn_points <> {p} OR labels <> {l})",
-            s = f.segment,
-            p = f.points,
-            l = f.labels
+            "UPDATE person_engagement SET segment = {}, churn_points = {}, labels = {}, \
+             next_score_s = {} WHERE org_id = @org AND (next_score_s <= @now OR @all = 1)",
+            f.segment, f.points, f.labels, f.next
         ),
-        &formula_values(org_id, t, now.timestamp()),
+        &values,
     );
     on_db!(db, pool => bind_named!(sqlx::query(&q.sql), q)
         .execute(pool).await.map(|r| r.rows_affected()))
@@ -512,10 +499,27 @@ pub async fn formula_preview(
     on_db!(db, pool => bind_named!(sqlx::query_as(&q.sql), q).fetch_all(pool).await)
 }
 
-/// How many people the organisation has in each segment (as last computed).
-pub async fn segment_counts(db: &Db, org_id: Uuid) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    let sql = "SELECT segment, COUNT(*) FROM person_engagement WHERE org_id = $1 GROUP BY segment";
-    on_db!(db, pool => sqlx::query_as(sql).bind(org_id).fetch_all(pool).await)
+/// How many people the organisation has in each segment: as last computed, or computed now.
+pub async fn segment_counts(
+    db: &Db,
+    org_id: Uuid,
+    segments: Segments,
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let (segment, values) = match segments {
+        Segments::Stored => ("segment".to_string(), vec![("org", Value::Id(org_id))]),
+        Segments::Computed(t) => (
+            formulas().segment,
+            formula_values(org_id, t, now.timestamp()),
+        ),
+    };
+    let q = named(
+        &format!(
+            "SELECT {segment} AS s, COUNT(*) FROM person_engagement WHERE org_id = @org GROUP BY {segment}"
+        ),
+        &values,
+    );
+    on_db!(db, pool => bind_named!(sqlx::query_as(&q.sql), q).fetch_all(pool).await)
 }
 
 /// Where a selection reads segments from: as the last run stored them, or computed now (a
@@ -644,6 +648,143 @@ pub async fn candidates(
     })
 }
 
+/// The earlier of two nullable instants, as SQL.
+fn earlier(a: &str, b: &str) -> String {
+    format!("(CASE WHEN {a} IS NULL THEN {b} WHEN {b} IS NULL THEN {a} WHEN {a} < {b} THEN {a} ELSE {b} END)")
+}
+
+/// What the incremental selection needs besides the selection: the dormancy threshold and the
+/// rebooking grace, in seconds.
+fn look_values(s: &mut Selection, dormant_s: i64, grace_s: i64) {
+    s.values.push(("dormant_s", Value::Int(dormant_s)));
+    s.values.push(("grace_s", Value::Int(grace_s)));
+}
+
+/// When a person needs looking at again with nothing else happening: a skip's recheck, the
+/// moment they turn dormant, or the moment their rebooking falls due — whichever is first and
+/// still ahead (none: not until their activity, their record or the policy changes).
+fn next_look() -> String {
+    let recheck = "(CASE WHEN recheck_s > @now THEN recheck_s END)";
+    let dormant = "(CASE WHEN COALESCE(last_active_s, joined_s) + @dormant_s > @now \
+                   THEN COALESCE(last_active_s, joined_s) + @dormant_s END)";
+    let due = "(CASE WHEN rebook_due_s + @grace_s > @now THEN rebook_due_s + @grace_s END)";
+    earlier(recheck, &earlier(dormant, due))
+}
+
+/// Everyone is to be looked at again (the policy changed).
+pub async fn look_at_everyone(db: &Db, org_id: Uuid) -> Result<u64, sqlx::Error> {
+    let sql = "UPDATE person_engagement SET decide_at_s = 0 WHERE org_id = $1";
+    on_db!(db, pool => sqlx::query(sql).bind(org_id).execute(pool).await.map(|r| r.rows_affected()))
+}
+
+/// Settles the people due a look who need no decision now — not dormant nor due, or already
+/// decided for this stretch of time — with the time of their next look. With `ids`, only those
+/// (a batch just decided). Set-based; returns how many were settled.
+#[allow(clippy::too_many_arguments)]
+pub async fn settle(
+    db: &Db,
+    org_id: Uuid,
+    due_before: i64,
+    now: i64,
+    policy_s: i64,
+    dormant_s: i64,
+    grace_s: i64,
+    ids: Option<&[Uuid]>,
+) -> Result<u64, sqlx::Error> {
+    let mut s = selection(org_id, Segments::Stored, due_before, now, policy_s);
+    look_values(&mut s, dormant_s, grace_s);
+    let mut settled = 0;
+    let chunks: Vec<&[Uuid]> = match ids {
+        Some(ids) => ids.chunks(CHUNK).collect(),
+        None => vec![&[]],
+    };
+    for chunk in chunks {
+        let names: Vec<String> = (0..chunk.len()).map(|i| format!("id{i}")).collect();
+        let mut values: Vec<(&str, Value)> = s.values.clone();
+        values.extend(
+            names
+                .iter()
+                .map(String::as_str)
+                .zip(chunk.iter().map(|id| Value::Id(*id))),
+        );
+        let only = if ids.is_some() {
+            let list: Vec<String> = names.iter().map(|n| format!("@{n}")).collect();
+            format!(" AND person_id IN ({})", list.join(", "))
+        } else {
+            String::new()
+        };
+        let q = named(
+            &format!(
+                "UPDATE person_engagement SET decide_at_s = {} WHERE org_id = @org \
+                 AND decide_at_s <= @now AND NOT ({} AND {}){only}",
+                next_look(),
+                s.wanted,
+                s.undecided
+            ),
+            &values,
+        );
+        settled += on_db!(db, pool => bind_named!(sqlx::query(&q.sql), q)
+            .execute(pool).await.map(|r| r.rows_affected()))?;
+    }
+    Ok(settled)
+}
+
+/// The next `limit` people due a look who need a decision now (dormant or due, and not decided
+/// for this stretch of time): found through the index of looks, so an hourly run reads only
+/// the people something happened to.
+pub async fn due_candidates(
+    db: &Db,
+    org_id: Uuid,
+    due_before: i64,
+    now: i64,
+    policy_s: i64,
+    limit: i64,
+) -> Result<Vec<Candidate>, sqlx::Error> {
+    let mut s = selection(org_id, Segments::Stored, due_before, now, policy_s);
+    s.values.push(("limit", Value::Int(limit)));
+    let q = named(
+        &format!(
+            "SELECT {ROLLUP_COLUMNS}, {} AS nudge, {} AS episode_s FROM person_engagement \
+             WHERE org_id = @org AND decide_at_s <= @now AND {} AND {} \
+             ORDER BY decide_at_s, person_id LIMIT @limit",
+            s.nudge, s.episode, s.wanted, s.undecided
+        ),
+        &s.values,
+    );
+    on_db!(db, pool => {
+        use sqlx::{FromRow, Row};
+        let rows = bind_named!(sqlx::query(&q.sql), q).fetch_all(pool).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            out.push(Candidate {
+                rollup: Rollup::from_row(&r)?,
+                nudge: r.try_get("nudge")?,
+                episode_s: r.try_get("episode_s")?,
+            });
+        }
+        Ok(out)
+    })
+}
+
+/// The counts a run reports, read through indexes: (due to rebook, due to rebook and dormant,
+/// awaiting a decision). Call after [`settle`]: whoever is still due a look then awaits one.
+pub async fn due_counts(
+    db: &Db,
+    org_id: Uuid,
+    due_before: i64,
+    now: i64,
+) -> Result<(i64, i64, i64), sqlx::Error> {
+    let due = "SELECT COUNT(*), COALESCE(SUM(CASE WHEN segment = 'dormant' THEN 1 ELSE 0 END), 0) \
+               FROM person_engagement WHERE org_id = $1 AND rebook_due_s IS NOT NULL \
+               AND rebook_due_s <= $2 AND segment <> 'churned'";
+    let waiting = "SELECT COUNT(*) FROM person_engagement WHERE org_id = $1 AND decide_at_s <= $2";
+    on_db!(db, pool => {
+        let (d, both): (i64, i64) = sqlx::query_as(due).bind(org_id).bind(due_before).fetch_one(pool).await?;
+        let w: i64 = sqlx::query_scalar(waiting).bind(org_id).bind(now).fetch_one(pool).await?;
+        Ok((d, both, w))
+    })
+}
+
 /// One decision to write onto a person.
 #[derive(Clone, Debug)]
 pub struct DecisionRow {
@@ -662,24 +803,24 @@ pub async fn record_decisions(
     decided_at: DateTime<Utc>,
     rows: &[DecisionRow],
 ) -> Result<(), sqlx::Error> {
-    let types = ["UUID", "TEXT", "BIGINT", "TEXT", "TEXT", "BIGINT", "UUID"];
+    let types = [
+        "UUID", "TEXT", "BIGINT", "TEXT", "TEXT", "BIGINT", "UUID", "BIGINT",
+    ];
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
         for chunk in rows.chunks(CHUNK) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| row(db, i * types.len() + 2, &types))
-                .collect();
             let sql = format!(
-                "UPDATE person_engagement SET decided_s = $1, decided_nudge = v.column2, \
+                "UPDATE person_engagement SET decided_s = v.column8, decided_nudge = v.column2, \
                  decided_episode_s = v.column3, decided_outcome = v.column4, decided_reason = v.column5, \
                  recheck_s = v.column6, decided_delivery_id = v.column7 \
                  FROM (VALUES {}) AS v WHERE person_engagement.person_id = v.column1",
-                values.join(", ")
+                value_rows(db, 1, chunk.len(), types.len(), Some(&types))
             );
-            let mut q = sqlx::query(&sql).bind(decided_at.timestamp());
+            let mut q = sqlx::query(&sql);
             for d in chunk {
                 q = q.bind(d.person_id).bind(&d.nudge).bind(d.episode_s).bind(&d.outcome)
-                    .bind(&d.reason).bind(d.recheck_s).bind(d.delivery_id);
+                    .bind(&d.reason).bind(d.recheck_s).bind(d.delivery_id)
+                    .bind(decided_at.timestamp());
             }
             q.execute(&mut *tx).await?;
         }

@@ -84,6 +84,17 @@ fn to_run(r: RunRow) -> EngagementRun {
     }
 }
 
+/// When the latest run that finished without an error before `now` started.
+pub async fn last_run_started(
+    db: &Db,
+    org_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    let sql = "SELECT MAX(started_at) FROM engagement_runs WHERE org_id = $1 \
+               AND finished_at IS NOT NULL AND error IS NULL AND started_at < $2";
+    on_db!(db, pool => sqlx::query_scalar(sql).bind(org_id).bind(now).fetch_one(pool).await)
+}
+
 /// The latest runs, newest first.
 pub async fn runs(db: &Db, org_id: Uuid, limit: i64) -> Result<Vec<EngagementRun>, sqlx::Error> {
     let sql =

@@ -5,8 +5,13 @@
 //! - `reminders`: M scheduled reminders due over the next seconds; how late each one was
 //!   sent (the sink's receipt minus its due time), as p50 / p99 / max.
 //!
+//! - `engagement`: a generated organisation of people and activity; whole engagement runs
+//!   timed end to end, phase by phase (see [`engagement`]).
+//!
 //! Each run uses a fresh database: a temporary SQLite file, or `--database-url` (a PostgreSQL
 //! database that will be filled with benchmark data).
+
+pub mod engagement;
 
 use super::db::Db;
 use super::services::channels::set_for_org;
@@ -52,7 +57,9 @@ async fn start_sink() -> anyhow::Result<(String, Sink)> {
     Ok((url, sink))
 }
 
-async fn setup(database_url: Option<String>) -> anyhow::Result<(AppState, tempfile_dir::Dir)> {
+pub(crate) async fn setup(
+    database_url: Option<String>,
+) -> anyhow::Result<(AppState, tempfile_dir::Dir)> {
     let dir = tempfile_dir::Dir::new()?;
     let url = database_url.unwrap_or_else(|| format!("sqlite://{}/bench.db", dir.path()));
     let db = Db::connect(&url).await?;
@@ -114,7 +121,7 @@ async fn count_status(state: &AppState, status: &str) -> anyhow::Result<i64> {
     )
 }
 
-fn rss_mb() -> Option<f64> {
+pub(crate) fn rss_mb() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
