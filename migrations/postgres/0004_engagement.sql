@@ -41,7 +41,7 @@ CREATE TABLE person_engagement (
 CREATE INDEX person_engagement_keyset ON person_engagement(org_id, person_id);
 CREATE INDEX person_engagement_segment ON person_engagement(org_id, segment);
 CREATE INDEX person_engagement_rescore ON person_engagement(org_id, next_score_s);
-CREATE INDEX person_engagement_look ON person_engagement(org_id, decide_at_s)
+CREATE INDEX person_engagement_look ON person_engagement(org_id, decide_at_s, person_id)
     WHERE decide_at_s IS NOT NULL;
 CREATE INDEX person_engagement_rebook ON person_engagement(org_id, rebook_due_s)
     WHERE rebook_due_s IS NOT NULL;

@@ -314,6 +314,9 @@ async fn every_page_renders_with_demo_data(backend: Backend) {
         ("/reminders".to_string(), "Reminders"),
         ("/settings".to_string(), "API keys"),
         ("/settings/audit".to_string(), "Audit log"),
+        ("/engagement".to_string(), "Run now (dry run)"),
+        ("/settings/engagement".to_string(), "Save the policy"),
+        ("/clients?segment=active".to_string(), "Sarah Chen"),
     ];
     for (path, expected) in &pages {
         let res = app.get_with(path, &session).await;
@@ -335,6 +338,9 @@ async fn every_page_renders_with_demo_data(backend: Backend) {
         "Ways to reach them",
         "Timeline",
         "The Modern",
+        "Engagement",
+        "churn risk 0.",
+        "last active",
     ] {
         assert!(html.contains(part), "the profile should show {part}");
     }

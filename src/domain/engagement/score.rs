@@ -101,7 +101,8 @@ pub fn is_night(hour: u32) -> bool {
 pub struct Rollup {
     pub person_id: Uuid,
     pub org_id: Uuid,
-    /// When the person was added (inactivity counts from here when there is no activity).
+    /// When the person was added, or their earliest activity if that was before (inactivity
+    /// counts from here when there is no activity).
     pub joined_s: i64,
     pub last_active_s: Option<i64>,
     pub events: i64,
@@ -186,6 +187,9 @@ impl Rollup {
             self.night_previous += night;
         }
         self.events += 1;
+        // Known since their earliest activity, when that was before they were added here
+        // (an imported client is not new).
+        self.joined_s = self.joined_s.min(t);
         if self.last_active_s.is_none_or(|l| t > l) {
             self.last_active_s = Some(t);
         }

@@ -4,6 +4,7 @@
 //! same services as the portal, so it obeys every rule the portal does.
 
 use super::{comms, dates, persons, projects, vendors};
+use crate::domain::activity::ActivityInput;
 use crate::domain::comms::{ConversationInput, IdentityInput, MessageInput};
 use crate::domain::dates::{DateItemInput, ReminderRuleInput};
 use crate::domain::projects::{ProjectInput, TaskInput};
@@ -246,6 +247,31 @@ pub async fn seed(state: &AppState, org_slug: &str) -> ServiceResult<Seeded> {
             },
         )
         .await?;
+        // Some history in the client app: every other client books a treatment every three
+        // weeks, and they were last seen from yesterday to a few weeks ago, so the segments
+        // (and the Engagement page) have something to show.
+        let now = state.clock.now();
+        let last_seen = now - Duration::days(1 + 5 * i as i64) - Duration::hours(3);
+        let mut history: Vec<ActivityInput> = (0..6)
+            .map(|k| ActivityInput {
+                person_id: Some(client.id.to_string()),
+                name: text(["login", "viewed_menu"][k % 2]),
+                occurred_at: Some((last_seen - Duration::days(4 * k as i64)).to_rfc3339()),
+                ..Default::default()
+            })
+            .collect();
+        if i % 2 == 0 {
+            for k in 0..3 {
+                history.push(ActivityInput {
+                    person_id: Some(client.id.to_string()),
+                    name: text("booking"),
+                    properties: Some(serde_json::json!({ "service": "Spa day" })),
+                    occurred_at: Some((last_seen - Duration::days(2 + 21 * k)).to_rfc3339()),
+                    ..Default::default()
+                });
+            }
+        }
+        super::activity::ingest(state, &actor, &history, None, true).await?;
         // An anniversary in the next few weeks, so this month's calendar has life in it.
         let anniversary = today + Duration::days(3 + 5 * i as i64);
         let years = 5 + 3 * i as i32;
@@ -461,5 +487,6 @@ pub async fn seed(state: &AppState, org_slug: &str) -> ServiceResult<Seeded> {
         }
         out.conversations += 1;
     }
+    super::engagement::rescore(state, org.id).await?;
     Ok(out)
 }

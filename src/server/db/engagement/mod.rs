@@ -63,8 +63,7 @@ macro_rules! read_rollups {
 macro_rules! write_rollups {
     ($tx:expr, $db:expr, $rollups:expr) => {{
         let types = [
-            "UUID", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT",
-            "BIGINT", "BIGINT", "TEXT", "BIGINT", "BIGINT", "BIGINT",
+            "UUID", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT",
         ];
         for chunk in $rollups.chunks(CHUNK) {
             let sql = format!(
@@ -73,7 +72,7 @@ macro_rules! write_rollups {
                  night_recent = v.column7, night_previous = v.column8, bookings = v.column9, \
                  first_booking_s = v.column10, last_booking_s = v.column11, \
                  last_service = v.column12, rebook_due_s = v.column13, unanswered = v.column14, \
-                 last_nudge_s = v.column15, next_score_s = 0, decide_at_s = 0 \
+                 last_nudge_s = v.column15, joined_s = v.column16, next_score_s = 0, decide_at_s = 0 \
                  FROM (VALUES {}) AS v WHERE person_engagement.person_id = v.column1",
                 value_rows($db, 1, chunk.len(), types.len(), Some(&types))
             );
@@ -95,7 +94,8 @@ macro_rules! write_rollups {
                     .bind(&r.last_service)
                     .bind(r.rebook_due_s)
                     .bind(r.unanswered)
-                    .bind(r.last_nudge_s);
+                    .bind(r.last_nudge_s)
+                    .bind(r.joined_s);
             }
             q.execute(&mut *$tx).await?;
         }
@@ -466,15 +466,15 @@ pub async fn recompute(
     all: bool,
 ) -> Result<u64, sqlx::Error> {
     let f = formulas();
-    let mut values = formula_values(org_id, t, now.timestamp());
-    values.push(("all", Value::Int(all as i64)));
+    // Written out rather than `OR @all`, so the planner sees the index it can use.
+    let due = if all { "" } else { " AND next_score_s <= @now" };
     let q = named(
         &format!(
             "UPDATE person_engagement SET segment = {}, churn_points = {}, labels = {}, \
-             next_score_s = {} WHERE org_id = @org AND (next_score_s <= @now OR @all = 1)",
+             next_score_s = {} WHERE org_id = @org{due}",
             f.segment, f.points, f.labels, f.next
         ),
-        &values,
+        &formula_values(org_id, t, now.timestamp()),
     );
     on_db!(db, pool => bind_named!(sqlx::query(&q.sql), q)
         .execute(pool).await.map(|r| r.rows_affected()))
@@ -707,16 +707,21 @@ pub async fn settle(
                 .map(String::as_str)
                 .zip(chunk.iter().map(|id| Value::Id(*id))),
         );
-        let only = if ids.is_some() {
+        // A batch is found by its ids (the primary key), not by the organisation's looks.
+        let (org, look, only) = if ids.is_some() {
             let list: Vec<String> = names.iter().map(|n| format!("@{n}")).collect();
-            format!(" AND person_id IN ({})", list.join(", "))
+            (
+                super::unindexed(db, "org_id"),
+                super::unindexed(db, "decide_at_s"),
+                format!(" AND person_id IN ({})", list.join(", ")),
+            )
         } else {
-            String::new()
+            ("org_id".into(), "decide_at_s".into(), String::new())
         };
         let q = named(
             &format!(
-                "UPDATE person_engagement SET decide_at_s = {} WHERE org_id = @org \
-                 AND decide_at_s <= @now AND NOT ({} AND {}){only}",
+                "UPDATE person_engagement SET decide_at_s = {} WHERE {org} = @org \
+                 AND {look} <= @now AND NOT ({} AND {}){only}",
                 next_look(),
                 s.wanted,
                 s.undecided
@@ -729,23 +734,38 @@ pub async fn settle(
     Ok(settled)
 }
 
+/// Where a walk through the people due a look has got to: the look time and id of the last
+/// one read.
+pub type LookKey = (i64, Uuid);
+
 /// The next `limit` people due a look who need a decision now (dormant or due, and not decided
-/// for this stretch of time): found through the index of looks, so an hourly run reads only
-/// the people something happened to.
+/// for this stretch of time), after `after` in look order: found through the index of looks,
+/// so an hourly run reads only the people something happened to. (Walking on from the last key
+/// rather than from the start also steps over the entries of those just settled, which
+/// PostgreSQL keeps until it vacuums.)
 pub async fn due_candidates(
     db: &Db,
     org_id: Uuid,
     due_before: i64,
     now: i64,
     policy_s: i64,
+    after: Option<LookKey>,
     limit: i64,
-) -> Result<Vec<Candidate>, sqlx::Error> {
+) -> Result<Vec<(Candidate, i64)>, sqlx::Error> {
     let mut s = selection(org_id, Segments::Stored, due_before, now, policy_s);
     s.values.push(("limit", Value::Int(limit)));
+    let keyset = match after {
+        Some((at, id)) => {
+            s.values.push(("at", Value::Int(at)));
+            s.values.push(("after", Value::Id(id)));
+            " AND (decide_at_s > @at OR (decide_at_s = @at AND person_id > @after))"
+        }
+        None => "",
+    };
     let q = named(
         &format!(
-            "SELECT {ROLLUP_COLUMNS}, {} AS nudge, {} AS episode_s FROM person_engagement \
-             WHERE org_id = @org AND decide_at_s <= @now AND {} AND {} \
+            "SELECT {ROLLUP_COLUMNS}, {} AS nudge, {} AS episode_s, decide_at_s FROM person_engagement \
+             WHERE org_id = @org AND decide_at_s <= @now AND {} AND {}{keyset} \
              ORDER BY decide_at_s, person_id LIMIT @limit",
             s.nudge, s.episode, s.wanted, s.undecided
         ),
@@ -756,11 +776,14 @@ pub async fn due_candidates(
         let rows = bind_named!(sqlx::query(&q.sql), q).fetch_all(pool).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
-            out.push(Candidate {
-                rollup: Rollup::from_row(&r)?,
-                nudge: r.try_get("nudge")?,
-                episode_s: r.try_get("episode_s")?,
-            });
+            out.push((
+                Candidate {
+                    rollup: Rollup::from_row(&r)?,
+                    nudge: r.try_get("nudge")?,
+                    episode_s: r.try_get("episode_s")?,
+                },
+                r.try_get::<Option<i64>, _>("decide_at_s")?.unwrap_or(0),
+            ));
         }
         Ok(out)
     })

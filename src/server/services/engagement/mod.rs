@@ -104,6 +104,20 @@ pub fn public_base(state: &AppState) -> String {
         .unwrap_or_else(|| format!("http://{}", state.config.addr))
 }
 
+/// Brings every score of the organisation up to date without deciding anything (after an
+/// import of history, say; the hourly run does it too).
+pub async fn rescore(state: &AppState, org_id: Uuid) -> ServiceResult<u64> {
+    let policy = policy_of(state, org_id).await?;
+    Ok(repo::recompute(
+        &state.db,
+        org_id,
+        thresholds(&policy),
+        state.clock.now(),
+        false,
+    )
+    .await?)
+}
+
 /// Runs engagement for the actor's organisation now.
 pub async fn run_now(
     state: &AppState,

@@ -575,25 +575,25 @@ async fn run_inner(
     let mut decide_ms = 0u128;
     let mut queue_ms = 0u128;
     let mut after = Uuid::nil();
-    let mut seen: HashSet<Uuid> = HashSet::new();
+    let mut look: Option<repo::LookKey> = None;
     loop {
         let clock = Instant::now();
-        // A dry run reads everyone dormant or due in id order; a real one reads those due a
-        // look, settling each batch as it goes (so the next read finds the next batch).
+        // A dry run reads everyone dormant or due in id order; a real one walks through those
+        // due a look, settling each batch as it goes.
         let batch = if dry_run {
             repo::candidates(
                 &state.db, org_id, segments, due_before, now_s, policy_s, after, BATCH,
             )
             .await?
         } else {
-            repo::due_candidates(&state.db, org_id, due_before, now_s, policy_s, BATCH).await?
+            let found =
+                repo::due_candidates(&state.db, org_id, due_before, now_s, policy_s, look, BATCH)
+                    .await?;
+            look = found.last().map(|(c, at)| (*at, c.rollup.person_id));
+            found.into_iter().map(|(c, _)| c).collect()
         };
         let Some(last) = batch.last() else { break };
         after = last.rollup.person_id;
-        if !dry_run && batch.iter().any(|c| !seen.insert(c.rollup.person_id)) {
-            tracing::warn!(org = %org_id, "the engagement run met a person twice; stopping here");
-            break;
-        }
         let ids: Vec<Uuid> = batch.iter().map(|c| c.rollup.person_id).collect();
         let data = read_batch(state, org_id, &ids, now).await?;
         let mut out = Decided::default();
