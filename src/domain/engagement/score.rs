@@ -92,7 +92,7 @@ pub fn keep_permille(now_epoch: i64) -> i64 {
 
 /// Whether a local hour counts as night.
 pub fn is_night(hour: u32) -> bool {
-    hour >= 22 || hour < 5
+    !(5..22).contains(&hour)
 }
 
 /// A person's activity, summed up as it arrives (all instants in seconds since 1970).

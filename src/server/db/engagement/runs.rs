@@ -2,7 +2,7 @@
 //! the installation's secrets, and the numbers the charts draw.
 
 use crate::domain::engagement::{
-    EngagementPolicy, EngagementRun, RunDecision, RunSummary, RunTrigger,
+    EngagementPolicy, EngagementRun, RunDecision, RunReport, RunSummary, RunTrigger,
 };
 use crate::on_db;
 use crate::server::db::Db;
@@ -47,20 +47,14 @@ pub async fn start_run(
         .bind(at).execute(pool).await.map(|r| r.rows_affected() == 1))
 }
 
-pub async fn finish_run(
-    db: &Db,
-    org_id: Uuid,
-    id: Uuid,
-    summary: &RunSummary,
-    decisions: &[RunDecision],
-    truncated: bool,
-    error: Option<&str>,
-    at: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+/// Stores how a run ended: its summary, the decisions kept, and its error if it failed.
+pub async fn finish_run(db: &Db, org_id: Uuid, report: &RunReport) -> Result<(), sqlx::Error> {
+    let run = &report.run;
     let sql = "UPDATE engagement_runs SET finished_at = $3, summary = $4, decisions = $5, \
                truncated = $6, error = $7 WHERE org_id = $1 AND id = $2";
-    on_db!(db, pool => sqlx::query(sql).bind(org_id).bind(id).bind(at).bind(Json(summary))
-        .bind(Json(decisions)).bind(truncated).bind(error).execute(pool).await.map(|_| ()))
+    on_db!(db, pool => sqlx::query(sql).bind(org_id).bind(run.id).bind(run.finished_at)
+        .bind(Json(&run.summary)).bind(Json(&report.decisions)).bind(report.truncated)
+        .bind(run.error.as_deref()).execute(pool).await.map(|_| ()))
 }
 
 type RunRow = (

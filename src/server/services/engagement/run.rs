@@ -446,21 +446,7 @@ pub async fn run(
     decisions.truncate(KEEP_DECISIONS);
     let finished = state.clock.now();
     let error = result.as_ref().err().map(|e| e.to_string());
-    if !dry_run {
-        repo::finish_run(
-            &state.db,
-            org_id,
-            id,
-            &summary,
-            &decisions,
-            truncated,
-            error.as_deref(),
-            finished,
-        )
-        .await?;
-    }
-    result?;
-    Ok(Some(RunReport {
+    let report = RunReport {
         run: EngagementRun {
             id,
             trigger,
@@ -472,7 +458,12 @@ pub async fn run(
         },
         decisions,
         truncated,
-    }))
+    };
+    if !dry_run {
+        repo::finish_run(&state.db, org_id, &report).await?;
+    }
+    result?;
+    Ok(Some(report))
 }
 
 fn phase(summary: &mut RunSummary, name: &str, since: Instant) {
