@@ -141,6 +141,24 @@ where
     })
 }
 
+/// Whether the last submission of a form's action was saved (for its "Saved" notice).
+pub fn form_saved<S>(action: ServerAction<S>) -> Signal<bool>
+where
+    S: leptos::server_fn::ServerFn<Output = crate::api::FormOutcome>
+        + Send
+        + Sync
+        + Clone
+        + 'static,
+    S::Error: Send + Sync + Clone + 'static,
+{
+    Signal::derive(move || {
+        matches!(
+            action.value().get(),
+            Some(Ok(crate::api::FormOutcome::Saved(_)))
+        )
+    })
+}
+
 /// Whether the signed-in user may change records (analysts are read-only).
 pub fn can_write() -> Signal<bool> {
     let user = use_context::<crate::app::UserResource>();

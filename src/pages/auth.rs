@@ -1,8 +1,7 @@
 //! Sign-in and first-run setup.
 
 use crate::api::auth::SetupOrganisation;
-use crate::api::FormOutcome;
-use crate::components::{action_error, form_errors, ErrorNotice, Field};
+use crate::components::{action_error, form_errors, form_saved, ErrorNotice, Field};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -43,14 +42,14 @@ pub fn SetupPage() -> impl IntoView {
     let setup = ServerAction::<SetupOrganisation>::new();
     let errors = form_errors(setup);
     let failure = action_error(setup);
-    let done = move || matches!(setup.value().get(), Some(Ok(FormOutcome::Saved(_))));
+    let done = form_saved(setup);
     view! {
         <Title text="Set up"/>
         <main class="auth-card wide">
             <h1>"Welcome to Concierge"</h1>
             <p>"Create your organisation and the first admin account. You can add your team afterwards."</p>
             <ErrorNotice message=failure/>
-            {move || done().then(|| view! { <p class="notice" role="status">"All set. Opening the portal…"</p> })}
+            {move || done.get().then(|| view! { <p class="notice" role="status">"All set. Opening the portal…"</p> })}
             <ActionForm action=setup attr:class="stack">
                 <fieldset>
                     <legend>"Organisation"</legend>

@@ -9,7 +9,7 @@ use crate::api::engagement::{
 use crate::app::UserResource;
 use crate::components::chart::DailyChart;
 use crate::components::{
-    action_error, can_write, form_errors, id_param, ErrorNotice, Field, FieldMessage,
+    action_error, can_write, form_errors, form_saved, id_param, ErrorNotice, Field, FieldMessage,
 };
 use crate::domain::engagement::{EngagementPolicy, RunDecision, RunReport, RunSummary};
 use leptos::prelude::*;
@@ -330,12 +330,7 @@ pub fn PolicyPage() -> impl IntoView {
     let policy = Resource::new(move || save.version().get(), |_| get_policy());
     let errors = form_errors(save);
     let error = action_error(save);
-    let saved = move || {
-        matches!(
-            save.value().get(),
-            Some(Ok(crate::api::FormOutcome::Saved(_)))
-        )
-    };
+    let saved = form_saved(save);
     view! {
         <Title text="Engagement policy"/>
         <h1>"Settings"</h1>
@@ -343,7 +338,7 @@ pub fn PolicyPage() -> impl IntoView {
         <h2>"Engagement policy"</h2>
         <p><a href="/engagement">"See runs and results on the Engagement page"</a></p>
         <ErrorNotice message=error/>
-        {move || saved().then(|| view! { <p class="notice ok" role="status">"Saved. The next run decides with it."</p> })}
+        {move || saved.get().then(|| view! { <p class="notice ok" role="status">"Saved. The next run decides with it."</p> })}
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match policy.await {

@@ -7,7 +7,8 @@ use crate::api::settings::{
 };
 use crate::api::staff::{list_staff, AddStaff, SetStaffActive};
 use crate::components::{
-    action_error, either_error, form_errors, query_param, ErrorNotice, Field, FieldMessage,
+    action_error, either_error, form_errors, form_saved, query_param, ErrorNotice, Field,
+    FieldMessage,
 };
 use crate::domain::{FieldErrors, Role};
 use leptos::prelude::*;
@@ -102,12 +103,7 @@ pub fn SettingsPage() -> impl IntoView {
     let org = Resource::new(move || save_org.version().get(), |_| get_organisation());
     let org_errors = form_errors(save_org);
     let org_error = action_error(save_org);
-    let saved = move || {
-        matches!(
-            save_org.value().get(),
-            Some(Ok(crate::api::FormOutcome::Saved(_)))
-        )
-    };
+    let saved = form_saved(save_org);
     view! {
         <Title text="Settings"/>
         <SettingsNav/>
@@ -129,7 +125,7 @@ pub fn SettingsPage() -> impl IntoView {
                     }
                 })}
             </Suspense>
-            {move || saved().then(|| view! { <p class="notice" role="status">"Saved."</p> })}
+            {move || saved.get().then(|| view! { <p class="notice" role="status">"Saved."</p> })}
             <ErrorNotice message=org_error/>
         </section>
         <ApiKeys/>

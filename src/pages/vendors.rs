@@ -5,7 +5,8 @@ use crate::api::vendors::{
     get_vendor, list_vendors, Recommend, SaveVendor, SetRecommendationStatus,
 };
 use crate::components::{
-    action_error, can_write, form_errors, id_param, query_param, ErrorNotice, Field, FieldMessage,
+    action_error, can_write, form_errors, form_saved, id_param, query_param, ErrorNotice, Field,
+    FieldMessage,
 };
 use crate::domain::vendors::{Recommendation, RecommendationStatus, Vendor, VendorKind};
 use leptos::prelude::*;
@@ -189,17 +190,12 @@ pub fn RecommendationsPanel(
     let set_status = ServerAction::<SetRecommendationStatus>::new();
     let errors = form_errors(recommend);
     let error = action_error(recommend);
-    let done = move || {
-        matches!(
-            recommend.value().get(),
-            Some(Ok(crate::api::FormOutcome::Saved(_)))
-        )
-    };
+    let done = form_saved(recommend);
     view! {
         <section class="panel" aria-labelledby="recommendations-heading">
             <h2 id="recommendations-heading">"Recommendations"</h2>
             <RecommendationList items set_status writable show_vendor=true/>
-            {move || done().then(|| view! { <p class="notice" role="status">"Recommended. Reload to see it in the list."</p> })}
+            {move || done.get().then(|| view! { <p class="notice" role="status">"Recommended. Reload to see it in the list."</p> })}
             {move || writable.get().then(|| {
                 let (person_id, project_id) = (person_id.clone(), project_id.clone());
                 let options = vendors

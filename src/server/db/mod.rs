@@ -103,6 +103,20 @@ impl Db {
         on_db!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))
     }
 
+    /// Refreshes the planner's statistics of `tables` after a bulk write (PostgreSQL: `ANALYZE`;
+    /// SQLite plans without them). Autovacuum does it too, but only a minute or so later, and
+    /// not at all where it is switched off: until then PostgreSQL plans for the table as it was
+    /// (an empty outbox, say) and can pick an index that reads every row the write just added.
+    pub async fn refresh_statistics(&self, tables: &[&str]) -> Result<(), sqlx::Error> {
+        match self {
+            Db::Postgres(pool) => sqlx::query(&format!("ANALYZE {}", tables.join(", ")))
+                .execute(pool)
+                .await
+                .map(|_| ()),
+            Db::Sqlite(_) => Ok(()),
+        }
+    }
+
     pub async fn close(&self) {
         on_db!(self, pool => pool.close().await)
     }

@@ -677,22 +677,29 @@ pub async fn look_at_everyone(db: &Db, org_id: Uuid) -> Result<u64, sqlx::Error>
     on_db!(db, pool => sqlx::query(sql).bind(org_id).execute(pool).await.map(|r| r.rows_affected()))
 }
 
+/// The run's view of who needs looking at: who counts as due to rebook (booked last before
+/// `due_before`), now, and when the policy last changed; the thresholds for the next look.
+pub struct Looks {
+    pub org_id: Uuid,
+    pub due_before: i64,
+    pub now: i64,
+    pub policy_s: i64,
+    pub dormant_s: i64,
+    pub grace_s: i64,
+}
+
 /// Settles the people due a look who need no decision now — not dormant nor due, or already
 /// decided for this stretch of time — with the time of their next look. With `ids`, only those
 /// (a batch just decided). Set-based; returns how many were settled.
-#[allow(clippy::too_many_arguments)]
-pub async fn settle(
-    db: &Db,
-    org_id: Uuid,
-    due_before: i64,
-    now: i64,
-    policy_s: i64,
-    dormant_s: i64,
-    grace_s: i64,
-    ids: Option<&[Uuid]>,
-) -> Result<u64, sqlx::Error> {
-    let mut s = selection(org_id, Segments::Stored, due_before, now, policy_s);
-    look_values(&mut s, dormant_s, grace_s);
+pub async fn settle(db: &Db, looks: &Looks, ids: Option<&[Uuid]>) -> Result<u64, sqlx::Error> {
+    let mut s = selection(
+        looks.org_id,
+        Segments::Stored,
+        looks.due_before,
+        looks.now,
+        looks.policy_s,
+    );
+    look_values(&mut s, looks.dormant_s, looks.grace_s);
     let mut settled = 0;
     let chunks: Vec<&[Uuid]> = match ids {
         Some(ids) => ids.chunks(CHUNK).collect(),

@@ -24,6 +24,9 @@ use uuid::Uuid;
 
 /// Candidates read and decided at a time.
 const BATCH: i64 = 1_000;
+/// After a run has queued this many messages (a first run, or one after a large import), the
+/// outbox's statistics are refreshed once, so the caps' per-person reads keep their index.
+const BULK_WRITE: i64 = 10_000;
 /// Decisions a run keeps to show (a dry run answers with these).
 pub const KEEP_DECISIONS: usize = 500;
 
@@ -121,34 +124,6 @@ struct Writer<'a> {
     compiled: Compiled<'a>,
     links: crate::server::links::Links,
     base: String,
-}
-
-/// The run's view of who needs looking at: who counts as due to rebook, now, and when the
-/// policy last changed; the thresholds for the next look.
-struct Looks {
-    org_id: Uuid,
-    due_before: i64,
-    now: i64,
-    policy_s: i64,
-    dormant_s: i64,
-    grace_s: i64,
-}
-
-impl Looks {
-    /// Settles those due a look who need no decision now (with `ids`: only those).
-    async fn settle(&self, state: &AppState, ids: Option<&[Uuid]>) -> ServiceResult<u64> {
-        Ok(repo::settle(
-            &state.db,
-            self.org_id,
-            self.due_before,
-            self.now,
-            self.policy_s,
-            self.dormant_s,
-            self.grace_s,
-            ids,
-        )
-        .await?)
-    }
 }
 
 /// What a batch decided: the messages to write with their first events, the decisions to
@@ -511,7 +486,7 @@ async fn run_inner(
     summary.dormant = summary.segments.get("dormant").copied().unwrap_or(0);
     let due_before = now_s - policy.rebook_grace_days as i64 * score::DAY;
     let policy_s = policy.updated_at.map_or(0, |t| t.timestamp());
-    let looks = Looks {
+    let looks = repo::Looks {
         org_id,
         due_before,
         now: now_s,
@@ -528,7 +503,7 @@ async fn run_inner(
         if all {
             repo::look_at_everyone(&state.db, org_id).await?;
         }
-        looks.settle(state, None).await?;
+        repo::settle(&state.db, &looks, None).await?;
         let (due, due_and_dormant, undecided) =
             repo::due_counts(&state.db, org_id, due_before, now_s).await?;
         summary.due_to_rebook = due;
@@ -567,6 +542,7 @@ async fn run_inner(
     let mut queue_ms = 0u128;
     let mut after = Uuid::nil();
     let mut look: Option<repo::LookKey> = None;
+    let mut analyzed = false;
     loop {
         let clock = Instant::now();
         // A dry run reads everyone dormant or due in id order; a real one walks through those
@@ -602,7 +578,17 @@ async fn run_inner(
         let clock = Instant::now();
         if !dry_run {
             write(state, now, &mut out, summary).await?;
-            looks.settle(state, Some(&ids)).await?;
+            repo::settle(&state.db, &looks, Some(&ids)).await?;
+            if !analyzed && summary.queued + summary.held >= BULK_WRITE {
+                analyzed = true;
+                if let Err(e) = state
+                    .db
+                    .refresh_statistics(&["deliveries", "delivery_events"])
+                    .await
+                {
+                    tracing::warn!(error = %e, "engagement: could not refresh the outbox's statistics");
+                }
+            }
         }
         queue_ms += clock.elapsed().as_millis();
         let room = (KEEP_DECISIONS + 1).saturating_sub(decisions.len());
