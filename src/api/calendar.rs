@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use super::ssr::{actor, fail};
 
-/// A month of the calendar: its first day, today (on the server's clock), every date in it,
+/// A month of the calendar: its first day, today (on the organisation's clock), every date in it,
 /// and every reminder (but cancelled ones) due in it on its person's clock.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MonthView {
@@ -32,7 +32,10 @@ pub struct CalendarReminder {
 pub async fn calendar_month(#[server(default)] month: String) -> Result<MonthView, ServerFnError> {
     use chrono::Datelike;
     let (state, actor) = actor()?;
-    let today = state.clock.now().date_naive();
+    let tz = crate::server::services::settings::zone(&state, &actor)
+        .await
+        .map_err(fail)?;
+    let today = crate::domain::timing::local_today(state.clock.now(), tz);
     let first = match month.trim() {
         "" => today.with_day(1).unwrap_or(today),
         m => NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").map_err(|_| {

@@ -206,14 +206,18 @@ pub async fn list_reminders(
     use crate::server::services::reminders;
     let (state, actor) = super::ssr::actor()?;
     let status = reminders::parse_status_filter(Some(&status)).map_err(super::ssr::fail)?;
-    let due_by = due_today.then(|| {
-        // The end of today, for "due today and overdue".
-        let now = state.clock.now();
-        now.date_naive()
-            .and_hms_opt(23, 59, 59)
-            .map(|t| t.and_utc())
-            .unwrap_or(now)
-    });
+    let due_by = if due_today {
+        // The end of today on the organisation's clock, for "due today and overdue".
+        let tz = crate::server::services::settings::zone(&state, &actor)
+            .await
+            .map_err(super::ssr::fail)?;
+        Some(crate::domain::timing::end_of_local_day(
+            state.clock.now(),
+            tz,
+        ))
+    } else {
+        None
+    };
     let page = page.max(1);
     let q = reminders::ListQuery {
         person_id: None,

@@ -46,6 +46,13 @@ pub fn local_today(now: DateTime<Utc>, tz: Tz) -> NaiveDate {
     now.with_timezone(&tz).date_naive()
 }
 
+/// The last second of today on the clock in `tz` (for "due today and overdue"): the second
+/// before local midnight, whatever the offset that night.
+pub fn end_of_local_day(now: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
+    let tomorrow = local_today(now, tz) + Duration::days(1);
+    local_instant(tomorrow, NaiveTime::MIN, tz) - Duration::seconds(1)
+}
+
 /// The wall-clock time in `tz` at `instant`.
 pub fn local_wall(instant: DateTime<Utc>, tz: Tz) -> NaiveDateTime {
     instant.with_timezone(&tz).naive_local()
@@ -72,6 +79,28 @@ mod tests {
     }
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn today_ends_at_midnight_on_the_staff_clock() {
+        let sydney: Tz = "Australia/Sydney".parse().unwrap();
+        // 22:00 UTC on Monday is 09:00 on Tuesday in Sydney (AEDT, +11): her today is Tuesday,
+        // which ends at 13:00 UTC on Tuesday.
+        let now = utc("2026-12-07T22:00:00Z");
+        assert_eq!(local_today(now, sydney), d(2026, 12, 8));
+        assert_eq!(end_of_local_day(now, sydney), utc("2026-12-08T12:59:59Z"));
+        // In London the same instant is still Monday.
+        let london: Tz = "Europe/London".parse().unwrap();
+        assert_eq!(end_of_local_day(now, london), utc("2026-12-07T23:59:59Z"));
+        // The night the clocks go back in London (25 October 2026) has 25 hours.
+        assert_eq!(
+            end_of_local_day(utc("2026-10-25T12:00:00Z"), london),
+            utc("2026-10-25T23:59:59Z")
+        );
+        assert_eq!(
+            end_of_local_day(utc("2026-10-24T12:00:00Z"), london),
+            utc("2026-10-24T22:59:59Z")
+        );
     }
     const NINE: fn() -> NaiveTime = || t(9, 0);
 

@@ -412,3 +412,66 @@ async fn render_while_starting() {
     starter.await.unwrap();
     app.finish().await;
 }
+
+/// "Due today" on Home is the organisation's day: at 09:00 on Tuesday in Sydney (22:00 on
+/// Monday in UTC), a reminder at 17:00 that Tuesday is due today; one on Wednesday is not.
+async fn today_is_the_organisations_day(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let at: chrono::DateTime<chrono::Utc> = "2026-12-07T22:00:00Z".parse().unwrap();
+    app.clock.set(at);
+    app.create_admin("acme", "ada@acme.test").await;
+    let session = app.session("ada@acme.test").await;
+    let api = Api {
+        app: &app,
+        key: app.api_key("acme").await,
+    };
+    let org = concierge::server::db::orgs::by_slug(&app.state().db, "acme")
+        .await
+        .unwrap()
+        .unwrap();
+    concierge::server::db::orgs::update(&app.state().db, org.id, &org.name, "Australia/Sydney", at)
+        .await
+        .unwrap();
+    for (name, day) in [
+        ("Grace Hopper", "1985-12-08"),
+        ("Alan Turing", "1985-12-09"),
+    ] {
+        let (_, person) = api
+            .post(
+                "/persons",
+                serde_json::json!({ "full_name": name, "timezone": "Australia/Sydney" }),
+            )
+            .await;
+        let id = person["id"].as_str().unwrap().to_string();
+        let pairs = [
+            ("person_id", id.as_str()),
+            ("title", "Birthday"),
+            ("date_value", day),
+            ("recurrence_rule", "FREQ=YEARLY"),
+            ("r0_days", "0"),
+            ("r0_time", "17:00"),
+            ("r0_audience", "staff"),
+            ("r0_channel", "portal"),
+            ("r0_message", "Today"),
+        ];
+        let res = app
+            .server_fn("/srv/dates/save_date", Some(&session), &pairs)
+            .await;
+        assert_eq!(location(&res), format!("/clients/{id}"));
+    }
+    let res = app
+        .server_fn(
+            "/srv/dates/list_reminders",
+            Some(&session),
+            &[("status", "pending"), ("page", "1"), ("due_today", "true")],
+        )
+        .await;
+    let body = res.text().await.unwrap();
+    assert!(body.contains("Grace Hopper"), "due on her Tuesday: {body}");
+    assert!(
+        !body.contains("Alan Turing"),
+        "Wednesday is not today: {body}"
+    );
+    app.finish().await;
+}
+both_backends!(today_is_the_organisations_day);

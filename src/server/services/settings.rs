@@ -14,6 +14,14 @@ pub async fn organisation(state: &AppState, actor: &Actor) -> ServiceResult<Orga
         .ok_or(ServiceError::NotFound)
 }
 
+/// The organisation's time zone: where the portal's "today" is (a concierge in Sydney sees
+/// what is due on her Tuesday, not on Monday in London).
+pub async fn zone(state: &AppState, actor: &Actor) -> ServiceResult<chrono_tz::Tz> {
+    Ok(Timezone::parse(&organisation(state, actor).await?.timezone)
+        .unwrap_or_else(|_| Timezone::utc())
+        .tz())
+}
+
 /// Renames the organisation and sets its default time zone.
 pub async fn update_organisation(
     state: &AppState,
