@@ -127,6 +127,65 @@ pub struct Delivery {
     pub updated_at: DateTime<Utc>,
 }
 
+#[cfg(feature = "ssr")]
+impl Delivery {
+    /// A new pending delivery of `kind` from `source` on `channel`, created at `now`, with
+    /// nothing yet attempted; callers fill in whom it is for and what it says with struct
+    /// update syntax (`Delivery { body, ..Delivery::queued(..) }`).
+    pub fn queued(
+        org_id: Uuid,
+        kind: DeliveryKind,
+        source: DeliverySource,
+        channel: Channel,
+        idempotency_key: String,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            org_id,
+            person_id: None,
+            staff_id: None,
+            identity_id: None,
+            kind,
+            source,
+            channel,
+            address: None,
+            subject: None,
+            body: String::new(),
+            metadata: serde_json::Value::Object(Default::default()),
+            status: DeliveryStatus::Pending,
+            suppression_reason: None,
+            priority: kind.priority(),
+            attempts: 0,
+            max_attempts: 1,
+            next_attempt_at: Some(now),
+            lease_owner: None,
+            lease_expires_at: None,
+            last_error: None,
+            transport: None,
+            provider_message_id: None,
+            idempotency_key,
+            correlation_id: None,
+            reminder_rule_id: None,
+            occurrence: None,
+            conversation_id: None,
+            campaign_id: None,
+            variant: None,
+            template: None,
+            prompt_version: None,
+            model: None,
+            safety_checks: serde_json::Value::Object(Default::default()),
+            response: None,
+            response_at: None,
+            sent_at: None,
+            delivered_at: None,
+            failed_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// One thing that happened to a delivery: queued, an attempt, its outcome, a callback.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]

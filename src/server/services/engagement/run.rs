@@ -3,7 +3,7 @@
 //! in a few queries and written in multi-row statements.
 
 use super::{policy_of, public_base, thresholds};
-use crate::domain::delivery::{Delivery, DeliveryKind, DeliverySource, DeliveryStatus};
+use crate::domain::delivery::{Delivery, DeliveryKind, DeliverySource};
 use crate::domain::engagement::decide::{self, Prior};
 use crate::domain::engagement::score;
 use crate::domain::engagement::template::{self, Compiled, Variables};
@@ -300,48 +300,26 @@ impl Writer<'_> {
         out.events.push(outcome);
         out.outbox.push(Delivery {
             id,
-            org_id: person.org_id,
             person_id: Some(person.id),
-            staff_id: None,
             identity_id: route.identity_id,
-            kind: DeliveryKind::Engagement,
-            source: DeliverySource::Engagement,
-            channel: route.channel,
             address: route.address,
             subject: Some(subject),
             body,
             metadata,
-            status: DeliveryStatus::Pending,
-            suppression_reason: None,
-            priority: DeliveryKind::Engagement.priority(),
-            attempts: 0,
             max_attempts: self.max_attempts,
             next_attempt_at: Some(held.unwrap_or(now)),
-            lease_owner: None,
-            lease_expires_at: None,
-            last_error: None,
-            transport: None,
-            provider_message_id: None,
-            // One nudge per person, reason and stretch of time: a second run (or a second
-            // worker) cannot queue it again.
-            idempotency_key: format!("engagement:{}:{}:{}", kind.as_str(), person.id, c.episode_s),
             correlation_id: Some(format!("engagement-run:{}", now.timestamp())),
-            reminder_rule_id: None,
-            occurrence: None,
-            conversation_id: None,
-            campaign_id: None,
-            variant: None,
             template: Some(kind.as_str().into()),
-            prompt_version: None,
-            model: None,
-            safety_checks: json!({}),
-            response: None,
-            response_at: None,
-            sent_at: None,
-            delivered_at: None,
-            failed_at: None,
-            created_at: now,
-            updated_at: now,
+            ..Delivery::queued(
+                person.org_id,
+                DeliveryKind::Engagement,
+                DeliverySource::Engagement,
+                route.channel,
+                // One nudge per person, reason and stretch of time: a second run (or a second
+                // worker) cannot queue it again.
+                format!("engagement:{}:{}:{}", kind.as_str(), person.id, c.episode_s),
+                now,
+            )
         });
         Ok(())
     }
