@@ -711,6 +711,17 @@ async fn rebooking_deep_link_and_unsubscribe(backend: Backend) {
     .await;
     let (_, detail) = api.get(&format!("/deliveries/{id}")).await;
     assert_eq!(detail["response"], "booked", "{detail}");
+    // The numbers the Engagement page's and Home's charts draw count it, day by day.
+    let (s, stats) = api.get("/engagement/stats?days=7").await;
+    assert_eq!(s, 200, "{stats}");
+    assert_eq!(stats["sent"], 1, "{stats}");
+    assert_eq!(stats["booked"], 1, "{stats}");
+    assert!(stats["clicked"].as_i64().unwrap() >= 1, "{stats}");
+    let days = stats["days"].as_array().unwrap();
+    for field in ["sent", "clicked", "booked"] {
+        let sum: i64 = days.iter().map(|d| d[field].as_i64().unwrap()).sum();
+        assert_eq!(sum, stats[field].as_i64().unwrap(), "{field}: {stats}");
+    }
 
     // Unsubscribe: a confirmation page, then one click withdraws consent at once.
     let unsub = d["metadata"]["unsubscribe_url"]
