@@ -45,7 +45,8 @@ async fn unreadable_settings_never_send_to_the_log(backend: Backend) {
             .iter()
             .map(|e| e["event"].as_str().unwrap().to_string())
             .collect();
-        if events.contains(&"deferred".to_string()) {
+        // The delivery and its events are two reads: wait until both show the deferral.
+        if events.contains(&"deferred".to_string()) && d["status"] != "sending" {
             deferred = d;
             break;
         }
