@@ -84,6 +84,30 @@ enum BenchCommand {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// Staff pages and API lists under concurrent sessions, at the size of a large
+    /// organisation (generated first), against the real server.
+    Pages {
+        #[arg(long, default_value_t = 100_000)]
+        clients: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        dates: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        deliveries: usize,
+        /// Concurrent signed-in sessions.
+        #[arg(long, default_value_t = 50)]
+        sessions: usize,
+        /// Requests per page (after a warm-up round).
+        #[arg(long, default_value_t = 500)]
+        requests: usize,
+        /// The most time one page may take before it stops early.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Only pages whose name contains this (e.g. "messages").
+        #[arg(long)]
+        only: Option<String>,
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// Reminder lateness: M scheduled reminders due over S seconds.
     Reminders {
         #[arg(long, default_value_t = 2_000)]
@@ -174,6 +198,28 @@ pub async fn run() -> anyhow::Result<()> {
             events,
             database_url,
         }) => super::bench::engagement::run(people, events, database_url).await,
+        Command::Bench(BenchCommand::Pages {
+            clients,
+            dates,
+            deliveries,
+            sessions,
+            requests,
+            seconds,
+            only,
+            database_url,
+        }) => {
+            super::bench::pages::run(super::bench::pages::Options {
+                clients,
+                dates,
+                deliveries,
+                sessions,
+                requests,
+                seconds,
+                database_url,
+                only,
+            })
+            .await
+        }
         Command::Bench(BenchCommand::Reminders {
             count,
             seconds,

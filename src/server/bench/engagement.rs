@@ -11,6 +11,7 @@
 //!
 //! The run's clock is fixed by the benchmark (so the hour moves without waiting for it).
 
+use super::orgdata::ZONES;
 use super::{rss_mb, setup};
 use crate::domain::engagement::score::{EventFacts, Rollup};
 use crate::domain::engagement::RunTrigger;
@@ -23,16 +24,6 @@ use std::sync::Arc;
 use std::time::Instant;
 use uuid::Uuid;
 
-const ZONES: &[&str] = &[
-    "Europe/London",
-    "Europe/Paris",
-    "America/New_York",
-    "America/Los_Angeles",
-    "Asia/Dubai",
-    "Asia/Singapore",
-    "Australia/Sydney",
-    "UTC",
-];
 const SERVICES: &[&str] = &["Massage", "Facial", "Manicure", "Haircut", "Yoga class"];
 /// People written per transaction while generating.
 const GENERATE: usize = 5_000;

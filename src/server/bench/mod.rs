@@ -8,10 +8,15 @@
 //! - `engagement`: a generated organisation of people and activity; whole engagement runs
 //!   timed end to end, phase by phase (see [`engagement`]).
 //!
+//! - `pages`: a generated organisation of a hundred thousand clients; every staff page and
+//!   the main API lists under concurrent sessions against the real server (see [`pages`]).
+//!
 //! Each run uses a fresh database: a temporary SQLite file, or `--database-url` (a PostgreSQL
 //! database that will be filled with benchmark data).
 
 pub mod engagement;
+mod orgdata;
+pub mod pages;
 
 use super::db::Db;
 use super::services::channels::set_for_org;
@@ -121,11 +126,24 @@ async fn count_status(state: &AppState, status: &str) -> anyhow::Result<i64> {
     )
 }
 
+/// This process's peak resident memory in MB.
 pub(crate) fn rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    vm_hwm_mb(&std::fs::read_to_string("/proc/self/status").ok()?)
+}
+
+/// The peak resident memory (`VmHWM`) in a `/proc/<pid>/status`, in MB.
+fn vm_hwm_mb(status: &str) -> Option<f64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
+}
+
+/// The `p` quantile (0–1) of `sorted` by the nearest-rank method; NaN when empty.
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted
+        .get(((sorted.len() as f64 * p).ceil() as usize).saturating_sub(1))
+        .copied()
+        .unwrap_or(f64::NAN)
 }
 
 /// Dispatcher throughput to a local HTTP sink.
@@ -282,11 +300,7 @@ pub async fn reminders(
     if late.len() < count {
         println!("reminders: only {} of {count} arrived", late.len());
     }
-    let pct = |p: f64| {
-        late.get(((late.len() as f64 * p).ceil() as usize).saturating_sub(1))
-            .copied()
-            .unwrap_or(f64::NAN)
-    };
+    let pct = |p: f64| percentile(&late, p);
     println!(
         "reminders: {} sent; lateness p50 {:.3} s, p99 {:.3} s, max {:.3} s (worker poll {} ms; peak RSS {:.0} MB)",
         late.len(),

@@ -117,6 +117,20 @@ impl Db {
         }
     }
 
+    /// Keeps the query planner's statistics fresh, for housekeeping: on SQLite `PRAGMA
+    /// optimize` over every table (it analyses those whose statistics are missing or have
+    /// drifted, and is quick when none have); on PostgreSQL `ANALYZE` (sampled; what
+    /// autovacuum does where it is on).
+    pub async fn optimize(&self) -> Result<(), sqlx::Error> {
+        match self {
+            Db::Postgres(pool) => sqlx::query("ANALYZE").execute(pool).await.map(|_| ()),
+            Db::Sqlite(pool) => sqlx::query("PRAGMA optimize=0x10002")
+                .execute(pool)
+                .await
+                .map(|_| ()),
+        }
+    }
+
     pub async fn close(&self) {
         on_db!(self, pool => pool.close().await)
     }

@@ -93,6 +93,9 @@ async fn housekeeping(state: AppState, mut stop: watch::Receiver<bool>) {
             Ok(n) => tracing::info!(dates = n, "rolled dates forward to their next occurrence"),
             Err(err) => tracing::warn!(error = %err, "rolling dates forward failed"),
         }
+        if let Err(err) = state.db.optimize().await {
+            tracing::warn!(error = %err, "refreshing the query planner's statistics failed");
+        }
         tokio::select! {
             _ = tokio::time::sleep(HOUSEKEEPING_EVERY) => {}
             _ = stop.changed() => {}
