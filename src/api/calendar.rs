@@ -8,17 +8,32 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use super::ssr::{actor, fail};
 
-/// A month of the calendar: its first day, today (on the organisation's clock), every date in it,
-/// and every reminder (but cancelled ones) due in it on its person's clock.
+/// A month of the calendar: its first day, today (on the organisation's clock), the first few
+/// dates and reminders (but cancelled ones) of each day, and the days that have more.
+/// Reminders are on the day they go out on the organisation's clock.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MonthView {
     pub first: NaiveDate,
     pub today: NaiveDate,
     pub entries: Vec<CalendarEntry>,
     pub reminders: Vec<CalendarReminder>,
+    /// Days with more than the month shows: each links to its day.
+    pub more: Vec<NaiveDate>,
 }
 
-/// A reminder on the day it is due, in its person's time zone.
+/// One day of the calendar, a page of its dates and of its reminders at a time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DayView {
+    pub day: NaiveDate,
+    pub today: NaiveDate,
+    pub page: i64,
+    pub entries: Vec<CalendarEntry>,
+    pub reminders: Vec<CalendarReminder>,
+    /// Whether a next page has more.
+    pub more: bool,
+}
+
+/// A reminder on the day it is due, with its time on its person's clock.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CalendarReminder {
     pub date: NaiveDate,
@@ -27,7 +42,13 @@ pub struct CalendarReminder {
     pub row: super::dates::ReminderRow,
 }
 
-/// Every date occurring in one month (`YYYY-MM`, or empty for this month), across every client.
+/// How many dates and reminders a day of the month shows before "more".
+pub const MONTH_DATES_PER_DAY: usize = 4;
+pub const MONTH_REMINDERS_PER_DAY: usize = 3;
+/// How many dates and reminders a page of a day shows.
+pub const DAY_PAGE: usize = 50;
+
+/// One month (`YYYY-MM`, or empty for this month), across every client.
 #[server(prefix = "/srv", endpoint = "calendar/calendar_month")]
 pub async fn calendar_month(#[server(default)] month: String) -> Result<MonthView, ServerFnError> {
     use chrono::Datelike;
@@ -45,85 +66,94 @@ pub async fn calendar_month(#[server(default)] month: String) -> Result<MonthVie
             ))
         })?,
     };
-    let entries =
-        crate::server::services::calendar::month(&state, &actor, first.year(), first.month())
-            .await
-            .map_err(fail)?;
-    let reminders = month_reminders(&state, &actor, first).await?;
+    let days: Vec<NaiveDate> = first
+        .iter_days()
+        .take_while(|d| d.month() == first.month())
+        .collect();
+    let found = crate::server::services::calendar::days(
+        &state,
+        &actor,
+        &days,
+        0,
+        MONTH_DATES_PER_DAY,
+        MONTH_REMINDERS_PER_DAY,
+    )
+    .await
+    .map_err(fail)?;
     Ok(MonthView {
         first,
         today,
-        entries,
-        reminders,
+        entries: found.entries,
+        reminders: on_their_clock(found.reminders),
+        more: found.more.into_iter().collect(),
     })
 }
 
-#[cfg(feature = "ssr")]
-async fn month_reminders(
-    state: &crate::server::AppState,
-    actor: &crate::server::auth::Actor,
-    first: NaiveDate,
-) -> Result<Vec<CalendarReminder>, ServerFnError> {
-    use crate::domain::dates::ReminderStatus;
-    use crate::server::services::reminders;
-    use chrono::{Datelike, Duration};
-    let last = first
-        .checked_add_months(chrono::Months::new(1))
-        .unwrap_or(first);
-    // A day either side covers every time zone; each reminder is then placed on its own clock.
-    let from = (first - Duration::days(1))
-        .and_hms_opt(0, 0, 0)
-        .map(|t| t.and_utc());
-    let to = (last + Duration::days(1))
-        .and_hms_opt(0, 0, 0)
-        .map(|t| t.and_utc());
-    let mut rules = Vec::new();
-    for page in 0..10 {
-        let q = reminders::ListQuery {
-            person_id: None,
-            date_item_id: None,
-            status: None,
-            due_by: to,
-            due_from: from,
-            skip: page * 200,
-            limit: 200,
-        };
-        let batch = reminders::list(state, actor, q).await.map_err(fail)?;
-        let done = batch.len() < 200;
-        rules.extend(
-            batch
-                .into_iter()
-                .filter(|r| r.status != ReminderStatus::Cancelled),
-        );
-        if done {
-            break;
-        }
-    }
-    let rows = reminders::with_context(state, actor, rules)
+/// One day (`YYYY-MM-DD`), page `page` (from 1) of its dates and reminders.
+#[server(prefix = "/srv", endpoint = "calendar/calendar_day")]
+pub async fn calendar_day(
+    day: String,
+    #[server(default)] page: i64,
+) -> Result<DayView, ServerFnError> {
+    let (state, actor) = actor()?;
+    let tz = crate::server::services::settings::zone(&state, &actor)
         .await
         .map_err(fail)?;
-    Ok(rows
+    let today = crate::domain::timing::local_today(state.clock.now(), tz);
+    let date = NaiveDate::parse_from_str(day.trim(), "%Y-%m-%d").map_err(|_| {
+        fail(crate::server::error::ServiceError::invalid(
+            "day",
+            format!("'{day}' is not a day in the form YYYY-MM-DD"),
+        ))
+    })?;
+    let page = page.max(1);
+    let found = crate::server::services::calendar::days(
+        &state,
+        &actor,
+        &[date],
+        (page as usize - 1) * DAY_PAGE,
+        DAY_PAGE,
+        DAY_PAGE,
+    )
+    .await
+    .map_err(fail)?;
+    Ok(DayView {
+        day: date,
+        today,
+        page,
+        more: !found.more.is_empty(),
+        entries: found.entries,
+        reminders: on_their_clock(found.reminders),
+    })
+}
+
+/// Each reminder with its time on its person's clock.
+#[cfg(feature = "ssr")]
+fn on_their_clock(
+    found: Vec<crate::server::services::calendar::DayReminder>,
+) -> Vec<CalendarReminder> {
+    found
         .into_iter()
-        .filter_map(|(rule, (person_name, timezone), date_title)| {
+        .map(|(date, rule, (person_name, timezone), date_title)| {
             let tz = crate::domain::Timezone::parse(&timezone)
                 .map(|t| t.tz())
                 .unwrap_or(chrono_tz::UTC);
-            let local = rule.scheduled_datetime?.with_timezone(&tz);
-            let date = local.date_naive();
-            (date.year() == first.year() && date.month() == first.month()).then(|| {
-                CalendarReminder {
-                    date,
-                    time: local.format("%H:%M %Z").to_string(),
-                    row: super::dates::ReminderRow {
-                        rule,
-                        person_name,
-                        timezone,
-                        date_title,
-                    },
-                }
-            })
+            let time = rule
+                .scheduled_datetime
+                .map(|t| t.with_timezone(&tz).format("%H:%M %Z").to_string())
+                .unwrap_or_default();
+            CalendarReminder {
+                date,
+                time,
+                row: super::dates::ReminderRow {
+                    rule,
+                    person_name,
+                    timezone,
+                    date_title,
+                },
+            }
         })
-        .collect())
+        .collect()
 }
 
 /// Makes a new private feed address (the old one stops working) and returns it, once.

@@ -113,6 +113,45 @@ impl DateItem {
     pub fn recurrence(&self) -> Recurrence {
         Recurrence::parse(self.recurrence_rule.as_deref().unwrap_or_default()).unwrap_or_default()
     }
+
+    /// The calendar's key for the days this date falls on, so that a day's dates are found
+    /// through an index: `YYYY-MM-DD` for a date that does not repeat, `*-MM-DD` for one that
+    /// repeats every year on its day, none for any other rule (those few are expanded one by
+    /// one). See [`calendar_keys`].
+    pub fn occurs_on(&self) -> Option<String> {
+        match self.recurrence() {
+            Recurrence::None => Some(self.date_value.format("%Y-%m-%d").to_string()),
+            Recurrence::Rule(r)
+                if r.freq == crate::domain::recurrence::Freq::Yearly
+                    && r.interval == 1
+                    && r.by_month.is_empty()
+                    && r.by_month_day.is_empty()
+                    && r.count.is_none()
+                    && r.until.is_none() =>
+            {
+                Some(self.date_value.format("*-%m-%d").to_string())
+            }
+            Recurrence::Rule(_) => None,
+        }
+    }
+}
+
+/// The [`DateItem::occurs_on`] keys of the dates that may fall on `day`: those of that day,
+/// the yearly ones of its month and day, and on the last day of February and the first of
+/// March in a year without a 29 February, the yearly ones of the 29th (the caller checks each
+/// against its rule).
+pub fn calendar_keys(day: NaiveDate) -> Vec<String> {
+    use chrono::Datelike;
+    let mut keys = vec![
+        day.format("%Y-%m-%d").to_string(),
+        day.format("*-%m-%d").to_string(),
+    ];
+    let leap = NaiveDate::from_ymd_opt(day.year(), 2, 29).is_some();
+    if !leap && matches!((day.month(), day.day()), (2, 28) | (3, 1)) {
+        keys.push("*-02-29".to_string());
+    }
+    keys.sort();
+    keys
 }
 
 /// A date item with its reminder rules, as the API and the form show it.

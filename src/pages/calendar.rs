@@ -1,7 +1,9 @@
 //! The calendar: a month of every client's dates, and the address of the signed-in staff
 //! member's private feed for their own calendar app.
 
-use crate::api::calendar::{calendar_month, CalendarReminder, NewCalendarFeed};
+use crate::api::calendar::{
+    calendar_day, calendar_month, CalendarReminder, DayView, NewCalendarFeed,
+};
 use crate::components::{action_error, query_param, ErrorNotice};
 use crate::domain::calendar::CalendarEntry;
 use chrono::{Datelike, Months, NaiveDate};
@@ -10,6 +12,18 @@ use leptos_meta::Title;
 
 #[component]
 pub fn CalendarPage() -> impl IntoView {
+    let day = query_param("day", "");
+    view! {
+        {move || if day.get().is_empty() {
+            view! { <MonthPage/> }.into_any()
+        } else {
+            view! { <DayPage day/> }.into_any()
+        }}
+    }
+}
+
+#[component]
+fn MonthPage() -> impl IntoView {
     let month = query_param("month", "");
     let data = Resource::new(move || month.get(), calendar_month);
     view! {
@@ -29,7 +43,7 @@ pub fn CalendarPage() -> impl IntoView {
                                     <a rel="next" href=format!("/calendar?month={}", (first + Months::new(1)).format("%Y-%m"))>"Next →"</a>
                                 </nav>
                             </div>
-                            <MonthGrid first today=m.today entries=m.entries reminders=m.reminders/>
+                            <MonthGrid first today=m.today entries=m.entries reminders=m.reminders more=m.more/>
                         }.into_any()
                     }
                 }
@@ -45,6 +59,7 @@ fn MonthGrid(
     today: NaiveDate,
     entries: Vec<CalendarEntry>,
     reminders: Vec<CalendarReminder>,
+    more: Vec<NaiveDate>,
 ) -> impl IntoView {
     let lead = first.weekday().num_days_from_monday() as i64;
     let days_in_month = (first + Months::new(1) - first).num_days();
@@ -69,28 +84,12 @@ fn MonthGrid(
                                 <td class:today=day == today>
                                     <span class="day-number">{day.day()}</span>
                                     <ul class="day-entries">
-                                        {todays.into_iter().map(|e| view! {
-                                            <li>
-                                                <span aria-hidden="true">{e.category_icon.clone().unwrap_or_else(|| "📅".into())}" "</span>
-                                                <a href=format!("/dates/{}/edit", e.date_item_id)>{e.title.clone()}</a>
-                                                " · " <a class="muted" href=format!("/clients/{}", e.person_id)>{e.person_name.clone()}</a>
-                                                {(e.reminder_count > 0).then(|| view! { <span class="badge" title="reminders">{format!("🔔{}", e.reminder_count)}</span> })}
-                                            </li>
-                                        }).collect_view()}
-                                        {due.into_iter().map(|r| {
-                                            let rule = r.row.rule;
-                                            let what = rule.message.clone().or(r.row.date_title.clone()).unwrap_or_else(|| "Reminder".into());
-                                            view! {
-                                                <li class=format!("reminder status-{}", rule.status.as_str())>
-                                                    <span aria-hidden="true">"🔔 "</span>
-                                                    <span class="visually-hidden">"Reminder: "</span>
-                                                    {format!("{} {what}", r.time)}
-                                                    " · " <a class="muted" href=format!("/clients/{}", rule.person_id)>{r.row.person_name.clone()}</a>
-                                                    <span class="muted">{format!(" ({}, {})", rule.audience.as_str(), rule.channel_type.label())}</span>
-                                                </li>
-                                            }
-                                        }).collect_view()}
+                                        {todays.into_iter().map(|e| view! { <EntryItem e/> }).collect_view()}
+                                        {due.into_iter().map(|r| view! { <ReminderItem r/> }).collect_view()}
                                     </ul>
+                                    {more.contains(&day).then(|| view! {
+                                        <a class="more" href=format!("/calendar?day={}", day.format("%Y-%m-%d"))>"More on this day…"</a>
+                                    })}
                                 </td>
                             }.into_any()
                         }).collect_view()}
@@ -98,6 +97,97 @@ fn MonthGrid(
                 }).collect_view()}
             </tbody>
         </table>
+    }
+}
+
+/// A date on the calendar: what, whose, and how many reminders it has.
+#[component]
+fn EntryItem(e: CalendarEntry) -> impl IntoView {
+    view! {
+        <li>
+            <span aria-hidden="true">{e.category_icon.clone().unwrap_or_else(|| "📅".into())}" "</span>
+            <a href=format!("/dates/{}/edit", e.date_item_id)>{e.title.clone()}</a>
+            " · " <a class="muted" href=format!("/clients/{}", e.person_id)>{e.person_name.clone()}</a>
+            {(e.reminder_count > 0).then(|| view! { <span class="badge" title="reminders">{format!("🔔{}", e.reminder_count)}</span> })}
+        </li>
+    }
+}
+
+/// A reminder on the calendar: when on its person's clock, what, whose.
+#[component]
+fn ReminderItem(r: CalendarReminder) -> impl IntoView {
+    let rule = r.row.rule;
+    let what = rule
+        .message
+        .clone()
+        .or(r.row.date_title.clone())
+        .unwrap_or_else(|| "Reminder".into());
+    view! {
+        <li class=format!("reminder status-{}", rule.status.as_str())>
+            <span aria-hidden="true">"🔔 "</span>
+            <span class="visually-hidden">"Reminder: "</span>
+            {format!("{} {what}", r.time)}
+            " · " <a class="muted" href=format!("/clients/{}", rule.person_id)>{r.row.person_name.clone()}</a>
+            <span class="muted">{format!(" ({}, {})", rule.audience.as_str(), rule.channel_type.label())}</span>
+        </li>
+    }
+}
+
+/// One day: every date and reminder on it, fifty of each at a time.
+#[component]
+fn DayPage(day: Memo<String>) -> impl IntoView {
+    let page = query_param("page", "1");
+    let data = Resource::new(
+        move || (day.get(), page.get().parse::<i64>().unwrap_or(1)),
+        |(day, page)| calendar_day(day, page),
+    );
+    view! {
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => view! { <Title text="Calendar"/><h1>"Calendar"</h1><p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Ok(d) => view! { <DayList d/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn DayList(d: DayView) -> impl IntoView {
+    let title = d.day.format("%A %-d %B %Y").to_string();
+    let month = format!("/calendar?month={}", d.day.format("%Y-%m"));
+    let at =
+        |day: NaiveDate, page: i64| format!("/calendar?day={}&page={page}", day.format("%Y-%m-%d"));
+    let (prev, next) = (d.day.pred_opt(), d.day.succ_opt());
+    let newer = (d.page > 1).then(|| at(d.day, d.page - 1));
+    let older = d.more.then(|| at(d.day, d.page + 1));
+    view! {
+        <Title text=title.clone()/>
+        <div class="page-head">
+            <h1>{title}{(d.day == d.today).then_some(" — today")}</h1>
+            <nav class="month-nav" aria-label="Days">
+                {prev.map(|p| view! { <a rel="prev" href=at(p, 1)>"← Previous day"</a> })}
+                <a href=month>"The month"</a>
+                {next.map(|n| view! { <a rel="next" href=at(n, 1)>"Next day →"</a> })}
+            </nav>
+        </div>
+        <h2>"Dates"</h2>
+        {if d.entries.is_empty() {
+            view! { <p class="empty">"No dates here."</p> }.into_any()
+        } else {
+            view! { <ul class="day-entries">{d.entries.into_iter().map(|e| view! { <EntryItem e/> }).collect_view()}</ul> }.into_any()
+        }}
+        <h2>"Reminders going out"</h2>
+        {if d.reminders.is_empty() {
+            view! { <p class="empty">"No reminders here."</p> }.into_any()
+        } else {
+            view! { <ul class="day-entries">{d.reminders.into_iter().map(|r| view! { <ReminderItem r/> }).collect_view()}</ul> }.into_any()
+        }}
+        <nav class="pager" aria-label="Pages">
+            {newer.map(|h| view! { <a rel="prev" href=h>"← Previous page"</a> })}
+            {older.map(|h| view! { <a rel="next" href=h>"Next page →"</a> })}
+        </nav>
     }
 }
 

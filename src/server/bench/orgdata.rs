@@ -342,7 +342,7 @@ pub async fn generate(
     let mut items = Table::new(
         "date_items",
         "id, org_id, person_id, category_id, title, date_value, recurrence_rule, next_occurrence, \
-         created_at, updated_at",
+         created_at, updated_at, occurs_on",
     );
     let mut rules = Table::new(
         "reminder_rules",
@@ -484,6 +484,11 @@ pub async fn generate(
                 V::OptDay(next),
                 V::At(joined),
                 V::At(joined),
+                V::Text(if recurring {
+                    value.format("*-%m-%d").to_string()
+                } else {
+                    value.format("%Y-%m-%d").to_string()
+                }),
             ]);
             if !rng.gen_bool(0.5) {
                 continue;

@@ -139,10 +139,11 @@ pub async fn save_item(
 ) -> Result<bool, sqlx::Error> {
     let item_sql = if insert {
         "INSERT INTO date_items (id, org_id, person_id, category_id, title, date_value, recurrence_rule, \
-         next_occurrence, notes, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+         next_occurrence, notes, created_at, updated_at, occurs_on) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
     } else {
         "UPDATE date_items SET person_id = $3, category_id = $4, title = $5, date_value = $6, \
-         recurrence_rule = $7, next_occurrence = $8, notes = $9, updated_at = $11 \
+         recurrence_rule = $7, next_occurrence = $8, notes = $9, updated_at = $11, occurs_on = $12 \
          WHERE id = $1 AND org_id = $2 AND $10 = $10"
     };
     on_db!(db, pool => {
@@ -151,6 +152,7 @@ pub async fn save_item(
             .bind(item.id).bind(item.org_id).bind(item.person_id).bind(item.category_id)
             .bind(&item.title).bind(item.date_value).bind(&item.recurrence_rule)
             .bind(item.next_occurrence).bind(&item.notes).bind(item.created_at).bind(item.updated_at)
+            .bind(item.occurs_on())
             .execute(&mut *tx).await?.rows_affected() > 0;
         if !written {
             return Ok(false);
@@ -179,19 +181,30 @@ pub async fn delete_item(db: &Db, org_id: Uuid, id: Uuid) -> Result<bool, sqlx::
 }
 
 /// Date items whose stored next occurrence may have passed by `before` (a day's slack is
-/// left to the caller, which checks each against its person's own clock).
+/// left to the caller, which checks each against its person's own clock), in
+/// `(next_occurrence, id)` order after the keyset `after`, with their person's time zone.
 pub async fn items_to_roll(
     db: &Db,
     org_id: Uuid,
     before: NaiveDate,
+    after: Option<(NaiveDate, Uuid)>,
     limit: i64,
 ) -> Result<Vec<(DateItem, String)>, sqlx::Error> {
+    let keyset = if after.is_some() {
+        " AND (d.next_occurrence > $4 OR (d.next_occurrence = $4 AND d.id > $5))"
+    } else {
+        ""
+    };
     let sql = format!(
         "SELECT {ITEM_COLUMNS}, p.timezone FROM date_items d {LIVE_PERSON} \
-         WHERE d.org_id = $1 AND d.next_occurrence < $2 ORDER BY d.next_occurrence LIMIT $3"
+         WHERE d.org_id = $1 AND d.next_occurrence < $2{keyset} ORDER BY d.next_occurrence, d.id LIMIT $3"
     );
     on_db!(db, pool => {
-        let rows = sqlx::query(&sql).bind(org_id).bind(before).bind(limit).fetch_all(pool).await?;
+        let mut q = sqlx::query(&sql).bind(org_id).bind(before).bind(limit);
+        if let Some((day, id)) = after {
+            q = q.bind(day).bind(id);
+        }
+        let rows = q.fetch_all(pool).await?;
         rows.iter()
             .map(|row| {
                 use sqlx::{FromRow, Row};
@@ -201,17 +214,55 @@ pub async fn items_to_roll(
     })
 }
 
-pub async fn set_next_occurrence(
+/// Sets the next occurrence of each item, in one statement.
+pub async fn set_next_occurrences(
     db: &Db,
     org_id: Uuid,
-    id: Uuid,
-    next: Option<NaiveDate>,
+    changes: &[(Uuid, Option<NaiveDate>)],
 ) -> Result<(), sqlx::Error> {
-    let sql = "UPDATE date_items SET next_occurrence = $3 WHERE org_id = $1 AND id = $2";
-    on_db!(db, pool => sqlx::query(sql).bind(org_id).bind(id).bind(next).execute(pool).await.map(|_| ()))
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let cases: Vec<String> = (0..changes.len())
+        .map(|k| {
+            format!(
+                "WHEN {} THEN {}",
+                super::ph(db, 2 + 2 * k),
+                super::typed(db, 3 + 2 * k, "DATE")
+            )
+        })
+        .collect();
+    let ids: Vec<String> = (0..changes.len())
+        .map(|k| super::ph(db, 2 + 2 * k))
+        .collect();
+    let sql = format!(
+        "UPDATE date_items SET next_occurrence = CASE id {} END WHERE org_id = {} AND id IN ({})",
+        cases.join(" "),
+        super::ph(db, 1),
+        ids.join(", ")
+    );
+    // SQLite's placeholders are bound in the order they appear; PostgreSQL's by number.
+    let positional = matches!(db, Db::Sqlite(_));
+    on_db!(db, pool => {
+        let mut q = sqlx::query(&sql);
+        if !positional {
+            q = q.bind(org_id);
+        }
+        for (id, next) in changes {
+            q = q.bind(*id).bind(*next);
+        }
+        if positional {
+            q = q.bind(org_id);
+            for (id, _) in changes {
+                q = q.bind(*id);
+            }
+        }
+        q.execute(pool).await.map(|_| ())
+    })
 }
 
-/// Occurrences from `from` to `to` (inclusive), soonest first, optionally for one person.
+/// Occurrences from `from` to `to` (inclusive), soonest first (read in the index's order; the
+/// caller orders a day's dates), optionally for one person.
 pub async fn upcoming(
     db: &Db,
     org_id: Uuid,
@@ -232,7 +283,7 @@ pub async fn upcoming(
          (SELECT COUNT(*) FROM reminder_rules r WHERE r.date_item_id = d.id AND r.status <> 'cancelled') AS reminder_count \
          FROM date_items d {LIVE_PERSON} LEFT JOIN date_categories c ON c.id = d.category_id \
          WHERE d.org_id = $1 AND d.next_occurrence >= $2 AND d.next_occurrence <= $3{person_filter} \
-         ORDER BY d.next_occurrence, p.sort_name, d.title LIMIT $4"
+         ORDER BY d.next_occurrence LIMIT $4"
     );
     on_db!(db, pool => {
         let mut q = sqlx::query_as::<_, UpcomingDate>(&sql).bind(org_id).bind(from).bind(to).bind(limit);
@@ -254,16 +305,120 @@ pub async fn items_in_window(
     staff: Option<Uuid>,
 ) -> Result<Vec<UpcomingDate>, sqlx::Error> {
     let sql = format!(
-        "SELECT d.id AS date_item_id, d.person_id, p.full_name AS person_name, d.title, d.date_value, \
-         d.recurrence_rule, d.date_value AS next_occurrence, d.category_id, c.name AS category_name, \
-         c.icon AS category_icon, c.color AS category_color, p.timezone, \
-         (SELECT COUNT(*) FROM reminder_rules r WHERE r.date_item_id = d.id AND r.status <> 'cancelled') AS reminder_count \
-         FROM date_items d {LIVE_PERSON} LEFT JOIN date_categories c ON c.id = d.category_id \
+        "SELECT {UPCOMING_COLUMNS} FROM date_items d {LIVE_PERSON} LEFT JOIN date_categories c ON c.id = d.category_id \
          WHERE d.org_id = $1 AND d.date_value <= $3 AND (d.recurrence_rule IS NOT NULL OR d.date_value >= $2) \
          AND ($4 IS NULL OR p.assigned_staff_id IS NULL OR p.assigned_staff_id = $4) \
          ORDER BY p.sort_name, d.title LIMIT 20000"
     );
     on_db!(db, pool => sqlx::query_as::<_, UpcomingDate>(&sql).bind(org_id).bind(from).bind(to).bind(staff).fetch_all(pool).await)
+}
+
+const UPCOMING_COLUMNS: &str = "d.id AS date_item_id, d.person_id, p.full_name AS person_name, d.title, \
+    d.date_value, d.recurrence_rule, d.date_value AS next_occurrence, d.category_id, c.name AS category_name, \
+    c.icon AS category_icon, c.color AS category_color, p.timezone, \
+    (SELECT COUNT(*) FROM reminder_rules r WHERE r.date_item_id = d.id AND r.status <> 'cancelled') AS reminder_count";
+
+/// For each day with its [`crate::domain::dates::calendar_keys`], the dates whose key is one of
+/// them: `take` per day after skipping `skip`, in the key index's order, in one statement.
+/// Each comes back with the day it was found for; the caller checks it against its rule.
+pub async fn keyed_on_days(
+    db: &Db,
+    org_id: Uuid,
+    days: &[(NaiveDate, Vec<String>)],
+    skip: i64,
+    take: i64,
+) -> Result<Vec<(NaiveDate, UpcomingDate)>, sqlx::Error> {
+    if days.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The days and keys are made here from dates (digits, '-' and '*'): written in, not bound.
+    let parts: Vec<String> = days
+        .iter()
+        .enumerate()
+        .map(|(n, (day, keys))| {
+            let keys: Vec<String> = keys.iter().map(|k| format!("'{k}'")).collect();
+            format!(
+                "SELECT * FROM (SELECT {UPCOMING_COLUMNS}, '{}' AS on_day \
+                 FROM date_items d {LIVE_PERSON} LEFT JOIN date_categories c ON c.id = d.category_id \
+                 WHERE d.org_id = $1 AND d.occurs_on IN ({}) ORDER BY d.occurs_on, d.id \
+                 LIMIT {take} OFFSET {skip}) AS day{n}",
+                day.format("%Y-%m-%d"),
+                keys.join(", ")
+            )
+        })
+        .collect();
+    let sql = parts.join(" UNION ALL ");
+    on_db!(db, pool => {
+        let rows = sqlx::query(&sql).bind(org_id).fetch_all(pool).await?;
+        rows.iter()
+            .map(|row| {
+                use sqlx::{FromRow, Row};
+                let day: String = row.try_get("on_day")?;
+                let day = NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+                    .map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+                Ok((day, UpcomingDate::from_row(row)?))
+            })
+            .collect()
+    })
+}
+
+/// The dates that repeat by a rule other than "every year on the day" (no calendar key): few,
+/// expanded one by one by the caller.
+pub async fn repeating_unkeyed(db: &Db, org_id: Uuid) -> Result<Vec<UpcomingDate>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {UPCOMING_COLUMNS} FROM date_items d {LIVE_PERSON} \
+         LEFT JOIN date_categories c ON c.id = d.category_id \
+         WHERE d.org_id = $1 AND d.occurs_on IS NULL ORDER BY d.id"
+    );
+    on_db!(db, pool => sqlx::query_as::<_, UpcomingDate>(&sql).bind(org_id).fetch_all(pool).await)
+}
+
+/// For each window `[from, to)` (a day on the organisation's clock, with its date), the
+/// reminders due in it but cancelled ones: `take` per window after skipping `skip`, soonest
+/// first, in one statement.
+pub async fn rules_in_windows(
+    db: &Db,
+    org_id: Uuid,
+    windows: &[(NaiveDate, DateTime<Utc>, DateTime<Utc>)],
+    skip: i64,
+    take: i64,
+) -> Result<Vec<(NaiveDate, ReminderRule)>, sqlx::Error> {
+    if windows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let parts: Vec<String> = windows
+        .iter()
+        .enumerate()
+        .map(|(n, (day, _, _))| {
+            format!(
+                "SELECT * FROM (SELECT {RULE_COLUMNS}, '{}' AS on_day FROM reminder_rules r \
+                 WHERE r.org_id = $1 AND (r.scheduled_datetime IS NULL) = FALSE \
+                 AND r.scheduled_datetime >= ${} AND r.scheduled_datetime < ${} AND r.status <> 'cancelled' \
+                 AND EXISTS (SELECT 1 FROM persons p WHERE p.id = r.person_id AND p.deleted_at IS NULL) \
+                 ORDER BY r.scheduled_datetime, r.id LIMIT {take} OFFSET {skip}) AS day{n}",
+                day.format("%Y-%m-%d"),
+                2 + 2 * n,
+                3 + 2 * n
+            )
+        })
+        .collect();
+    let sql = parts.join(" UNION ALL ");
+    on_db!(db, pool => {
+        let mut q = sqlx::query(&sql).bind(org_id);
+        for (_, from, to) in windows {
+            q = q.bind(*from).bind(*to);
+        }
+        let rows = q.fetch_all(pool).await?;
+        rows.iter()
+            .map(|row| {
+                use sqlx::{FromRow, Row};
+                let day: String = row.try_get("on_day")?;
+                let day = NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+                    .map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+                Ok((day, ReminderRule::from_row(row)?))
+            })
+            .collect()
+    })
 }
 
 pub const RULE_COLUMNS: &str = "r.id, r.org_id, r.person_id, r.date_item_id, r.reminder_type, r.lead_time_days, \
@@ -310,14 +465,15 @@ pub async fn rules_for_item(
     on_db!(db, pool => sqlx::query_as::<_, ReminderRule>(&sql).bind(org_id).bind(item_id).fetch_all(pool).await)
 }
 
-/// Every live rule of a person, for rescheduling after their time zone changes.
+/// Every rule of a person, in each date's order.
 pub async fn rules_for_person(
     db: &Db,
     org_id: Uuid,
     person_id: Uuid,
 ) -> Result<Vec<ReminderRule>, sqlx::Error> {
     let sql = format!(
-        "SELECT {RULE_COLUMNS} FROM reminder_rules r WHERE r.org_id = $1 AND r.person_id = $2 ORDER BY r.position, r.id"
+        "SELECT {RULE_COLUMNS} FROM reminder_rules r WHERE r.org_id = $1 AND r.person_id = $2 \
+         ORDER BY r.position, r.created_at, r.id"
     );
     on_db!(db, pool => sqlx::query_as::<_, ReminderRule>(&sql).bind(org_id).bind(person_id).fetch_all(pool).await)
 }
@@ -335,7 +491,10 @@ pub struct RuleFilter {
     pub due_from: Option<DateTime<Utc>>,
 }
 
-/// A page of reminders, soonest due first, after the keyset `(due, id)` when given.
+/// A page of reminders: soonest due first (those with no due time last); the `sent` ones
+/// most recently sent first. Each shape of filter reads through an index in its order
+/// (`reminder_rules_list`, `reminder_rules_all`, `reminder_rules_sent`, or the person's or
+/// date's), so a page costs its own rows, not the organisation's.
 pub async fn list_rules(
     db: &Db,
     org_id: Uuid,
@@ -346,14 +505,12 @@ pub async fn list_rules(
     let mut clause = String::from(
         "r.org_id = $1 AND EXISTS (SELECT 1 FROM persons p WHERE p.id = r.person_id AND p.deleted_at IS NULL)",
     );
+    let sent = f.status == Some("sent");
+    let ranged = f.due_by.is_some() || f.due_from.is_some();
     let conditions = [
         (f.person_id.is_some(), "r.person_id = $N"),
         (f.date_item_id.is_some(), "r.date_item_id = $N"),
-        // "sent" also covers recurring rules that have sent at least once.
-        (
-            f.status.is_some(),
-            "(r.status = $N OR ($N = 'sent' AND r.sent_at IS NOT NULL))",
-        ),
+        (f.status.is_some() && !sent, "r.status = $N"),
         (f.due_by.is_some(), "r.scheduled_datetime <= $N"),
         (f.due_from.is_some(), "r.scheduled_datetime >= $N"),
     ];
@@ -362,17 +519,51 @@ pub async fn list_rules(
         clause.push_str(" AND ");
         clause.push_str(&condition.replace("$N", &format!("${n}")));
     }
+    let order = if sent {
+        // Sent at least once (a recurring rule goes back to pending for its next occurrence).
+        clause.push_str(" AND r.sent_at IS NOT NULL");
+        "r.sent_at DESC, r.id DESC"
+    } else if ranged {
+        // Said as an equality on the indexed expression, so the range is read in order.
+        clause.push_str(" AND (r.scheduled_datetime IS NULL) = FALSE");
+        "r.scheduled_datetime, r.id"
+    } else {
+        "(r.scheduled_datetime IS NULL), r.scheduled_datetime, r.id"
+    };
     let sql = format!(
-        "SELECT {RULE_COLUMNS} FROM reminder_rules r WHERE {clause} \
-         ORDER BY r.scheduled_datetime IS NULL, r.scheduled_datetime, r.id LIMIT $2 OFFSET $3"
+        "SELECT {RULE_COLUMNS} FROM reminder_rules r WHERE {clause} ORDER BY {order} LIMIT $2 OFFSET $3"
     );
     on_db!(db, pool => {
         let mut q = sqlx::query_as::<_, ReminderRule>(&sql).bind(org_id).bind(limit).bind(offset);
         if let Some(v) = f.person_id { q = q.bind(v); }
         if let Some(v) = f.date_item_id { q = q.bind(v); }
-        if let Some(v) = f.status { q = q.bind(v); }
+        if let Some(v) = f.status.filter(|_| !sent) { q = q.bind(v); }
         if let Some(v) = f.due_by { q = q.bind(v); }
         if let Some(v) = f.due_from { q = q.bind(v); }
+        q.fetch_all(pool).await
+    })
+}
+
+/// The titles of these date items (those that exist), in one statement.
+pub async fn item_titles(
+    db: &Db,
+    org_id: Uuid,
+    ids: &[Uuid],
+) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT d.id, d.title FROM date_items d WHERE {} = {} AND d.id IN ({})",
+        super::unindexed(db, "d.org_id"),
+        super::ph(db, 1),
+        super::phs(db, 2, ids.len())
+    );
+    on_db!(db, pool => {
+        let mut q = sqlx::query_as::<_, (Uuid, String)>(&sql).bind(org_id);
+        for id in ids {
+            q = q.bind(id);
+        }
         q.fetch_all(pool).await
     })
 }

@@ -3,13 +3,16 @@
 
 use super::audit;
 use crate::domain::calendar::{render_ics, CalendarEntry};
+use crate::domain::dates::{calendar_keys, ReminderRule, UpcomingDate};
+use crate::domain::timing::local_instant;
 use crate::domain::Recurrence;
 use crate::server::auth::{token, Actor};
 use crate::server::db;
 use crate::server::error::{ServiceError, ServiceResult};
 use crate::server::AppState;
-use chrono::{Duration, NaiveDate};
+use chrono::{Duration, NaiveDate, NaiveTime};
 use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
 /// The longest window one request may expand.
@@ -56,20 +59,145 @@ pub async fn occurrences(
     Ok(out)
 }
 
-/// One month of the calendar for the portal.
-pub async fn month(
+/// A reminder on a day of the calendar, with its person's name and time zone and its date's
+/// title.
+pub type DayReminder = (NaiveDate, ReminderRule, (String, String), Option<String>);
+
+/// Some days of the calendar: their dates and reminders, a bounded number per day.
+#[derive(Debug, Default)]
+pub struct Days {
+    pub entries: Vec<CalendarEntry>,
+    pub reminders: Vec<DayReminder>,
+    /// The days that have more dates or reminders than were taken.
+    pub more: BTreeSet<NaiveDate>,
+}
+
+/// The dates and reminders of `days` (on the organisation's clock): for each day, after
+/// skipping `skip` of each, at most `dates_per_day` dates (by person, then title) and
+/// `reminders_per_day` reminders (soonest first). A fixed number of statements however large
+/// the organisation: one for the dates found by their calendar key, one for the few that repeat
+/// by another rule, one for the reminders and two for their names.
+pub async fn days(
     state: &AppState,
     actor: &Actor,
-    year: i32,
-    month: u32,
-) -> ServiceResult<Vec<CalendarEntry>> {
-    let first = NaiveDate::from_ymd_opt(year, month, 1)
-        .ok_or_else(|| ServiceError::invalid("month", "is not a month of the calendar"))?;
-    let last = first
-        .checked_add_months(chrono::Months::new(1))
-        .and_then(|d| d.pred_opt())
-        .unwrap_or(first);
-    occurrences(state, actor.org_id(), first, last, None).await
+    days: &[NaiveDate],
+    skip: usize,
+    dates_per_day: usize,
+    reminders_per_day: usize,
+) -> ServiceResult<Days> {
+    let org = actor.org_id();
+    let (Some(&from), Some(&to)) = (days.iter().min(), days.iter().max()) else {
+        return Ok(Days::default());
+    };
+    let mut out = Days::default();
+    // Dates.
+    let keyed: Vec<(NaiveDate, Vec<String>)> =
+        days.iter().map(|d| (*d, calendar_keys(*d))).collect();
+    let mut found = db::dates::keyed_on_days(
+        &state.db,
+        org,
+        &keyed,
+        skip as i64,
+        dates_per_day as i64 + 1,
+    )
+    .await?;
+    let mut fetched: BTreeMap<NaiveDate, usize> = BTreeMap::new();
+    for (day, _) in &found {
+        *fetched.entry(*day).or_default() += 1;
+    }
+    if skip == 0 {
+        // The few dates with another rule (monthly, weekly, …) are shown on every page's
+        // first screen: expanded here.
+        for item in db::dates::repeating_unkeyed(&state.db, org).await? {
+            let rule = recurrence_of(&item);
+            for date in rule.occurrences_between(item.date_value, from, to, 400) {
+                if days.contains(&date) {
+                    found.push((date, item.clone()));
+                }
+            }
+        }
+    }
+    let mut by_day: BTreeMap<NaiveDate, Vec<CalendarEntry>> = BTreeMap::new();
+    for (day, item) in found {
+        // A key says "may fall on": the rule says whether it does (a date that starts later,
+        // or 29 February in a year without one).
+        if recurrence_of(&item)
+            .occurrences_between(item.date_value, day, day, 1)
+            .is_empty()
+        {
+            continue;
+        }
+        by_day.entry(day).or_default().push(entry(day, item));
+    }
+    for (day, mut entries) in by_day {
+        entries.sort_by(|a, b| {
+            a.person_name
+                .cmp(&b.person_name)
+                .then_with(|| a.title.cmp(&b.title))
+        });
+        if entries.len() > dates_per_day || fetched.get(&day).is_some_and(|n| *n > dates_per_day) {
+            out.more.insert(day);
+        }
+        entries.truncate(dates_per_day);
+        out.entries.extend(entries);
+    }
+    // Reminders, on the day they go out on the organisation's clock.
+    let tz = super::settings::zone(state, actor).await?;
+    let windows: Vec<_> = days
+        .iter()
+        .map(|d| {
+            (
+                *d,
+                local_instant(*d, NaiveTime::MIN, tz),
+                local_instant(*d + Duration::days(1), NaiveTime::MIN, tz),
+            )
+        })
+        .collect();
+    let rules = db::dates::rules_in_windows(
+        &state.db,
+        org,
+        &windows,
+        skip as i64,
+        reminders_per_day as i64 + 1,
+    )
+    .await?;
+    let mut per_day: BTreeMap<NaiveDate, usize> = BTreeMap::new();
+    let mut kept = Vec::new();
+    let mut days_of = Vec::new();
+    for (day, rule) in rules {
+        let n = per_day.entry(day).or_default();
+        *n += 1;
+        if *n > reminders_per_day {
+            out.more.insert(day);
+        } else {
+            days_of.push(day);
+            kept.push(rule);
+        }
+    }
+    let named = super::reminders::with_context(state, actor, kept).await?;
+    out.reminders = days_of
+        .into_iter()
+        .zip(named)
+        .map(|(day, (rule, who, title))| (day, rule, who, title))
+        .collect();
+    Ok(out)
+}
+
+fn recurrence_of(item: &UpcomingDate) -> Recurrence {
+    Recurrence::parse(item.recurrence_rule.as_deref().unwrap_or_default()).unwrap_or_default()
+}
+
+fn entry(date: NaiveDate, item: UpcomingDate) -> CalendarEntry {
+    CalendarEntry {
+        date,
+        date_item_id: item.date_item_id,
+        person_id: item.person_id,
+        person_name: item.person_name,
+        title: item.title,
+        category_name: item.category_name,
+        category_icon: item.category_icon,
+        reminder_count: item.reminder_count,
+    }
 }
 
 /// Makes a new private feed address for the signed-in staff member; the old one stops working.

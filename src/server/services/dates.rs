@@ -7,13 +7,14 @@ use crate::domain::dates::{
     DateItemDetail, DateItemDraft, DateItemInput, ReminderRule, ReminderRuleDraft, ReminderStatus,
     ReminderType, Timing, UpcomingDate,
 };
+use crate::domain::recurrence::Recurrence;
 use crate::domain::timing::local_today;
 use crate::domain::{FieldErrors, Person, Timezone};
 use crate::server::auth::Actor;
 use crate::server::db::{self, dates, persons};
 use crate::server::error::{ServiceError, ServiceResult};
 use crate::server::AppState;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde_json::json;
 use uuid::Uuid;
@@ -321,7 +322,8 @@ pub async fn save_item(
     get_item(state, actor, item.id).await
 }
 
-/// A date item with its rules; its `next_occurrence` is brought up to date on the way.
+/// A date item with its rules; a `next_occurrence` that has passed on the person's clock is
+/// shown as the following one (housekeeping writes it).
 pub async fn get_item(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResult<DateItemDetail> {
     let mut item = dates::get_item(&state.db, actor.org_id(), id)
         .await?
@@ -329,9 +331,7 @@ pub async fn get_item(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResul
     if let Some(person) = persons::get(&state.db, actor.org_id(), item.person_id).await? {
         let today = local_today(state.clock.now(), person_tz(&person));
         if item.next_occurrence.is_some_and(|n| n < today) {
-            let next = item.recurrence().next_occurrence(item.date_value, today);
-            dates::set_next_occurrence(&state.db, actor.org_id(), id, next).await?;
-            item.next_occurrence = next;
+            item.next_occurrence = item.recurrence().next_occurrence(item.date_value, today);
         }
     }
     let reminder_rules = dates::rules_for_item(&state.db, actor.org_id(), id).await?;
@@ -386,7 +386,8 @@ pub async fn delete_item(state: &AppState, actor: &Actor, id: Uuid) -> ServiceRe
     Ok(())
 }
 
-/// A person's dates; with `upcoming_only`, only those with a further occurrence.
+/// A person's dates with their rules (two queries whatever the number of dates); with
+/// `upcoming_only`, only those with a further occurrence.
 pub async fn items_for_person(
     state: &AppState,
     actor: &Actor,
@@ -395,48 +396,56 @@ pub async fn items_for_person(
     upcoming_only: bool,
 ) -> ServiceResult<Vec<DateItemDetail>> {
     super::persons::get(state, actor, person_id).await?;
-    roll_forward(state, actor.org_id()).await?;
     let items = dates::items_for_person(&state.db, actor.org_id(), person_id, category_id).await?;
-    let mut out = Vec::with_capacity(items.len());
-    for item in items
+    let mut rules: std::collections::HashMap<Uuid, Vec<ReminderRule>> = Default::default();
+    for rule in dates::rules_for_person(&state.db, actor.org_id(), person_id).await? {
+        if let Some(item) = rule.date_item_id {
+            rules.entry(item).or_default().push(rule);
+        }
+    }
+    Ok(items
         .into_iter()
         .filter(|i| !upcoming_only || i.next_occurrence.is_some())
-    {
-        let reminder_rules = dates::rules_for_item(&state.db, actor.org_id(), item.id).await?;
-        out.push(DateItemDetail {
+        .map(|item| DateItemDetail {
+            reminder_rules: rules.remove(&item.id).unwrap_or_default(),
             item,
-            reminder_rules,
-        });
-    }
-    Ok(out)
+        })
+        .collect())
 }
 
-/// Moves every `next_occurrence` that has passed on its person's clock to the following one.
-/// Cheap when nothing is stale; run before anything reads upcoming dates, and by housekeeping.
+/// Moves every `next_occurrence` that has passed on its person's clock to the following one,
+/// a batch of a thousand at a time, each batch written in one statement. The worker's
+/// housekeeping does this; pages never do (they read a stale occurrence as the next one in
+/// memory, see [`upcoming`]).
 pub async fn roll_forward(state: &AppState, org_id: Uuid) -> ServiceResult<u64> {
+    const BATCH: i64 = 1_000;
     let now = state.clock.now();
     // No clock on Earth is more than a day behind UTC, so anything before UTC's yesterday...
     // is stale for sure; items of the last day are checked against their person's clock.
     let horizon = now.date_naive() + Duration::days(1);
     let mut rolled = 0;
+    let mut after = None;
     loop {
-        let batch = dates::items_to_roll(&state.db, org_id, horizon, 500).await?;
-        let mut changed = 0;
-        for (item, tz) in &batch {
-            let tz = Timezone::parse(tz)
-                .map(|t| t.tz())
-                .unwrap_or(chrono_tz::UTC);
-            let next = item
-                .recurrence()
-                .next_occurrence(item.date_value, local_today(now, tz));
-            if next != item.next_occurrence {
-                dates::set_next_occurrence(&state.db, org_id, item.id, next).await?;
-                changed += 1;
+        let batch = dates::items_to_roll(&state.db, org_id, horizon, after, BATCH).await?;
+        let changes: Vec<(Uuid, Option<NaiveDate>)> = batch
+            .iter()
+            .filter_map(|(item, tz)| {
+                let tz = Timezone::parse(tz)
+                    .map(|t| t.tz())
+                    .unwrap_or(chrono_tz::UTC);
+                let next = item
+                    .recurrence()
+                    .next_occurrence(item.date_value, local_today(now, tz));
+                (next != item.next_occurrence).then_some((item.id, next))
+            })
+            .collect();
+        dates::set_next_occurrences(&state.db, org_id, &changes).await?;
+        rolled += changes.len() as u64;
+        match batch.last() {
+            Some((last, _)) if batch.len() as i64 == BATCH => {
+                after = last.next_occurrence.map(|n| (n, last.id));
             }
-        }
-        rolled += changed;
-        if batch.len() < 500 || changed == 0 {
-            return Ok(rolled);
+            _ => return Ok(rolled),
         }
     }
 }
@@ -467,7 +476,6 @@ pub async fn upcoming(
     if let Some(p) = person_id {
         super::persons::get(state, actor, p).await?;
     }
-    roll_forward(state, actor.org_id()).await?;
     let now = state.clock.now();
     // A day of slack either side covers every time zone; each row is then checked exactly.
     let from = now.date_naive() - Duration::days(1);
@@ -487,7 +495,14 @@ pub async fn upcoming(
             let tz = Timezone::parse(&row.timezone)
                 .map(|t| t.tz())
                 .unwrap_or(chrono_tz::UTC);
-            let days = days_until(local_today(now, tz), row.next_occurrence);
+            let today = local_today(now, tz);
+            if row.next_occurrence < today {
+                // Not rolled forward yet (housekeeping does that): the next one is due.
+                let rule = Recurrence::parse(row.recurrence_rule.as_deref().unwrap_or_default())
+                    .unwrap_or_default();
+                row.next_occurrence = rule.next_occurrence(row.date_value, today)?;
+            }
+            let days = days_until(today, row.next_occurrence);
             row.days_until = days;
             (0..=days_ahead).contains(&days).then_some(row)
         })
@@ -530,13 +545,15 @@ pub async fn reschedule_person(
             dates::save_rule(&state.db, &rule, false).await?;
         }
     }
-    for item in items {
-        let next = item
-            .recurrence()
-            .next_occurrence(item.date_value, local_today(now, tz));
-        if next != item.next_occurrence {
-            dates::set_next_occurrence(&state.db, org_id, item.id, next).await?;
-        }
-    }
+    let changes: Vec<(Uuid, Option<NaiveDate>)> = items
+        .iter()
+        .filter_map(|item| {
+            let next = item
+                .recurrence()
+                .next_occurrence(item.date_value, local_today(now, tz));
+            (next != item.next_occurrence).then_some((item.id, next))
+        })
+        .collect();
+    dates::set_next_occurrences(&state.db, org_id, &changes).await?;
     Ok(())
 }

@@ -14,7 +14,6 @@ use crate::server::AppState;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::collections::hash_map::Entry;
 use uuid::Uuid;
 
 pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResult<ReminderRule> {
@@ -366,37 +365,36 @@ pub async fn history(
     Ok(out)
 }
 
-/// Each reminder with its person's name and time zone and its date's title, for lists.
+/// Each reminder with its person's name and time zone and its date's title, for lists (two
+/// statements however many reminders).
 pub async fn with_context(
     state: &AppState,
     actor: &Actor,
     rules: Vec<ReminderRule>,
 ) -> ServiceResult<Vec<(ReminderRule, (String, String), Option<String>)>> {
-    let mut names: std::collections::HashMap<Uuid, (String, String)> = Default::default();
-    let mut titles: std::collections::HashMap<Uuid, String> = Default::default();
-    let mut out = Vec::with_capacity(rules.len());
-    for rule in rules {
-        if let Entry::Vacant(slot) = names.entry(rule.person_id) {
-            let person = persons::get(&state.db, actor.org_id(), rule.person_id).await?;
-            slot.insert(
-                person
-                    .map(|p| (p.full_name, p.timezone))
-                    .unwrap_or_default(),
-            );
-        }
-        let title = match rule.date_item_id {
-            None => None,
-            Some(item_id) => {
-                if let Entry::Vacant(slot) = titles.entry(item_id) {
-                    if let Some(item) = dates::get_item(&state.db, actor.org_id(), item_id).await? {
-                        slot.insert(item.title);
-                    }
-                }
-                titles.get(&item_id).cloned()
-            }
-        };
-        let name = names.get(&rule.person_id).cloned().unwrap_or_default();
-        out.push((rule, name, title));
-    }
-    Ok(out)
+    let distinct = |ids: Vec<Uuid>| -> Vec<Uuid> {
+        let set: std::collections::BTreeSet<Uuid> = ids.into_iter().collect();
+        set.into_iter().collect()
+    };
+    let person_ids = distinct(rules.iter().map(|r| r.person_id).collect());
+    let item_ids = distinct(rules.iter().filter_map(|r| r.date_item_id).collect());
+    let names: std::collections::HashMap<Uuid, (String, String)> =
+        persons::by_ids(&state.db, actor.org_id(), &person_ids)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, (p.full_name, p.timezone)))
+            .collect();
+    let titles: std::collections::HashMap<Uuid, String> =
+        dates::item_titles(&state.db, actor.org_id(), &item_ids)
+            .await?
+            .into_iter()
+            .collect();
+    Ok(rules
+        .into_iter()
+        .map(|rule| {
+            let name = names.get(&rule.person_id).cloned().unwrap_or_default();
+            let title = rule.date_item_id.and_then(|i| titles.get(&i).cloned());
+            (rule, name, title)
+        })
+        .collect())
 }

@@ -1,0 +1,20 @@
+-- Scale: every list a page offers reads through an index in the order it shows.
+
+-- Reminders: by status (or all), soonest due first with those that have no due time last;
+-- the sent ones most recently sent first.
+CREATE INDEX reminder_rules_list ON reminder_rules(org_id, status, (scheduled_datetime IS NULL), scheduled_datetime, id);
+CREATE INDEX reminder_rules_all ON reminder_rules(org_id, (scheduled_datetime IS NULL), scheduled_datetime, id);
+CREATE INDEX reminder_rules_sent ON reminder_rules(org_id, sent_at, id) WHERE sent_at IS NOT NULL;
+DROP INDEX reminder_rules_org;
+
+-- The calendar finds a day's dates through `occurs_on`: `YYYY-MM-DD` for a date that does not
+-- repeat, `*-MM-DD` for one that repeats every year on its day, NULL for any other rule (the
+-- few of those are expanded one by one). Written by the application from the parsed rule; here
+-- the stored rows get it from the plain spellings of "yearly", anything else staying NULL.
+ALTER TABLE date_items ADD COLUMN occurs_on TEXT;
+UPDATE date_items SET occurs_on = CASE
+    WHEN recurrence_rule IS NULL THEN date_value
+    WHEN lower(trim(recurrence_rule)) IN ('yearly', 'annually', 'freq=yearly', 'rrule:freq=yearly') THEN '*-' || substr(date_value, 6, 5)
+    ELSE NULL END;
+CREATE INDEX date_items_day ON date_items(org_id, occurs_on, id);
+CREATE INDEX date_items_repeating ON date_items(org_id) WHERE occurs_on IS NULL;
