@@ -161,3 +161,99 @@ async fn calendar_month_and_feed(backend: Backend) {
     app.finish().await;
 }
 both_backends!(calendar_month_and_feed);
+
+/// A busy day shows its first few dates and reminders in the month and all of them on its own
+/// page; every kind of rule is found (yearly by its key, a leap birthday on 28 February, a
+/// monthly date expanded, a one-off only in its year).
+async fn busy_days_and_every_rule(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let api = Api::setup(&app, "acme").await;
+    for n in 0..6 {
+        add_dated_person(&api, &format!("Guest {n}"), None, "1990-12-09", "Birthday").await;
+    }
+    let (_, p) = api
+        .post("/persons", json!({ "full_name": "Zoe Rule" }))
+        .await;
+    for (title, date, rule) in [
+        ("Leap birthday", "2000-02-29", Some("yearly")),
+        ("Monthly massage", "2026-01-15", Some("FREQ=MONTHLY")),
+        ("Gala", "2026-12-20", None),
+        ("Last year's gala", "2025-12-21", None),
+    ] {
+        let (status, d) = api
+            .post(
+                "/date-items",
+                json!({ "person_id": p["id"], "title": title, "date_value": date, "recurrence_rule": rule }),
+            )
+            .await;
+        assert_eq!(status, 201, "{d}");
+    }
+    let session = app.session("admin@acme.test").await;
+    let month = |m: &'static str| {
+        let (app, session) = (&app, session.clone());
+        async move {
+            let res = app
+                .server_fn("/srv/calendar/calendar_month", Some(&session), &[("month", m)])
+                .await;
+            assert_eq!(res.status(), 200);
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    let december = month("2026-12").await;
+    let on = |v: &Value, key: &str, day: &str| -> Vec<String> {
+        v[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["date"] == day)
+            .map(|e| {
+                e["title"]
+                    .as_str()
+                    .or(e["row"]["person_name"].as_str())
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect()
+    };
+    assert_eq!(on(&december, "entries", "2026-12-09").len(), 4, "{december}");
+    assert_eq!(on(&december, "reminders", "2026-12-02").len(), 3, "{december}");
+    assert_eq!(on(&december, "entries", "2026-12-15"), ["Monthly massage"]);
+    assert_eq!(on(&december, "entries", "2026-12-20"), ["Gala"]);
+    assert!(on(&december, "entries", "2026-12-21").is_empty(), "{december}");
+    assert_eq!(december["more"], json!(["2026-12-02", "2026-12-09"]));
+    let february = month("2027-02").await;
+    assert_eq!(on(&february, "entries", "2027-02-28"), ["Leap birthday"]);
+    assert_eq!(february["more"], json!([]));
+
+    // The day itself has them all.
+    let day = |d: &'static str| {
+        let (app, session) = (&app, session.clone());
+        async move {
+            app.server_fn("/srv/calendar/calendar_day", Some(&session), &[("day", d)])
+                .await
+        }
+    };
+    let ninth: Value = day("2026-12-09").await.json().await.unwrap();
+    assert_eq!(ninth["entries"].as_array().unwrap().len(), 6, "{ninth}");
+    assert_eq!(ninth["more"], false);
+    let second: Value = day("2026-12-02").await.json().await.unwrap();
+    assert_eq!(second["reminders"].as_array().unwrap().len(), 6, "{second}");
+    assert_eq!(day("2026-12-32").await.status(), 422);
+    // And the page links to it.
+    let html = app
+        .get_with("/calendar?month=2026-12", &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("/calendar?day=2026-12-09"), "{html}");
+    let html = app
+        .get_with("/calendar?day=2026-12-09", &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(html.matches(">Guest ").count(), 6, "{html}");
+    app.finish().await;
+}
+both_backends!(busy_days_and_every_rule);
