@@ -18,3 +18,11 @@ UPDATE date_items SET occurs_on = CASE
     ELSE NULL END;
 CREATE INDEX date_items_day ON date_items(org_id, occurs_on, id);
 CREATE INDEX date_items_repeating ON date_items(org_id) WHERE occurs_on IS NULL;
+
+-- Conversations, latest first (by status or all).
+CREATE INDEX conversations_recent ON conversations(org_id, (COALESCE(last_message_at, created_at)), id);
+CREATE INDEX conversations_status_recent ON conversations(org_id, status, (COALESCE(last_message_at, created_at)), id);
+
+-- Projects, most urgent first (by status or all).
+CREATE INDEX projects_list ON projects(org_id, priority, (due_date IS NULL), due_date, updated_at DESC, id);
+CREATE INDEX projects_status_list ON projects(org_id, status, priority, (due_date IS NULL), due_date, updated_at DESC, id);

@@ -35,6 +35,15 @@ pub async fn list_clients(
         .map_err(super::ssr::fail)
 }
 
+/// How many clients the organisation has.
+#[server(prefix = "/srv", endpoint = "clients/client_count")]
+pub async fn client_count() -> Result<i64, ServerFnError> {
+    let (state, actor) = super::ssr::actor()?;
+    crate::server::services::persons::client_count(&state, &actor)
+        .await
+        .map_err(super::ssr::fail)
+}
+
 #[server(prefix = "/srv", endpoint = "clients/get_client")]
 pub async fn get_client(id: String) -> Result<Person, ServerFnError> {
     let (state, actor) = super::ssr::actor()?;

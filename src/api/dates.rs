@@ -45,15 +45,18 @@ pub async fn get_date(id: String) -> Result<DateItemDetail, ServerFnError> {
         .map_err(super::ssr::fail)
 }
 
-/// Dates in the next `days` days across every client (or one, with `person_id`).
+/// The soonest dates in the next `days` days across every client (or one, with `person_id`).
 #[server(prefix = "/srv", endpoint = "dates/upcoming_dates")]
 pub async fn upcoming_dates(
     #[server(default)] person_id: Option<String>,
     days: i64,
+    #[server(default)] limit: i64,
 ) -> Result<Vec<UpcomingDate>, ServerFnError> {
     let (state, actor) = super::ssr::actor()?;
     let person = super::ssr::optional_id(person_id.as_deref().unwrap_or_default())?;
-    crate::server::services::dates::upcoming(&state, &actor, person, days, 100)
+    // The soonest `limit` (1–100, 100 when not given).
+    let limit = if limit > 0 { limit.min(100) } else { 100 };
+    crate::server::services::dates::upcoming(&state, &actor, person, days, limit)
         .await
         .map_err(super::ssr::fail)
 }

@@ -29,42 +29,46 @@ pub async fn list_messages(
     #[server(default)] person_id: String,
     #[server(default)] reminder_id: String,
     #[server(default)] page: i64,
+    #[server(default)] limit: i64,
 ) -> Result<Vec<MessageRow>, ServerFnError> {
     use crate::server::services::deliveries;
     let (state, actor) = actor()?;
     let page = page.max(1);
+    // A page of the log, or (with `limit`) its first few for a summary.
+    let limit = if limit > 0 {
+        limit.min(MESSAGES_PAGE)
+    } else {
+        MESSAGES_PAGE
+    };
     let q = deliveries::ListQuery {
         person_id: super::ssr::optional_id(&person_id)?,
         status: Some(status.as_str()),
         kind: Some(kind.as_str()),
         channel: Some(channel.as_str()),
         reminder_rule_id: super::ssr::optional_id(&reminder_id)?,
-        skip: (page - 1) * MESSAGES_PAGE,
-        limit: MESSAGES_PAGE,
+        skip: (page - 1) * limit,
+        limit,
     };
     let rows = deliveries::list(&state, &actor, q).await.map_err(fail)?;
-    let mut names: BTreeMap<uuid::Uuid, Option<String>> = BTreeMap::new();
-    let mut out = Vec::with_capacity(rows.len());
-    for (delivery, explanation) in rows {
-        let person_name = match delivery.person_id {
-            None => None,
-            Some(p) => {
-                if let std::collections::btree_map::Entry::Vacant(slot) = names.entry(p) {
-                    let person = crate::server::db::persons::get(&state.db, actor.org_id(), p)
-                        .await
-                        .map_err(|e| fail(e.into()))?;
-                    slot.insert(person.map(|p| p.full_name));
-                }
-                names.get(&p).cloned().flatten()
-            }
-        };
-        out.push(MessageRow {
+    // Everyone's name in one statement.
+    let ids: std::collections::BTreeSet<uuid::Uuid> =
+        rows.iter().filter_map(|(d, _)| d.person_id).collect();
+    let ids: Vec<uuid::Uuid> = ids.into_iter().collect();
+    let names: BTreeMap<uuid::Uuid, String> =
+        crate::server::db::persons::by_ids(&state.db, actor.org_id(), &ids)
+            .await
+            .map_err(|e| fail(e.into()))?
+            .into_iter()
+            .map(|p| (p.id, p.full_name))
+            .collect();
+    Ok(rows
+        .into_iter()
+        .map(|(delivery, explanation)| MessageRow {
+            person_name: delivery.person_id.and_then(|p| names.get(&p).cloned()),
             delivery,
             explanation,
-            person_name,
-        });
-    }
-    Ok(out)
+        })
+        .collect())
 }
 
 #[server(prefix = "/srv", endpoint = "messages/get_message")]

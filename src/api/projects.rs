@@ -37,11 +37,16 @@ async fn person_name(
         .map(|p| p.full_name)
 }
 
-/// Projects, most urgent first: `status` is a status, `active`, or empty for all.
+/// How many projects a page of the list shows.
+pub const PROJECTS_PAGE: i64 = 50;
+
+/// A page of projects (from 1), most urgent first: `status` is a status, `active`, or empty
+/// for all. One more than a page is read, to know whether there is a next one.
 #[server(prefix = "/srv", endpoint = "projects/list_projects")]
 pub async fn list_projects(
     #[server(default)] status: String,
     #[server(default)] person_id: String,
+    #[server(default)] page: i64,
 ) -> Result<Vec<ProjectRow>, ServerFnError> {
     use crate::server::services::projects::{self, ListQuery};
     let (state, actor) = actor()?;
@@ -50,29 +55,28 @@ pub async fn list_projects(
         person_id: optional_id(&person_id)?,
         status: (!active_only).then_some(status),
         active_only,
-        skip: 0,
-        limit: 200,
+        skip: (page.max(1) - 1) * PROJECTS_PAGE,
+        limit: PROJECTS_PAGE + 1,
     };
     let list = projects::list(&state, &actor, q).await.map_err(fail)?;
-    // Many projects share a client: look each name up once.
-    let mut names: std::collections::HashMap<Option<uuid::Uuid>, Option<String>> =
-        std::collections::HashMap::new();
-    let mut rows = Vec::with_capacity(list.len());
-    for project in list {
-        let person_name = match names.get(&project.person_id) {
-            Some(name) => name.clone(),
-            None => {
-                let name = person_name(&state, &actor, project.person_id).await;
-                names.insert(project.person_id, name.clone());
-                name
-            }
-        };
-        rows.push(ProjectRow {
+    // Every client's name in one statement.
+    let ids: std::collections::BTreeSet<uuid::Uuid> =
+        list.iter().filter_map(|p| p.person_id).collect();
+    let ids: Vec<uuid::Uuid> = ids.into_iter().collect();
+    let names: std::collections::HashMap<uuid::Uuid, String> =
+        crate::server::db::persons::by_ids(&state.db, actor.org_id(), &ids)
+            .await
+            .map_err(|e| fail(e.into()))?
+            .into_iter()
+            .map(|p| (p.id, p.full_name))
+            .collect();
+    Ok(list
+        .into_iter()
+        .map(|project| ProjectRow {
+            person_name: project.person_id.and_then(|p| names.get(&p).cloned()),
             project,
-            person_name,
-        });
-    }
-    Ok(rows)
+        })
+        .collect())
 }
 
 #[server(prefix = "/srv", endpoint = "projects/get_project")]

@@ -41,7 +41,7 @@ pub type UpcomingResource =
 pub fn client_date_resources(id: Memo<String>) -> (DatesResource, UpcomingResource) {
     (
         Resource::new(move || id.get(), client_dates),
-        Resource::new(move || id.get(), |p| upcoming_dates(Some(p), 366)),
+        Resource::new(move || id.get(), |p| upcoming_dates(Some(p), 366, 0)),
     )
 }
 

@@ -2,7 +2,7 @@
 //! the dates coming up across every client in the next 30 days, the signed-in staff member's
 //! open tasks, and this week's engagement with a small chart.
 
-use crate::api::clients::list_clients;
+use crate::api::clients::client_count;
 use crate::api::dates::{list_reminders, upcoming_dates, ChangeReminder};
 use crate::api::engagement::daily_numbers;
 use crate::api::messages::list_messages;
@@ -17,24 +17,13 @@ use leptos_meta::Title;
 #[component]
 pub fn HomePage() -> impl IntoView {
     let user = use_context::<UserResource>();
-    let clients = Resource::new(
-        || (),
-        |_| {
-            list_clients(
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                1,
-            )
-        },
-    );
+    let clients = Resource::new(|| (), |_| client_count());
     let change = ServerAction::<ChangeReminder>::new();
     let due = Resource::new(
         move || change.version().get(),
         |_| list_reminders("pending".into(), 1, true),
     );
-    let upcoming = Resource::new(|| (), |_| upcoming_dates(None, 30));
+    let upcoming = Resource::new(|| (), |_| upcoming_dates(None, 30, 20));
     let tasks = Resource::new(|| (), |_| my_tasks());
     let failed = Resource::new(
         || (),
@@ -46,6 +35,7 @@ pub fn HomePage() -> impl IntoView {
                 String::new(),
                 String::new(),
                 1,
+                6,
             )
         },
     );
@@ -59,7 +49,7 @@ pub fn HomePage() -> impl IntoView {
                     Some(u) => u.await.ok().flatten().map(|u| u.display_name).unwrap_or_default(),
                     None => String::new(),
                 };
-                let total = clients.await.map(|p| p.total).unwrap_or_default();
+                let total = clients.await.unwrap_or_default();
                 view! {
                     <h1>"Good to see you, " {name}</h1>
                     <section class="cards">
@@ -151,6 +141,7 @@ pub fn HomePage() -> impl IntoView {
                                     </li>
                                 }).collect_view()}
                             </ul>
+                            <p><a href="/calendar">"See the calendar"</a></p>
                         }.into_any(),
                     }
                 })}

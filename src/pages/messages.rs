@@ -35,7 +35,7 @@ pub fn MessagesPage() -> impl IntoView {
                 change.version().get(),
             )
         },
-        |(s, k, c, p, r, _)| list_messages(s, k, c, String::new(), r, p.parse().unwrap_or(1)),
+        |(s, k, c, p, r, _)| list_messages(s, k, c, String::new(), r, p.parse().unwrap_or(1), 0),
     );
     let change_error = action_error(change);
     view! {

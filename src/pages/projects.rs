@@ -2,12 +2,12 @@
 //! project form, and a client's active projects on their profile.
 
 use crate::api::projects::{
-    get_project, list_projects, AddTask, ChangeTask, ProjectRow, SaveProject,
+    get_project, list_projects, AddTask, ChangeTask, ProjectRow, SaveProject, PROJECTS_PAGE,
 };
 use crate::api::vendors::{list_vendors, project_recommendations};
 use crate::components::{
-    action_error, can_write, form_errors, id_param, query_param, ErrorNotice, Field, FieldMessage,
-    Progress, Tabs,
+    action_error, can_write, form_errors, id_param, query_param, urlencode, ErrorNotice, Field,
+    FieldMessage, Progress, Tabs,
 };
 use crate::domain::projects::{Project, ProjectStatus, Task, TaskStatus};
 use crate::pages::vendors::RecommendationsPanel;
@@ -33,7 +33,11 @@ fn due_label(p: &Project) -> String {
 #[component]
 pub fn ProjectsPage() -> impl IntoView {
     let status = query_param("status", "active");
-    let list = Resource::new(move || status.get(), |s| list_projects(s, String::new()));
+    let page = query_param("page", "1");
+    let list = Resource::new(
+        move || (status.get(), page.get().parse::<i64>().unwrap_or(1).max(1)),
+        |(s, p)| list_projects(s, String::new(), p),
+    );
     let writable = can_write();
     view! {
         <Title text="Projects"/>
@@ -51,7 +55,20 @@ pub fn ProjectsPage() -> impl IntoView {
                 match list.await {
                     Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
                     Ok(rows) if rows.is_empty() => view! { <p class="empty">"No projects here."</p> }.into_any(),
-                    Ok(rows) => view! { <ProjectTable rows/> }.into_any(),
+                    Ok(mut rows) => {
+                        let current = page.get_untracked().parse::<i64>().unwrap_or(1).max(1);
+                        let more = rows.len() as i64 > PROJECTS_PAGE;
+                        rows.truncate(PROJECTS_PAGE as usize);
+                        let link = move |p: i64| format!("/projects?status={}&page={p}", urlencode(&status.get_untracked()));
+                        view! {
+                            <ProjectTable rows/>
+                            <nav class="pager" aria-label="Pages">
+                                {(current > 1).then(|| view! { <a rel="prev" href=link(current - 1)>"← Previous"</a> })}
+                                <span>{format!("Page {current}")}</span>
+                                {more.then(|| view! { <a rel="next" href=link(current + 1)>"Next →"</a> })}
+                            </nav>
+                        }.into_any()
+                    }
                 }
             })}
         </Transition>

@@ -193,7 +193,11 @@ async fn busy_days_and_every_rule(backend: Backend) {
         let (app, session) = (&app, session.clone());
         async move {
             let res = app
-                .server_fn("/srv/calendar/calendar_month", Some(&session), &[("month", m)])
+                .server_fn(
+                    "/srv/calendar/calendar_month",
+                    Some(&session),
+                    &[("month", m)],
+                )
                 .await;
             assert_eq!(res.status(), 200);
             res.json::<Value>().await.unwrap()
@@ -215,11 +219,22 @@ async fn busy_days_and_every_rule(backend: Backend) {
             })
             .collect()
     };
-    assert_eq!(on(&december, "entries", "2026-12-09").len(), 4, "{december}");
-    assert_eq!(on(&december, "reminders", "2026-12-02").len(), 3, "{december}");
+    assert_eq!(
+        on(&december, "entries", "2026-12-09").len(),
+        4,
+        "{december}"
+    );
+    assert_eq!(
+        on(&december, "reminders", "2026-12-02").len(),
+        3,
+        "{december}"
+    );
     assert_eq!(on(&december, "entries", "2026-12-15"), ["Monthly massage"]);
     assert_eq!(on(&december, "entries", "2026-12-20"), ["Gala"]);
-    assert!(on(&december, "entries", "2026-12-21").is_empty(), "{december}");
+    assert!(
+        on(&december, "entries", "2026-12-21").is_empty(),
+        "{december}"
+    );
     assert_eq!(december["more"], json!(["2026-12-02", "2026-12-09"]));
     let february = month("2027-02").await;
     assert_eq!(on(&february, "entries", "2027-02-28"), ["Leap birthday"]);

@@ -181,8 +181,9 @@ async fn measure(
     let started = Instant::now();
     let deadline = started + budget;
     let mut tasks = tokio::task::JoinSet::new();
-    for auth in auths.iter().cloned() {
-        let (client, url, next) = (client.clone(), url.to_string(), next.clone());
+    for auth in auths {
+        let (client, url, next, auth) =
+            (client.clone(), url.to_string(), next.clone(), auth.clone());
         tasks.spawn(async move {
             let mut out = (Vec::new(), 0usize, 0usize, None::<String>);
             while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < requests

@@ -264,6 +264,30 @@ pub async fn list_after(
     })
 }
 
+fn count_sql(filter: &Filter) -> String {
+    let (clause, _) = where_clause(filter, 2);
+    // The engagement roll-up is joined only when a segment needs it.
+    let from = if filter.segment.is_some() {
+        FROM
+    } else {
+        "persons p"
+    };
+    format!("SELECT COUNT(*) FROM {from} WHERE {clause}")
+}
+
+/// How many people a filter matches.
+pub async fn count(db: &Db, org_id: Uuid, filter: &Filter) -> Result<i64, sqlx::Error> {
+    let (_, params) = where_clause(filter, 2);
+    let sql = count_sql(filter);
+    on_db!(db, pool => {
+        let mut c = sqlx::query_scalar::<_, i64>(&sql).bind(org_id);
+        for p in &params {
+            c = match p { Param::Text(t) => c.bind(t), Param::Id(id) => c.bind(id) };
+        }
+        c.fetch_one(pool).await
+    })
+}
+
 /// A numbered page of the directory and the number of matches in all.
 pub async fn page(
     db: &Db,
@@ -276,8 +300,7 @@ pub async fn page(
     let sql = format!(
         "SELECT {COLUMNS} FROM {FROM} WHERE {clause} ORDER BY p.sort_name, p.id LIMIT $2 OFFSET $3"
     );
-    let (count_clause, _) = where_clause(filter, 2);
-    let count_sql = format!("SELECT COUNT(*) FROM {FROM} WHERE {count_clause}");
+    let count_sql = count_sql(filter);
     on_db!(db, pool => {
         let mut q = sqlx::query_as::<_, Person>(&sql).bind(org_id).bind(limit).bind(offset);
         let mut c = sqlx::query_scalar::<_, i64>(&count_sql).bind(org_id);

@@ -264,6 +264,15 @@ fn filter(q: Option<&str>, n: Narrowing) -> persons::Filter {
     }
 }
 
+/// How many people of the organisation are clients (live ones).
+pub async fn client_count(state: &AppState, actor: &Actor) -> ServiceResult<i64> {
+    let narrowing = Narrowing {
+        person_type: Some(PersonType::Client),
+        ..Default::default()
+    };
+    Ok(persons::count(&state.db, actor.org_id(), &filter(None, narrowing)).await?)
+}
+
 /// One page for the API: items and the cursor that continues after them.
 pub struct CursorPage {
     pub items: Vec<Person>,
