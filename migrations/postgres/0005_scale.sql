@@ -26,3 +26,10 @@ CREATE INDEX conversations_status_recent ON conversations(org_id, status, (COALE
 -- Projects, most urgent first (by status or all).
 CREATE INDEX projects_list ON projects(org_id, priority, (due_date IS NULL), due_date, updated_at DESC, id);
 CREATE INDEX projects_status_list ON projects(org_id, status, priority, (due_date IS NULL), due_date, updated_at DESC, id);
+
+-- Search: the directory's and the API's search (name, e-mail, phone, external id, tags: the
+-- person's search_text) through a trigram index, which serves LIKE '%…%' for any part of
+-- three letters or more and the word similarity of a name half remembered. pg_trgm ships
+-- with PostgreSQL and is a trusted extension: the database's owner may create it.
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE INDEX persons_search ON persons USING gin (search_text gin_trgm_ops);

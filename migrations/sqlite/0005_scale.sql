@@ -26,3 +26,19 @@ CREATE INDEX conversations_status_recent ON conversations(org_id, status, (COALE
 -- Projects, most urgent first (by status or all).
 CREATE INDEX projects_list ON projects(org_id, priority, (due_date IS NULL), due_date, updated_at DESC, id);
 CREATE INDEX projects_status_list ON projects(org_id, status, priority, (due_date IS NULL), due_date, updated_at DESC, id);
+
+-- Search: the directory's and the API's search (name, e-mail, phone, external id, tags: the
+-- person's search_text) through an FTS5 index of trigrams, so any part of three letters or
+-- more is found without reading every row. Kept in step with persons by triggers.
+CREATE VIRTUAL TABLE persons_search USING fts5(search_text, content='persons', tokenize='trigram');
+INSERT INTO persons_search(persons_search) VALUES ('rebuild');
+CREATE TRIGGER persons_search_insert AFTER INSERT ON persons BEGIN
+    INSERT INTO persons_search(rowid, search_text) VALUES (new.rowid, new.search_text);
+END;
+CREATE TRIGGER persons_search_delete AFTER DELETE ON persons BEGIN
+    INSERT INTO persons_search(persons_search, rowid, search_text) VALUES ('delete', old.rowid, old.search_text);
+END;
+CREATE TRIGGER persons_search_update AFTER UPDATE OF search_text ON persons BEGIN
+    INSERT INTO persons_search(persons_search, rowid, search_text) VALUES ('delete', old.rowid, old.search_text);
+    INSERT INTO persons_search(rowid, search_text) VALUES (new.rowid, new.search_text);
+END;

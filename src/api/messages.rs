@@ -51,16 +51,13 @@ pub async fn list_messages(
     };
     let rows = deliveries::list(&state, &actor, q).await.map_err(fail)?;
     // Everyone's name in one statement.
-    let ids: std::collections::BTreeSet<uuid::Uuid> =
-        rows.iter().filter_map(|(d, _)| d.person_id).collect();
-    let ids: Vec<uuid::Uuid> = ids.into_iter().collect();
-    let names: BTreeMap<uuid::Uuid, String> =
-        crate::server::db::persons::by_ids(&state.db, actor.org_id(), &ids)
-            .await
-            .map_err(|e| fail(e.into()))?
-            .into_iter()
-            .map(|p| (p.id, p.full_name))
-            .collect();
+    let names = crate::server::db::persons::names(
+        &state.db,
+        actor.org_id(),
+        rows.iter().filter_map(|(d, _)| d.person_id),
+    )
+    .await
+    .map_err(|e| fail(e.into()))?;
     Ok(rows
         .into_iter()
         .map(|(delivery, explanation)| MessageRow {

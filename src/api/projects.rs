@@ -60,16 +60,13 @@ pub async fn list_projects(
     };
     let list = projects::list(&state, &actor, q).await.map_err(fail)?;
     // Every client's name in one statement.
-    let ids: std::collections::BTreeSet<uuid::Uuid> =
-        list.iter().filter_map(|p| p.person_id).collect();
-    let ids: Vec<uuid::Uuid> = ids.into_iter().collect();
-    let names: std::collections::HashMap<uuid::Uuid, String> =
-        crate::server::db::persons::by_ids(&state.db, actor.org_id(), &ids)
-            .await
-            .map_err(|e| fail(e.into()))?
-            .into_iter()
-            .map(|p| (p.id, p.full_name))
-            .collect();
+    let names = crate::server::db::persons::names(
+        &state.db,
+        actor.org_id(),
+        list.iter().filter_map(|p| p.person_id),
+    )
+    .await
+    .map_err(|e| fail(e.into()))?;
     Ok(list
         .into_iter()
         .map(|project| ProjectRow {

@@ -64,6 +64,9 @@ pub fn Pager(
     page: i64,
     pages: i64,
     total: i64,
+    /// `total` is a lower bound: there are more.
+    #[prop(optional)]
+    more_than: bool,
 ) -> impl IntoView {
     let link = move |p: i64| {
         let mut url = format!("{base}?page={p}");
@@ -75,8 +78,12 @@ pub fn Pager(
     view! {
         <nav class="pager" aria-label="Pages">
             {(page > 1).then(|| view! { <a rel="prev" href=link(page - 1)>"← Previous"</a> })}
-            <span>{format!("Page {page} of {pages} · {total} in all")}</span>
-            {(page < pages).then(|| view! { <a rel="next" href=link(page + 1)>"Next →"</a> })}
+            <span>{if more_than {
+                format!("Page {page} · more than {total}")
+            } else {
+                format!("Page {page} of {pages} · {total} in all")
+            }}</span>
+            {(page < pages || more_than).then(|| view! { <a rel="next" href=link(page + 1)>"Next →"</a> })}
         </nav>
     }
 }

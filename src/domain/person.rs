@@ -157,15 +157,74 @@ impl Person {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PersonPage {
     pub items: Vec<Person>,
+    /// How many match: exact, or with `more_than` a lower bound (a search is not counted to
+    /// the end).
     pub total: i64,
+    #[serde(default)]
+    pub more_than: bool,
     pub page: i64,
     pub per_page: i64,
+    /// When a search matches no one: the people whose names are close to it.
+    #[serde(default)]
+    pub close: Vec<Person>,
 }
 
 impl PersonPage {
     pub fn pages(&self) -> i64 {
         ((self.total + self.per_page - 1) / self.per_page.max(1)).max(1)
     }
+}
+
+/// The distinct three-letter runs of the words of `text` (lower-cased; words shorter than
+/// three letters have none), at most 24: what a fuzzy search looks for.
+pub fn trigrams(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for word in text.to_lowercase().split_whitespace() {
+        let chars: Vec<char> = word.chars().collect();
+        for w in chars.windows(3) {
+            let gram: String = w.iter().collect();
+            if !out.contains(&gram) {
+                out.push(gram);
+            }
+        }
+    }
+    out.truncate(24);
+    out
+}
+
+/// How close `name` is to what was typed, from 0 to 1: for each typed word the best share of
+/// trigrams it has in common with a word of the name (Jaccard, the words padded at both ends
+/// as `pg_trgm` does), averaged over the typed words. "quilfeather" is 11/14 from
+/// "Quillfeather"; unrelated names score near 0.
+pub fn name_similarity(typed: &str, name: &str) -> f64 {
+    fn grams(word: &str) -> std::collections::BTreeSet<String> {
+        let padded: Vec<char> = format!("  {word} ").chars().collect();
+        padded.windows(3).map(|w| w.iter().collect()).collect()
+    }
+    let typed: Vec<String> = typed
+        .to_lowercase()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let names: Vec<std::collections::BTreeSet<String>> =
+        name.to_lowercase().split_whitespace().map(grams).collect();
+    if typed.is_empty() || names.is_empty() {
+        return 0.0;
+    }
+    let total: f64 = typed
+        .iter()
+        .map(|t| {
+            let a = grams(t);
+            names
+                .iter()
+                .map(|b| {
+                    let shared = a.intersection(b).count();
+                    shared as f64 / (a.len() + b.len() - shared) as f64
+                })
+                .fold(0.0, f64::max)
+        })
+        .sum();
+    total / typed.len() as f64
 }
 
 /// A person as typed into a form or sent to the API, before anything is checked.
@@ -444,6 +503,24 @@ pub fn split_tags(text: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn names_half_remembered_are_close() {
+        assert_eq!(
+            name_similarity("quilfeather", "Ada Quillfeather"),
+            11.0 / 14.0
+        );
+        assert_eq!(name_similarity("Ada", "Ada Quillfeather"), 1.0);
+        assert!(name_similarity("smyth", "John Smith") > 0.3);
+        assert!(name_similarity("quilfeather", "Olivia Smith") < 0.1);
+        assert_eq!(name_similarity("", "Olivia Smith"), 0.0);
+        assert_eq!(
+            trigrams("Quill fe"),
+            ["qui", "uil", "ill"].map(String::from).to_vec()
+        );
+        assert_eq!(trigrams("abcdefghijklmnopqrstuvwxyz zyxwvutsrq").len(), 24);
+    }
+
     use super::*;
 
     fn today() -> NaiveDate {

@@ -93,6 +93,17 @@ pub fn ClientsPage() -> impl IntoView {
                     Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
                     Ok(list) if list.items.is_empty() => view! {
                         <p class="empty">{if !filtered { "No clients yet.".to_string() } else if q.get().is_empty() { "No client matches these filters.".to_string() } else { format!("No client matches “{}”.", q.get()) }}</p>
+                        {(!list.close.is_empty()).then(|| view! {
+                            <section aria-labelledby="close-heading">
+                                <h2 id="close-heading">"Close matches"</h2>
+                                <ul class="close-matches">
+                                    {list.close.into_iter().map(|p| view! {
+                                        <li><a href=format!("/clients/{}", p.id)>{p.full_name.clone()}</a>
+                                            {p.email.clone().map(|e| view! { <span class="muted">" · " {e.to_string()}</span> })}</li>
+                                    }).collect_view()}
+                                </ul>
+                            </section>
+                        })}
                     }.into_any(),
                     Ok(list) => {
                         let pages = list.pages();
@@ -106,7 +117,7 @@ pub fn ClientsPage() -> impl IntoView {
                                     {list.items.into_iter().map(|p| view! { <ClientRow person=p/> }).collect_view()}
                                 </tbody>
                             </table>
-                            <Pager base="/clients" query=keep page=list.page pages total=list.total/>
+                            <Pager base="/clients" query=keep page=list.page pages total=list.total more_than=list.more_than/>
                         }.into_any()
                     }
                 }

@@ -102,6 +102,9 @@ enum BenchCommand {
         /// The most time one page may take before it stops early.
         #[arg(long, default_value_t = 60)]
         seconds: u64,
+        /// Each session's pause between requests in ms (0: none, the server saturated).
+        #[arg(long, default_value_t = 0)]
+        think_ms: u64,
         /// Only pages whose name contains this (e.g. "messages").
         #[arg(long)]
         only: Option<String>,
@@ -205,6 +208,7 @@ pub async fn run() -> anyhow::Result<()> {
             sessions,
             requests,
             seconds,
+            think_ms,
             only,
             database_url,
         }) => {
@@ -215,6 +219,7 @@ pub async fn run() -> anyhow::Result<()> {
                 sessions,
                 requests,
                 seconds,
+                think_ms,
                 database_url,
                 only,
             })

@@ -426,3 +426,152 @@ async fn people_complete(backend: Backend) {
     app.finish().await;
 }
 both_backends!(people_complete);
+
+/// The search index finds any part of a name, e-mail, phone, external id or tag, stays in
+/// step as people change or go, ranks the best matches first, and offers close names when
+/// nothing matches exactly.
+async fn search_through_the_index(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let api = Api::setup(&app, "acme").await;
+    let mut ids = std::collections::BTreeMap::new();
+    for (name, email, phone, external, tags) in [
+        (
+            "Ada Quillfeather",
+            "ada@quill.example",
+            "+447700900123",
+            "crm-0042",
+            vec!["vip"],
+        ),
+        (
+            "Olivia Smith",
+            "olivia@example.com",
+            "+447700900456",
+            "crm-0043",
+            vec![],
+        ),
+        (
+            "John Smith",
+            "john@example.com",
+            "+15550100",
+            "crm-0044",
+            vec!["golf"],
+        ),
+        (
+            "Smithers Burns",
+            "smithers@example.com",
+            "+15550101",
+            "crm-0045",
+            vec![],
+        ),
+        (
+            "Ann Goldsmith",
+            "ann@example.com",
+            "+15550102",
+            "crm-0046",
+            vec![],
+        ),
+    ] {
+        let (status, p) = api
+            .post(
+                "/persons",
+                json!({ "full_name": name, "email": email, "phone": phone, "external_id": external, "tags": tags }),
+            )
+            .await;
+        assert_eq!(status, 201, "{p}");
+        ids.insert(name, p["id"].as_str().unwrap().to_string());
+    }
+    let names = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["full_name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for (q, expected) in [
+        ("quill", vec!["Ada Quillfeather"]),
+        ("QUILL.EXAMPLE", vec!["Ada Quillfeather"]),
+        ("900456", vec!["Olivia Smith"]),
+        ("crm-0044", vec!["John Smith"]),
+        ("golf", vec!["John Smith"]),
+        ("li", vec!["Olivia Smith"]),
+        ("smith john", vec!["John Smith"]),
+        ("nobody", vec![]),
+    ] {
+        let (status, found) = api.get(&format!("/persons?q={q}")).await;
+        assert_eq!(status, 200, "{found}");
+        assert_eq!(names(&found), expected, "searching for {q}");
+    }
+    // The directory ranks: names that start with the word, then a name's word that does, then
+    // the rest.
+    let session = app.session("admin@acme.test").await;
+    let res = app
+        .server_fn(
+            "/srv/clients/list_clients",
+            Some(&session),
+            &[("q", "smith")],
+        )
+        .await;
+    let page: Value = res.json().await.unwrap();
+    assert_eq!(
+        names(&page),
+        [
+            "Smithers Burns",
+            "John Smith",
+            "Olivia Smith",
+            "Ann Goldsmith"
+        ]
+    );
+    assert_eq!(
+        (page["total"].as_i64(), page["more_than"].as_bool()),
+        (Some(4), Some(false))
+    );
+    // A name half remembered: nothing matches, close names are offered.
+    let res = app
+        .server_fn(
+            "/srv/clients/list_clients",
+            Some(&session),
+            &[("q", "quilfeather")],
+        )
+        .await;
+    let page: Value = res.json().await.unwrap();
+    assert_eq!(names(&page), Vec::<String>::new());
+    let close: Vec<&str> = page["close"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["full_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(close, ["Ada Quillfeather"], "{page}");
+    let html = app
+        .get_with("/clients?q=quilfeather", &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Close matches"), "{html}");
+    // The index follows a change of name and a deletion.
+    let ada = &ids["Ada Quillfeather"];
+    let (status, _) = api
+        .put(
+            &format!("/persons/{ada}"),
+            json!({ "full_name": "Ada Lovelace" }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, found) = api.get("/persons?q=lovel").await;
+    assert_eq!(names(&found), ["Ada Lovelace"]);
+    let (_, found) = api.get("/persons?q=quillfeather").await;
+    assert_eq!(names(&found), Vec::<String>::new());
+    assert_eq!(
+        api.delete(&format!("/persons/{}", ids["John Smith"])).await,
+        204
+    );
+    let (_, found) = api.get("/persons?q=smith").await;
+    assert_eq!(
+        names(&found),
+        ["Ann Goldsmith", "Olivia Smith", "Smithers Burns"]
+    );
+    app.finish().await;
+}
+both_backends!(search_through_the_index);

@@ -6,8 +6,8 @@
 //! 2. Starts the real server — this same binary, `concierge serve`, as a child process with
 //!    the worker off — and signs `sessions` staff sessions in through the sign-in form.
 //! 3. For each page in turn: a warm-up round, then `requests` requests from `sessions`
-//!    concurrent clients (each its own session), each timed from sending to the last byte of
-//!    the body. A page that takes longer than `seconds` stops early and says so.
+//!    concurrent clients (each its own session, pausing `think_ms` between its requests as a
+//!    person reading would; 0 for none), each timed from sending to the last byte of the body. A page that takes longer than `seconds` stops early and says so.
 //! 4. Prints p50 / p95 / p99, requests per second and size per page, and the server's peak
 //!    resident memory (its `VmHWM`).
 
@@ -30,6 +30,8 @@ pub struct Options {
     pub sessions: usize,
     pub requests: usize,
     pub seconds: u64,
+    /// Each session's pause between its requests (a person reading the page), in ms.
+    pub think_ms: u64,
     pub database_url: Option<String>,
     /// Only pages whose label contains this.
     pub only: Option<String>,
@@ -176,6 +178,7 @@ async fn measure(
     auths: &[(&'static str, String)],
     requests: usize,
     budget: Duration,
+    think: Duration,
 ) -> Measured {
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
@@ -199,6 +202,11 @@ async fn measure(
                         out.2 += 1;
                         out.3.get_or_insert(e);
                     }
+                }
+                if !think.is_zero() {
+                    // Between half and one and a half times the pause, so sessions drift apart.
+                    let jitter = rand::random::<f64>() + 0.5;
+                    tokio::time::sleep(think.mul_f64(jitter)).await;
                 }
             }
             out
@@ -325,8 +333,9 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         .map(|_| ("authorization", format!("Bearer {api_key}")))
         .collect();
     println!(
-        "pages: {} concurrent sessions, {} requests per page after a warm-up round ({} database)",
+        "pages: {} concurrent sessions pausing {} ms between requests, {} requests per page after a warm-up round ({} database)",
         sessions.len(),
+        opts.think_ms,
         opts.requests,
         state.db.backend()
     );
@@ -346,8 +355,9 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         }
         let auths = if t.api { &keys } else { &sessions };
         let url = format!("{base}{}", t.path);
-        measure(&client, &url, auths, auths.len(), budget).await;
-        let m = measure(&client, &url, auths, opts.requests, budget).await;
+        measure(&client, &url, auths, auths.len(), budget, Duration::ZERO).await;
+        let think = Duration::from_millis(opts.think_ms);
+        let m = measure(&client, &url, auths, opts.requests, budget, think).await;
         let p = |q: f64| super::percentile(&m.times_ms, q);
         let done = m.times_ms.len();
         println!(

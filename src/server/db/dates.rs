@@ -353,13 +353,16 @@ pub async fn keyed_on_days(
         rows.iter()
             .map(|row| {
                 use sqlx::{FromRow, Row};
-                let day: String = row.try_get("on_day")?;
-                let day = NaiveDate::parse_from_str(&day, "%Y-%m-%d")
-                    .map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+                let day = on_day(row.try_get("on_day")?)?;
                 Ok((day, UpcomingDate::from_row(row)?))
             })
             .collect()
     })
+}
+
+/// The day a row of a per-day statement was found for.
+fn on_day(day: String) -> Result<NaiveDate, sqlx::Error> {
+    NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
 /// The dates that repeat by a rule other than "every year on the day" (no calendar key): few,
@@ -412,9 +415,7 @@ pub async fn rules_in_windows(
         rows.iter()
             .map(|row| {
                 use sqlx::{FromRow, Row};
-                let day: String = row.try_get("on_day")?;
-                let day = NaiveDate::parse_from_str(&day, "%Y-%m-%d")
-                    .map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+                let day = on_day(row.try_get("on_day")?)?;
                 Ok((day, ReminderRule::from_row(row)?))
             })
             .collect()

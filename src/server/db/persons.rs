@@ -131,6 +131,21 @@ pub async fn by_ids(db: &Db, org_id: Uuid, ids: &[Uuid]) -> Result<Vec<Person>, 
     Ok(out)
 }
 
+/// The names of these people (live ones, each once), for lists that show whose a row is.
+pub async fn names(
+    db: &Db,
+    org_id: Uuid,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> Result<std::collections::HashMap<Uuid, String>, sqlx::Error> {
+    let ids: std::collections::BTreeSet<Uuid> = ids.into_iter().collect();
+    let ids: Vec<Uuid> = ids.into_iter().collect();
+    Ok(by_ids(db, org_id, &ids)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.full_name))
+        .collect())
+}
+
 pub async fn by_external_id(
     db: &Db,
     org_id: Uuid,
@@ -188,14 +203,28 @@ pub(crate) fn like_pattern(word: &str) -> String {
     format!("%{escaped}%")
 }
 
-/// The WHERE clause for a filter, its parameters numbered from `$first`.
 /// A query parameter of a filter: text or an id (bound as the backend's UUID type).
 enum Param {
     Text(String),
     Id(Uuid),
 }
 
-fn where_clause(filter: &Filter, first: usize) -> (String, Vec<Param>) {
+/// An FTS5 query that matches rows containing every one of `words` (each a phrase: with the
+/// trigram tokenizer, a substring).
+fn fts_all(words: &[&str]) -> String {
+    words
+        .iter()
+        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The WHERE clause for a filter, its parameters numbered from `$first`. Search words are
+/// found through the search index: on SQLite the FTS5 trigram table `persons_search` (words
+/// of three characters or more; shorter ones are matched on the row), on PostgreSQL the
+/// trigram index on `search_text` that serves `LIKE '%…%'`. A tag is matched whole on the
+/// tags and, as it is part of the search text too, narrowed through the same index first.
+fn where_clause(db: &Db, filter: &Filter, first: usize) -> (String, Vec<Param>) {
     let mut sql = String::from("p.org_id = $1 AND p.deleted_at IS NULL");
     let mut params = Vec::new();
     let mut n = first;
@@ -204,6 +233,7 @@ fn where_clause(filter: &Filter, first: usize) -> (String, Vec<Param>) {
         params.push(Param::Text(t.as_str().to_string()));
         n += 1;
     }
+    let tag = filter.tag.as_ref().map(|t| t.trim().to_lowercase());
     if let Some(tag) = &filter.tag {
         sql.push_str(&format!(
             " AND LOWER(CAST(p.tags AS TEXT)) LIKE ${n} ESCAPE '\\'"
@@ -221,7 +251,24 @@ fn where_clause(filter: &Filter, first: usize) -> (String, Vec<Param>) {
         params.push(Param::Text(segment.as_str().to_string()));
         n += 1;
     }
-    for word in &filter.words {
+    let searched: Vec<&str> = filter
+        .words
+        .iter()
+        .map(String::as_str)
+        .chain(tag.as_deref())
+        .collect();
+    let (indexed, scanned): (Vec<&str>, Vec<&str>) = match db {
+        Db::Sqlite(_) => searched.iter().partition(|w| w.chars().count() >= 3),
+        Db::Postgres(_) => (Vec::new(), searched),
+    };
+    if !indexed.is_empty() {
+        sql.push_str(&format!(
+            " AND p.rowid IN (SELECT rowid FROM persons_search WHERE persons_search MATCH ${n})"
+        ));
+        params.push(Param::Text(fts_all(&indexed)));
+        n += 1;
+    }
+    for word in scanned {
         sql.push_str(&format!(" AND p.search_text LIKE ${n} ESCAPE '\\'"));
         params.push(Param::Text(like_pattern(word)));
         n += 1;
@@ -239,11 +286,11 @@ pub async fn list_after(
 ) -> Result<Vec<Person>, sqlx::Error> {
     let (clause, params) = match after {
         Some(_) => {
-            let (clause, params) = where_clause(filter, 5);
+            let (clause, params) = where_clause(db, filter, 5);
             (format!("{clause} AND (p.sort_name > $2 OR (p.sort_name = $2 AND p.id > $3)) ORDER BY p.sort_name, p.id LIMIT $4"), params)
         }
         None => {
-            let (clause, params) = where_clause(filter, 3);
+            let (clause, params) = where_clause(db, filter, 3);
             (
                 format!("{clause} ORDER BY p.sort_name, p.id LIMIT $2"),
                 params,
@@ -264,52 +311,128 @@ pub async fn list_after(
     })
 }
 
-fn count_sql(filter: &Filter) -> String {
-    let (clause, _) = where_clause(filter, 2);
+/// How far a count goes when it cannot be read from an index alone (a search, a tag): past
+/// this the directory says "more than".
+pub const COUNT_CAP: i64 = 1_000;
+
+/// How many people a filter matches: exact, or (for searches and tags) up to [`COUNT_CAP`] and
+/// whether there are more.
+pub async fn count(db: &Db, org_id: Uuid, filter: &Filter) -> Result<(i64, bool), sqlx::Error> {
+    let (clause, params) = where_clause(db, filter, 2);
     // The engagement roll-up is joined only when a segment needs it.
     let from = if filter.segment.is_some() {
         FROM
     } else {
         "persons p"
     };
-    format!("SELECT COUNT(*) FROM {from} WHERE {clause}")
-}
-
-/// How many people a filter matches.
-pub async fn count(db: &Db, org_id: Uuid, filter: &Filter) -> Result<i64, sqlx::Error> {
-    let (_, params) = where_clause(filter, 2);
-    let sql = count_sql(filter);
-    on_db!(db, pool => {
+    let capped = !filter.words.is_empty() || filter.tag.is_some();
+    let sql = if capped {
+        format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM {from} WHERE {clause} LIMIT {}) AS matches",
+            COUNT_CAP + 1
+        )
+    } else {
+        format!("SELECT COUNT(*) FROM {from} WHERE {clause}")
+    };
+    let n = on_db!(db, pool => {
         let mut c = sqlx::query_scalar::<_, i64>(&sql).bind(org_id);
         for p in &params {
             c = match p { Param::Text(t) => c.bind(t), Param::Id(id) => c.bind(id) };
         }
         c.fetch_one(pool).await
+    })?;
+    Ok(if capped && n > COUNT_CAP {
+        (COUNT_CAP, true)
+    } else {
+        (n, false)
     })
 }
 
-/// A numbered page of the directory and the number of matches in all.
+/// A numbered page of the directory, by name; with `ranked` and search words, the best
+/// matches first: names that start with the first word, then names with a word that starts
+/// with it, then the rest, each group by name.
 pub async fn page(
     db: &Db,
     org_id: Uuid,
     filter: &Filter,
     offset: i64,
     limit: i64,
-) -> Result<(Vec<Person>, i64), sqlx::Error> {
-    let (clause, params) = where_clause(filter, 4);
-    let sql = format!(
-        "SELECT {COLUMNS} FROM {FROM} WHERE {clause} ORDER BY p.sort_name, p.id LIMIT $2 OFFSET $3"
-    );
-    let count_sql = count_sql(filter);
+    ranked: bool,
+) -> Result<Vec<Person>, sqlx::Error> {
+    let (clause, mut params) = where_clause(db, filter, 4);
+    let order = match filter.words.first().filter(|_| ranked) {
+        Some(word) => {
+            let n = 4 + params.len();
+            let escaped = like_pattern(word);
+            let bare = &escaped[1..escaped.len() - 1];
+            params.push(Param::Text(format!("{bare}%")));
+            params.push(Param::Text(format!("% {bare}%")));
+            format!(
+                "CASE WHEN p.sort_name LIKE ${n} ESCAPE '\\' THEN 0 \
+                 WHEN p.sort_name LIKE ${} ESCAPE '\\' THEN 1 ELSE 2 END, p.sort_name, p.id",
+                n + 1
+            )
+        }
+        None => "p.sort_name, p.id".to_string(),
+    };
+    let sql =
+        format!("SELECT {COLUMNS} FROM {FROM} WHERE {clause} ORDER BY {order} LIMIT $2 OFFSET $3");
     on_db!(db, pool => {
         let mut q = sqlx::query_as::<_, Person>(&sql).bind(org_id).bind(limit).bind(offset);
-        let mut c = sqlx::query_scalar::<_, i64>(&count_sql).bind(org_id);
         for p in &params {
-            (q, c) = match p {
-                Param::Text(t) => (q.bind(t), c.bind(t)),
-                Param::Id(id) => (q.bind(id), c.bind(id)),
-            };
+            q = match p { Param::Text(t) => q.bind(t), Param::Id(id) => q.bind(id) };
         }
-        Ok((q.fetch_all(pool).await?, c.fetch_one(pool).await?))
+        q.fetch_all(pool).await
     })
+}
+
+/// People whose name is close to `text` though it matches no one exactly (a name half
+/// remembered or misspelt), best first: on SQLite the rows sharing the most of its trigrams
+/// by the search index's rank, which the caller then checks for closeness; on PostgreSQL
+/// `pg_trgm`'s word similarity (`<%`, served by the trigram index).
+pub async fn similar(
+    db: &Db,
+    org_id: Uuid,
+    text: &str,
+    limit: i64,
+) -> Result<Vec<Person>, sqlx::Error> {
+    let text = text.trim().to_lowercase();
+    match db {
+        Db::Sqlite(pool) => {
+            let grams = crate::domain::person::trigrams(&text);
+            if grams.is_empty() {
+                return Ok(Vec::new());
+            }
+            let query = grams
+                .iter()
+                .map(|g| format!("\"{}\"", g.replace('"', "\"\"")))
+                .collect::<Vec<_>>()
+                .join(" OR ");
+            let sql = format!(
+                "SELECT {COLUMNS} FROM persons_search s JOIN persons p ON p.rowid = s.rowid \
+                 LEFT JOIN person_engagement e ON e.person_id = p.id \
+                 WHERE persons_search MATCH $2 AND p.org_id = $1 AND p.deleted_at IS NULL \
+                 ORDER BY s.rank LIMIT $3"
+            );
+            sqlx::query_as::<_, Person>(&sql)
+                .bind(org_id)
+                .bind(query)
+                .bind(limit)
+                .fetch_all(pool)
+                .await
+        }
+        Db::Postgres(pool) => {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM {FROM} WHERE p.org_id = $1 AND p.deleted_at IS NULL \
+                 AND $2 <% p.search_text ORDER BY word_similarity($2, p.search_text) DESC, p.sort_name \
+                 LIMIT $3"
+            );
+            sqlx::query_as::<_, Person>(&sql)
+                .bind(org_id)
+                .bind(text)
+                .bind(limit)
+                .fetch_all(pool)
+                .await
+        }
+    }
 }

@@ -433,10 +433,7 @@ pub async fn roll_forward(state: &AppState, org_id: Uuid) -> ServiceResult<u64> 
                 let tz = Timezone::parse(tz)
                     .map(|t| t.tz())
                     .unwrap_or(chrono_tz::UTC);
-                let next = item
-                    .recurrence()
-                    .next_occurrence(item.date_value, local_today(now, tz));
-                (next != item.next_occurrence).then_some((item.id, next))
+                rolled_on(item, local_today(now, tz))
             })
             .collect();
         dates::set_next_occurrences(&state.db, org_id, &changes).await?;
@@ -448,6 +445,13 @@ pub async fn roll_forward(state: &AppState, org_id: Uuid) -> ServiceResult<u64> 
             _ => return Ok(rolled),
         }
     }
+}
+
+/// The item and its next occurrence as of `today` on its person's clock, when that is not
+/// the one stored.
+fn rolled_on(item: &DateItem, today: NaiveDate) -> Option<(Uuid, Option<NaiveDate>)> {
+    let next = item.recurrence().next_occurrence(item.date_value, today);
+    (next != item.next_occurrence).then_some((item.id, next))
 }
 
 /// [`roll_forward`] for every organisation, for housekeeping.
@@ -545,15 +549,9 @@ pub async fn reschedule_person(
             dates::save_rule(&state.db, &rule, false).await?;
         }
     }
-    let changes: Vec<(Uuid, Option<NaiveDate>)> = items
-        .iter()
-        .filter_map(|item| {
-            let next = item
-                .recurrence()
-                .next_occurrence(item.date_value, local_today(now, tz));
-            (next != item.next_occurrence).then_some((item.id, next))
-        })
-        .collect();
+    let today = local_today(now, tz);
+    let changes: Vec<(Uuid, Option<NaiveDate>)> =
+        items.iter().filter_map(|i| rolled_on(i, today)).collect();
     dates::set_next_occurrences(&state.db, org_id, &changes).await?;
     Ok(())
 }

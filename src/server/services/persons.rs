@@ -270,7 +270,11 @@ pub async fn client_count(state: &AppState, actor: &Actor) -> ServiceResult<i64>
         person_type: Some(PersonType::Client),
         ..Default::default()
     };
-    Ok(persons::count(&state.db, actor.org_id(), &filter(None, narrowing)).await?)
+    Ok(
+        persons::count(&state.db, actor.org_id(), &filter(None, narrowing))
+            .await?
+            .0,
+    )
 }
 
 /// One page for the API: items and the cursor that continues after them.
@@ -347,9 +351,8 @@ pub async fn list(
     );
     // One extra row tells whether another page follows.
     let mut items = if skip > 0 && after.is_none() {
-        persons::page(&state.db, actor.org_id(), &f, skip, limit + 1)
-            .await?
-            .0
+        // In the cursor's order (by name), so that skipping and cursors agree.
+        persons::page(&state.db, actor.org_id(), &f, skip, limit + 1, false).await?
     } else {
         persons::list_after(&state.db, actor.org_id(), &f, after, limit + 1).await?
     };
@@ -373,20 +376,41 @@ pub async fn page(
     page: i64,
 ) -> ServiceResult<PersonPage> {
     let page = page.max(1);
-    let (items, total) = persons::page(
+    let f = filter(q, narrowing);
+    let (total, more_than) = persons::count(&state.db, actor.org_id(), &f).await?;
+    let items = persons::page(
         &state.db,
         actor.org_id(),
-        &filter(q, narrowing),
+        &f,
         (page - 1) * PER_PAGE,
         PER_PAGE,
+        true,
     )
     .await?;
+    let close = match q.map(str::trim).filter(|q| !q.is_empty()) {
+        Some(q) if items.is_empty() && page == 1 => close_matches(state, actor, q).await?,
+        _ => Vec::new(),
+    };
     Ok(PersonPage {
         items,
         total,
+        more_than,
         page,
         per_page: PER_PAGE,
+        close,
     })
+}
+
+/// Up to ten people whose names are close to `q`, closest first.
+async fn close_matches(state: &AppState, actor: &Actor, q: &str) -> ServiceResult<Vec<Person>> {
+    let mut found: Vec<(f64, Person)> = persons::similar(&state.db, actor.org_id(), q, 50)
+        .await?
+        .into_iter()
+        .map(|p| (crate::domain::person::name_similarity(q, &p.full_name), p))
+        .filter(|(score, _)| *score >= 0.3)
+        .collect();
+    found.sort_by(|a, b| b.0.total_cmp(&a.0));
+    Ok(found.into_iter().take(10).map(|(_, p)| p).collect())
 }
 
 /// Every live person of the organisation in directory order, for the CSV export.
