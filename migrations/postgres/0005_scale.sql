@@ -33,3 +33,13 @@ CREATE INDEX projects_status_list ON projects(org_id, status, priority, (due_dat
 -- with PostgreSQL and is a trusted extension: the database's owner may create it.
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE INDEX persons_search ON persons USING gin (search_text gin_trgm_ops);
+
+-- The Messages log, newest first, by status, kind or channel.
+CREATE INDEX deliveries_status ON deliveries(org_id, status, created_at, id);
+CREATE INDEX deliveries_kind ON deliveries(org_id, kind, created_at, id);
+CREATE INDEX deliveries_channel ON deliveries(org_id, channel, created_at, id);
+
+-- Counts read from indexes: people by type (Home's number of clients), and the few deleted
+-- people whose rows a count of conversations or of a segment takes away.
+CREATE INDEX persons_type ON persons(org_id, person_type) WHERE deleted_at IS NULL;
+CREATE INDEX persons_deleted ON persons(org_id) WHERE deleted_at IS NOT NULL;

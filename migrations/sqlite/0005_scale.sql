@@ -42,3 +42,13 @@ CREATE TRIGGER persons_search_update AFTER UPDATE OF search_text ON persons BEGI
     INSERT INTO persons_search(persons_search, rowid, search_text) VALUES ('delete', old.rowid, old.search_text);
     INSERT INTO persons_search(rowid, search_text) VALUES (new.rowid, new.search_text);
 END;
+
+-- The Messages log, newest first, by status, kind or channel.
+CREATE INDEX deliveries_status ON deliveries(org_id, status, created_at, id);
+CREATE INDEX deliveries_kind ON deliveries(org_id, kind, created_at, id);
+CREATE INDEX deliveries_channel ON deliveries(org_id, channel, created_at, id);
+
+-- Counts read from indexes: people by type (Home's number of clients), and the few deleted
+-- people whose rows a count of conversations or of a segment takes away.
+CREATE INDEX persons_type ON persons(org_id, person_type) WHERE deleted_at IS NULL;
+CREATE INDEX persons_deleted ON persons(org_id) WHERE deleted_at IS NOT NULL;

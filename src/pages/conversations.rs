@@ -5,7 +5,8 @@ use crate::api::comms::{
     get_conversation, list_conversations, AddMessage, SetConversationStatus, StartConversation,
 };
 use crate::components::{
-    action_error, can_write, form_errors, id_param, query_param, ErrorNotice, FieldMessage, Tabs,
+    action_error, can_write, form_errors, id_param, query_param, ErrorNotice, FieldMessage, Pager,
+    Tabs,
 };
 use crate::domain::comms::{
     Conversation, ConversationChannel, ConversationStatus, Direction, Message,
@@ -23,9 +24,11 @@ fn when(c: &Conversation) -> String {
 #[component]
 pub fn ConversationsPage() -> impl IntoView {
     let status = query_param("status", "active");
+    let page = query_param("page", "1");
+    let current = move || page.get().parse::<i64>().unwrap_or(1).max(1);
     let list = Resource::new(
-        move || status.get(),
-        |s| list_conversations(s, String::new(), 1),
+        move || (status.get(), current()),
+        |(s, p)| list_conversations(s, String::new(), p),
     );
     view! {
         <Title text="Conversations"/>
@@ -59,7 +62,8 @@ pub fn ConversationsPage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
-                        <p class="muted">{format!("{total} in all")}</p>
+                        <Pager base="/conversations" query=vec![("status", status.get_untracked())]
+                            page=current() pages=((total + 49) / 50).max(1) total/>
                     }.into_any(),
                 }
             })}

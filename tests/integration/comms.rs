@@ -201,6 +201,20 @@ async fn conversations(backend: Backend) {
     );
     let (_, active) = api.get("/conversations?status=active").await;
     assert_eq!(active["total"], 1);
+    let (_, all) = api.get("/conversations").await;
+    assert_eq!(all["total"], 2);
+    // A deleted client's conversations leave the lists and their counts.
+    assert_eq!(api.delete(&format!("/persons/{tom}")).await, 204);
+    let (_, all) = api.get("/conversations").await;
+    assert_eq!(
+        (
+            all["total"].as_i64(),
+            all["items"].as_array().unwrap().len()
+        ),
+        (Some(1), 1)
+    );
+    let (_, archived) = api.get("/conversations?status=archived").await;
+    assert_eq!(archived["total"], 0);
 
     // Validation names the field.
     let (status, problem) = api

@@ -298,6 +298,38 @@ async fn dormant_consenting_person_gets_one_message(backend: Backend) {
         .refresh_statistics(&["deliveries", "delivery_events"])
         .await
         .expect("statistics refreshed");
+    // The directory counts a segment from its index, less the people deleted since.
+    let session = app.session("admin@acme.test").await;
+    let count = |session: String| {
+        let app = &app;
+        async move {
+            let res = app
+                .server_fn(
+                    "/srv/clients/list_clients",
+                    Some(&session),
+                    &[("segment", "dormant")],
+                )
+                .await;
+            let page: Value = res.json().await.unwrap();
+            (
+                page["total"].as_i64(),
+                page["items"].as_array().map(Vec::len),
+            )
+        }
+    };
+    let (_, dormant) = api.get("/persons?segment=dormant").await;
+    let before = dormant["items"].as_array().unwrap().len() as i64;
+    assert!(before > 0, "{dormant}");
+    let gone = dormant["items"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        count(session.clone()).await,
+        (Some(before), Some(before as usize))
+    );
+    assert_eq!(api.delete(&format!("/persons/{gone}")).await, 204);
+    assert_eq!(
+        count(session.clone()).await,
+        (Some(before - 1), Some(before as usize - 1))
+    );
     app.finish().await;
 }
 both_backends!(dormant_consenting_person_gets_one_message);

@@ -169,8 +169,14 @@ pub async fn list_conversations(
         "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} WHERE {clause} \
          ORDER BY COALESCE(c.last_message_at, c.created_at) DESC, c.id DESC LIMIT $2 OFFSET $3"
     );
+    // All the organisation's conversations (from an index) less those of deleted people (few,
+    // from theirs): exact, without reading every conversation's person.
     let count_clause = conversation_where(f, 2);
-    let count_sql = format!("SELECT COUNT(*) FROM {CONVERSATION_FROM} WHERE {count_clause}");
+    let count_sql = format!(
+        "SELECT (SELECT COUNT(*) FROM conversations c WHERE {count_clause}) - \
+         (SELECT COUNT(*) FROM persons p JOIN conversations c ON c.person_id = p.id \
+          WHERE p.org_id = $1 AND p.deleted_at IS NOT NULL AND {count_clause})"
+    );
     on_db!(db, pool => {
         let mut q = sqlx::query_as::<_, Conversation>(&sql).bind(org_id).bind(limit).bind(offset);
         let mut c = sqlx::query_scalar::<_, i64>(&count_sql).bind(org_id);

@@ -168,7 +168,9 @@ pub async fn by_key(db: &Db, org_id: Uuid, key: &str) -> Result<Option<Delivery>
     on_db!(db, pool => sqlx::query_as::<_, Delivery>(&sql).bind(org_id).bind(key).fetch_optional(pool).await)
 }
 
-/// Newest first.
+/// Newest first. Each filter is written into the statement only when given, so that the index
+/// for it (`deliveries_status`, `deliveries_kind`, `deliveries_channel`, `deliveries_person`,
+/// `deliveries_rule`) reads the page in its order.
 pub async fn list(
     db: &Db,
     org_id: Uuid,
@@ -176,18 +178,32 @@ pub async fn list(
     skip: i64,
     limit: i64,
 ) -> Result<Vec<Delivery>, sqlx::Error> {
+    let conditions = [
+        (f.person_id.is_some(), "person_id = $N"),
+        (f.status.is_some(), "status = $N"),
+        (f.kind.is_some(), "kind = $N"),
+        (f.channel.is_some(), "channel = $N"),
+        (f.reminder_rule_id.is_some(), "reminder_rule_id = $N"),
+    ];
+    // $1..$3 are the organisation, limit and offset; filters follow in order.
+    let mut clause = String::from("org_id = $1");
+    for (n, (_, condition)) in (4..).zip(conditions.iter().filter(|(on, _)| *on)) {
+        clause.push_str(" AND ");
+        clause.push_str(&condition.replace("$N", &format!("${n}")));
+    }
     let sql = format!(
-        "SELECT {COLUMNS} FROM deliveries WHERE org_id = $1 \
-         AND ($2 IS NULL OR person_id = $2) AND ($3 IS NULL OR status = $3) \
-         AND ($4 IS NULL OR kind = $4) AND ($5 IS NULL OR channel = $5) \
-         AND ($6 IS NULL OR reminder_rule_id = $6) \
-         ORDER BY created_at DESC, id DESC LIMIT $7 OFFSET $8"
+        "SELECT {COLUMNS} FROM deliveries WHERE {clause} \
+         ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
     );
-    on_db!(db, pool => sqlx::query_as::<_, Delivery>(&sql)
-        .bind(org_id).bind(f.person_id).bind(f.status.map(|s| s.as_str()))
-        .bind(f.kind.map(|k| k.as_str())).bind(f.channel.map(|c| c.as_str()))
-        .bind(f.reminder_rule_id).bind(limit).bind(skip)
-        .fetch_all(pool).await)
+    on_db!(db, pool => {
+        let mut q = sqlx::query_as::<_, Delivery>(&sql).bind(org_id).bind(limit).bind(skip);
+        if let Some(v) = f.person_id { q = q.bind(v); }
+        if let Some(v) = f.status { q = q.bind(v.as_str()); }
+        if let Some(v) = f.kind { q = q.bind(v.as_str()); }
+        if let Some(v) = f.channel { q = q.bind(v.as_str()); }
+        if let Some(v) = f.reminder_rule_id { q = q.bind(v); }
+        q.fetch_all(pool).await
+    })
 }
 
 pub async fn events(

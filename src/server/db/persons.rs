@@ -315,24 +315,29 @@ pub async fn list_after(
 /// this the directory says "more than".
 pub const COUNT_CAP: i64 = 1_000;
 
-/// How many people a filter matches: exact, or (for searches and tags) up to [`COUNT_CAP`] and
-/// whether there are more.
+/// How many people a filter matches: exact when an index can tell (no filter; people of a
+/// type; a segment alone, as the segment's count less its deleted people), otherwise up to
+/// [`COUNT_CAP`] and whether there are more.
 pub async fn count(db: &Db, org_id: Uuid, filter: &Filter) -> Result<(i64, bool), sqlx::Error> {
     let (clause, params) = where_clause(db, filter, 2);
-    // The engagement roll-up is joined only when a segment needs it.
-    let from = if filter.segment.is_some() {
-        FROM
-    } else {
-        "persons p"
-    };
-    let capped = !filter.words.is_empty() || filter.tag.is_some();
-    let sql = if capped {
-        format!(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM {from} WHERE {clause} LIMIT {}) AS matches",
-            COUNT_CAP + 1
-        )
-    } else {
-        format!("SELECT COUNT(*) FROM {from} WHERE {clause}")
+    let narrowed =
+        !filter.words.is_empty() || filter.tag.is_some() || filter.assigned_staff_id.is_some();
+    let (sql, capped) = match filter.segment {
+        Some(_) if !narrowed && filter.person_type.is_none() => (
+            "SELECT (SELECT COUNT(*) FROM person_engagement e WHERE e.org_id = $1 AND e.segment = $2) - \
+             (SELECT COUNT(*) FROM persons p JOIN person_engagement e ON e.person_id = p.id \
+              WHERE p.org_id = $1 AND p.deleted_at IS NOT NULL AND e.segment = $2)"
+                .to_string(),
+            false,
+        ),
+        None if !narrowed => (format!("SELECT COUNT(*) FROM persons p WHERE {clause}"), false),
+        _ => (
+            format!(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM {FROM} WHERE {clause} LIMIT {}) AS matches",
+                COUNT_CAP + 1
+            ),
+            true,
+        ),
     };
     let n = on_db!(db, pool => {
         let mut c = sqlx::query_scalar::<_, i64>(&sql).bind(org_id);
