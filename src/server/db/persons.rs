@@ -247,7 +247,12 @@ fn where_clause(db: &Db, filter: &Filter, first: usize) -> (String, Vec<Param>) 
         n += 1;
     }
     if let Some(segment) = filter.segment {
-        sql.push_str(&format!(" AND e.segment = ${n}"));
+        // Checked on each row as the directory is read in name order: SQLite with STAT4
+        // statistics would otherwise start from the segment's index and sort every member.
+        sql.push_str(&format!(
+            " AND {} = ${n}",
+            super::unindexed(db, "e.segment")
+        ));
         params.push(Param::Text(segment.as_str().to_string()));
         n += 1;
     }
@@ -330,7 +335,15 @@ pub async fn count(db: &Db, org_id: Uuid, filter: &Filter) -> Result<(i64, bool)
                 .to_string(),
             false,
         ),
-        None if !narrowed => (format!("SELECT COUNT(*) FROM persons p WHERE {clause}"), false),
+        None if !narrowed => {
+            // The narrowest index that holds every live person (SQLite's planner may otherwise
+            // take a wider one).
+            let from = match db {
+                Db::Sqlite(_) => "persons p INDEXED BY persons_type",
+                Db::Postgres(_) => "persons p",
+            };
+            (format!("SELECT COUNT(*) FROM {from} WHERE {clause}"), false)
+        }
         _ => (
             format!(
                 "SELECT COUNT(*) FROM (SELECT 1 FROM {FROM} WHERE {clause} LIMIT {}) AS matches",
