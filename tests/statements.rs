@@ -36,6 +36,21 @@ async fn statements(app: &TestApp, session: &str, path: &str) -> usize {
     STATEMENTS.load(Ordering::SeqCst) - before
 }
 
+/// The `n`th yearly date of a person (in mid-March), with a reminder the day before.
+async fn add_date(api: &Api<'_>, person: &str, n: usize) {
+    let (status, d) = api
+        .post(
+            "/date-items",
+            json!({
+                "person_id": person, "title": format!("Date {n}"),
+                "date_value": format!("1990-03-{:02}", 15 + n % 10), "recurrence_rule": "yearly",
+                "reminder_rules": [{ "reminder_type": "lead_time", "lead_time_days": 1 }]
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{d}");
+}
+
 /// A client with `dates` yearly dates (each with a reminder), a conversation and a queued
 /// message; returns their id.
 async fn client(api: &Api<'_>, name: &str, dates: usize) -> String {
@@ -48,17 +63,7 @@ async fn client(api: &Api<'_>, name: &str, dates: usize) -> String {
     assert_eq!(status, 201, "{p}");
     let id = p["id"].as_str().unwrap().to_string();
     for n in 0..dates {
-        let (status, d) = api
-            .post(
-                "/date-items",
-                json!({
-                    "person_id": id, "title": format!("Date {n}"),
-                    "date_value": format!("1990-03-{:02}", 15 + n % 10), "recurrence_rule": "yearly",
-                    "reminder_rules": [{ "reminder_type": "lead_time", "lead_time_days": 1 }]
-                }),
-            )
-            .await;
-        assert_eq!(status, 201, "{d}");
+        add_date(api, &id, n).await;
     }
     let (status, c) = api
         .post(
@@ -124,18 +129,8 @@ async fn fixed_number(backend: Backend) {
     for n in 0..20 {
         client(&api, &format!("Guest {n:02}"), 3).await;
     }
-    for n in 0..27 {
-        let (status, d) = api
-            .post(
-                "/date-items",
-                json!({
-                    "person_id": busy, "title": format!("More {n}"),
-                    "date_value": format!("1990-03-{:02}", 15 + n % 10), "recurrence_rule": "yearly",
-                    "reminder_rules": [{ "reminder_type": "lead_time", "lead_time_days": 1 }]
-                }),
-            )
-            .await;
-        assert_eq!(status, 201, "{d}");
+    for n in 3..30 {
+        add_date(&api, &busy, n).await;
     }
     let large = measure(&app, &session, &busy).await;
     assert_eq!(
