@@ -73,6 +73,7 @@ pub async fn calendar_month(#[server(default)] month: String) -> Result<MonthVie
     let found = crate::server::services::calendar::days(
         &state,
         &actor,
+        tz,
         &days,
         0,
         MONTH_DATES_PER_DAY,
@@ -110,6 +111,7 @@ pub async fn calendar_day(
     let found = crate::server::services::calendar::days(
         &state,
         &actor,
+        tz,
         &[date],
         (page as usize - 1) * DAY_PAGE,
         DAY_PAGE,

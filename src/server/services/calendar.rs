@@ -72,7 +72,7 @@ pub struct Days {
     pub more: BTreeSet<NaiveDate>,
 }
 
-/// The dates and reminders of `days` (on the organisation's clock): for each day, after
+/// The dates and reminders of `days` (on the organisation's clock, `tz`): for each day, after
 /// skipping `skip` of each, at most `dates_per_day` dates (by person, then title) and
 /// `reminders_per_day` reminders (soonest first). A fixed number of statements however large
 /// the organisation: one for the dates found by their calendar key, one for the few that repeat
@@ -80,6 +80,7 @@ pub struct Days {
 pub async fn days(
     state: &AppState,
     actor: &Actor,
+    tz: chrono_tz::Tz,
     days: &[NaiveDate],
     skip: usize,
     dates_per_day: usize,
@@ -142,7 +143,6 @@ pub async fn days(
         out.entries.extend(entries);
     }
     // Reminders, on the day they go out on the organisation's clock.
-    let tz = super::settings::zone(state, actor).await?;
     let windows: Vec<_> = days
         .iter()
         .map(|d| {
