@@ -7,7 +7,7 @@ use crate::pages::{
     settings, vendors,
 };
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Outlet, ParentRoute, Route, Router, Routes, A};
 use leptos_router::path;
 
@@ -29,6 +29,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                // The style sheet by its build's hash (`server::assets`), kept a year by browsers.
+                <link rel="stylesheet" href=format!("/{}/concierge.css", options.site_pkg_dir)/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -50,7 +52,6 @@ pub fn App() -> impl IntoView {
         }
     });
     view! {
-        <Stylesheet id="leptos" href="/pkg/concierge.css"/>
         <Title formatter=|t: String| if t.is_empty() { "Concierge".to_string() } else { format!("{t} · Concierge") }/>
         <Router>
             <Routes fallback=NotFound>

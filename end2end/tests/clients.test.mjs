@@ -4,68 +4,28 @@
 // database — checking that every page hydrated without a single error in the browser console.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import net from 'node:net';
-import { chromium } from 'playwright-core';
+import { startServer, launchBrowser, watch, signIn } from './support.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = join(root, 'target', 'debug', 'concierge');
-const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const EMAIL = 'e2e@example.com';
 const PASSWORD = 'end-to-end password 1';
 
-let dir, server, base, browser;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-    s.on('error', reject);
-  });
-}
-
-async function waitForHealth(url, ms = 30000) {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    try { if ((await fetch(url)).ok) return; } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`server did not become healthy at ${url}`);
-}
+let server, base, browser;
 
 before(async () => {
-  assert.ok(existsSync(bin), `build the site first (cargo leptos build): ${bin} is missing`);
-  dir = mkdtempSync(join(tmpdir(), 'concierge-e2e-'));
-  const env = { ...process.env, DATABASE_URL: `sqlite://${dir}/e2e.db`, LEPTOS_SITE_ROOT: join(root, 'target', 'site'), RUST_LOG: 'warn' };
-  execFileSync(bin, ['create-admin', '--org', 'e2e', '--email', EMAIL, '--password', PASSWORD, '--name', 'Edith Tester'], { env });
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  server = spawn(bin, ['serve', '--addr', `127.0.0.1:${port}`], { env, stdio: ['ignore', 'inherit', 'inherit'] });
-  await waitForHealth(`${base}/health`);
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  server = await startServer({ org: 'e2e', email: EMAIL, password: PASSWORD, name: 'Edith Tester' });
+  base = server.base;
+  browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
-  server?.kill('SIGTERM');
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  server?.stop();
 });
 
 test('sign in, add a client, find it by search — hydrated, with a clean console', async () => {
   const context = await browser.newContext({ userDataDir: undefined });
   const page = await context.newPage();
-  const problems = [];
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()} ${r.url()}`); });
+  const problems = watch(page);
 
   // A signed-out visit lands on sign-in and returns afterwards.
   await page.goto(`${base}/clients`);
@@ -110,24 +70,11 @@ test('sign in, add a client, find it by search — hydrated, with a clean consol
   await context.close();
 });
 
-/** Watches a page for console errors, page errors and failed requests. */
-function watch(page) {
-  const problems = [];
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()} ${r.url()}`); });
-  return problems;
-}
-
 test('a birthday with a reminder rule shows on the calendar and in the upcoming dates', async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
   const problems = watch(page);
-  await page.goto(`${base}/login`);
-  await page.fill('#email', EMAIL);
-  await page.fill('#password', PASSWORD);
-  await page.click('button[type=submit]');
-  await page.waitForURL(`${base}/`);
+  await signIn(page, base, EMAIL, PASSWORD);
 
   // A birthday five days from now (in UTC, the client's zone), born in 1990.
   const soon = new Date(Date.now() + 5 * 86400000);

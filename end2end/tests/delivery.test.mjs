@@ -4,42 +4,16 @@
 // on time, with a Standard Webhooks signature the receiver checks; the Messages page says so.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
-import net from 'node:net';
-import { chromium } from 'playwright-core';
+import { startServer, launchBrowser, watch, signIn, waitFor } from './support.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = join(root, 'target', 'debug', 'concierge');
-const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const EMAIL = 'hooks@example.com';
 const PASSWORD = 'end-to-end password 2';
 const SECRET = 'whsec_ZTJlLXdlYmhvb2stc2VjcmV0';
 
-let dir, server, base, browser, receiver, receiverUrl;
+let server, base, browser, receiver, receiverUrl;
 const received = [];
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-    s.on('error', reject);
-  });
-}
-
-async function waitFor(check, ms, what) {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** Checks a request as a Standard Webhooks receiver does. */
 function verified(req) {
@@ -52,7 +26,6 @@ function verified(req) {
 }
 
 before(async () => {
-  assert.ok(existsSync(bin), `build the site first (cargo leptos build): ${bin} is missing`);
   receiver = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c) => { body += c; });
@@ -65,43 +38,25 @@ before(async () => {
   await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
   receiverUrl = `http://127.0.0.1:${receiver.address().port}/concierge`;
 
-  dir = mkdtempSync(join(tmpdir(), 'concierge-e2e-'));
-  const env = {
-    ...process.env, DATABASE_URL: `sqlite://${dir}/e2e.db`, LEPTOS_SITE_ROOT: join(root, 'target', 'site'),
-    RUST_LOG: 'warn', CONCIERGE_ALLOW_LOOPBACK: '1', WORKER_POLL_MILLISECONDS: '250',
-  };
-  execFileSync(bin, ['create-admin', '--org', 'hooks', '--email', EMAIL, '--password', PASSWORD, '--name', 'Hook Admin'], { env });
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  server = spawn(bin, ['serve', '--addr', `127.0.0.1:${port}`], { env, stdio: ['ignore', 'inherit', 'inherit'] });
-  await waitFor(async () => { try { return (await fetch(`${base}/health`)).ok; } catch { return false; } }, 30000, 'the server');
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  server = await startServer({
+    org: 'hooks', email: EMAIL, password: PASSWORD, name: 'Hook Admin',
+    env: { CONCIERGE_ALLOW_LOOPBACK: '1', WORKER_POLL_MILLISECONDS: '250' },
   });
+  base = server.base;
+  browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
-  server?.kill('SIGTERM');
+  server?.stop();
   receiver?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 test('a reminder made in the portal reaches the webhook once, on time, signed', { timeout: 240000 }, async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
-  const problems = [];
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()} ${r.url()}`); });
-
-  await page.goto(`${base}/login`);
-  await page.fill('#email', EMAIL);
-  await page.fill('#password', PASSWORD);
-  await page.click('button[type=submit]');
-  await page.waitForURL(`${base}/`);
+  const problems = watch(page);
+  await signIn(page, base, EMAIL, PASSWORD);
 
   // Settings → Channels: the webhook, saved; the secret is not shown back.
   await page.goto(`${base}/settings/channels`);

@@ -3,38 +3,12 @@
 // and why — and the dry run sent and stored nothing. Chromium against the real server binary.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import net from 'node:net';
-import { chromium } from 'playwright-core';
+import { startServer, launchBrowser, watch, signIn } from './support.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = join(root, 'target', 'debug', 'concierge');
-const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const EMAIL = 'engage@example.com';
 const PASSWORD = 'end-to-end password 3';
 
-let dir, server, base, browser, key;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-    s.on('error', reject);
-  });
-}
-
-async function waitFor(check, ms, what) {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+let server, base, browser, key;
 
 async function api(method, path, body) {
   const res = await fetch(`${base}/api/v1${path}`, {
@@ -47,30 +21,20 @@ async function api(method, path, body) {
 }
 
 before(async () => {
-  assert.ok(existsSync(bin), `build the site first (cargo leptos build): ${bin} is missing`);
-  dir = mkdtempSync(join(tmpdir(), 'concierge-e2e-'));
-  const env = {
-    ...process.env, DATABASE_URL: `sqlite://${dir}/e2e.db`, LEPTOS_SITE_ROOT: join(root, 'target', 'site'),
-    RUST_LOG: 'warn', ENGAGEMENT_INTERVAL_MINUTES: '0',
-  };
-  execFileSync(bin, ['create-admin', '--org', 'engage', '--email', EMAIL, '--password', PASSWORD, '--name', 'Engage Admin'], { env });
-  const out = execFileSync(bin, ['api-key', 'create', '--org', 'engage', '--name', 'e2e'], { env }).toString().trim().split('\n');
-  key = out[out.length - 1].trim();
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  server = spawn(bin, ['serve', '--addr', `127.0.0.1:${port}`], { env, stdio: ['ignore', 'inherit', 'inherit'] });
-  await waitFor(async () => { try { return (await fetch(`${base}/health`)).ok; } catch { return false; } }, 30000, 'the server');
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  server = await startServer({
+    org: 'engage', email: EMAIL, password: PASSWORD, name: 'Engage Admin',
+    env: { ENGAGEMENT_INTERVAL_MINUTES: '0' },
+    setup: (run) => run(['api-key', 'create', '--org', 'engage', '--name', 'e2e']),
   });
+  base = server.base;
+  const out = server.setupResult.trim().split('\n');
+  key = out[out.length - 1].trim();
+  browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
-  server?.kill('SIGTERM');
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  server?.stop();
 });
 
 test('an admin sets the policy and reads a dry run', { timeout: 180000 }, async () => {
@@ -87,16 +51,8 @@ test('an admin sets the policy and reads a dry run', { timeout: 180000 }, async 
 
   const context = await browser.newContext();
   const page = await context.newPage();
-  const problems = [];
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()} ${r.url()}`); });
-
-  await page.goto(`${base}/login`);
-  await page.fill('#email', EMAIL);
-  await page.fill('#password', PASSWORD);
-  await page.click('button[type=submit]');
-  await page.waitForURL(`${base}/`);
+  const problems = watch(page);
+  await signIn(page, base, EMAIL, PASSWORD);
 
   // Settings → Engagement: a mistake is named beside its field; then the policy saves.
   await page.goto(`${base}/settings/engagement`);

@@ -221,9 +221,8 @@ pub fn Tabs(
 pub fn Progress(percent: i64) -> impl IntoView {
     let percent = percent.clamp(0, 100);
     view! {
-        <span class="progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow=percent.to_string()>
-            <span class="progress-bar" style=format!("width: {percent}%")></span>
-        </span>
+        // A native <progress> draws its own bar: no inline style, which the page's CSP refuses.
+        <progress class="progress" max="100" value=percent.to_string()></progress>
         <span class="progress-label">{format!("{percent}%")}</span>
     }
 }

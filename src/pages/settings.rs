@@ -228,7 +228,8 @@ fn Categories() -> impl IntoView {
                                     let edit_id = id.clone();
                                     view! {
                                         <li>
-                                            <span class="swatch" style=format!("background: {}", c.color)></span>
+                                            // An SVG fill is an attribute, not an inline style the CSP would refuse.
+                                            <svg class="swatch" viewBox="0 0 10 10" aria-hidden="true"><circle cx="5" cy="5" r="5" fill=c.color.clone()></circle></svg>
                                             {format!("{} {}", c.icon, c.name)}
                                             <details class="inline">
                                                 <summary class="link-button">"Edit"</summary>

@@ -1,6 +1,7 @@
 //! Builds the whole HTTP application: the Leptos pages and server functions, the JSON API,
 //! sign-in and sign-out, `/health`, and the middleware in front of them all.
 
+use super::assets::Assets;
 use super::auth::guard::{self, ClientAddr};
 use super::error::ServiceError;
 use super::services::auth as auth_service;
@@ -19,12 +20,14 @@ use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
+use tower_http::compression::CompressionLayer;
 
-fn leptos_options(config: &Config) -> LeptosOptions {
+/// The pages name the built assets under `pkg/<version>/` (see `server::assets`).
+fn leptos_options(config: &Config, assets: &Assets) -> LeptosOptions {
     LeptosOptions::builder()
         .output_name("concierge")
         .site_root(config.site_root.to_string_lossy().to_string())
-        .site_pkg_dir("pkg")
+        .site_pkg_dir(format!("pkg/{}", assets.version()))
         .site_addr(config.addr)
         .build()
 }
@@ -46,6 +49,7 @@ pub fn build_router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     Router::new()
         .route("/health", get(health))
+        .route("/pkg/{*path}", get(super::assets::serve))
         .route("/metrics", get(super::metrics::render))
         .route("/calendar/{file}", get(calendar_feed))
         .route("/clients/export.csv", get(export_clients))
@@ -66,6 +70,9 @@ pub fn build_router(state: AppState) -> Router {
         .layer(from_fn(guard::security_headers))
         .layer(from_fn(guard::correlation))
         .layer(from_fn_with_state(state.clone(), super::metrics::track))
+        // Outermost: gzip or brotli, as the client accepts, for HTML, JSON,
+        // CSS, JavaScript and WebAssembly alike.
+        .layer(CompressionLayer::new())
         .with_state(state)
 }
 
@@ -278,8 +285,10 @@ pub async fn spawn(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     let addr = listener.local_addr()?;
     let mut config = config;
     config.addr = addr;
-    let options = leptos_options(&config);
-    let state = AppState::new(db, clock, config, options);
+    let assets = Assets::load(&config.site_root.join("pkg"))?;
+    let options = leptos_options(&config, &assets);
+    let mut state = AppState::new(db, clock, config, options);
+    state.assets = Arc::new(assets);
     let app = build_router(state.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let worker = state

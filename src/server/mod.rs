@@ -1,6 +1,7 @@
 //! Everything that runs only on the server: configuration, the database, services, the REST
 //! API, authentication, and the command line.
 
+pub mod assets;
 pub mod auth;
 pub mod bench;
 pub mod channels;

@@ -1,6 +1,6 @@
 //! The one context object handed to every handler, server function and service.
 
-use super::auth::throttle::Throttle;
+use super::assets::Assets;
 use super::{Clock, Config};
 use crate::server::channels::Channels;
 use crate::server::db::Db;
@@ -17,8 +17,9 @@ pub struct AppState {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<Config>,
-    pub throttle: Arc<Throttle>,
     pub leptos_options: LeptosOptions,
+    /// The built style sheet, script and WebAssembly the pages name, by their content's hash.
+    pub assets: Arc<Assets>,
     /// The outbound channels' shared HTTP client and network policy.
     pub channels: Arc<Channels>,
     /// Woken when a delivery is queued, so the dispatcher need not wait for its next poll.
@@ -44,8 +45,8 @@ impl AppState {
             db,
             clock,
             config: Arc::new(config),
-            throttle: Arc::new(Throttle::default()),
             leptos_options,
+            assets: Arc::new(Assets::default()),
             channels: Arc::new(channels),
             wake: Arc::new(Notify::new()),
             metrics: Arc::new(Metrics::default()),

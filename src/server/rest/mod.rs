@@ -3,6 +3,7 @@
 
 mod activity;
 mod comms;
+mod conditional;
 mod dashboard;
 mod dates;
 mod deliveries;
@@ -45,6 +46,7 @@ pub fn router() -> Router<AppState> {
                 req.uri().path()
             ))
         })
+        .layer(axum::middleware::from_fn(conditional::etag))
 }
 
 /// The organisation's API key, from `Authorization: Bearer <key>`.
