@@ -4,6 +4,7 @@ use crate::both_backends;
 use crate::common::{location, session_cookie, spawn_app, spawn_app_with, Backend, PASSWORD};
 use chrono::Duration;
 use concierge::domain::Role;
+use concierge::server::Clock;
 
 async fn first_run_setup(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -557,3 +558,72 @@ async fn headers_on_every_response(backend: Backend) {
     app.finish().await;
 }
 both_backends!(headers_on_every_response);
+
+/// Two web processes on one database (as behind a load balancer): failures counted on either
+/// lock the account on both, a session made by one is valid on the other, and periodic work
+/// leased by one is not done again by the other in the same interval.
+async fn web_processes_share_throttling_sessions_and_leases(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.trust_proxy = true).await;
+    app.create_admin("acme", "ada@acme.test").await;
+    let mut config = (*app.state().config).clone();
+    config.addr = "127.0.0.1:0".parse().unwrap();
+    let other = concierge::server::spawn(config, std::sync::Arc::new(app.clock.clone()))
+        .await
+        .expect("a second web process starts");
+    let bases = [app.base.clone(), format!("http://{}", other.addr)];
+    let attempt = |n: usize, password: &'static str| {
+        app.client
+            .post(format!("{}/login", bases[n % 2]))
+            .header("x-forwarded-for", "203.0.113.9")
+            .form(&[("email", "ada@acme.test"), ("password", password)])
+            .send()
+    };
+    // Five failures, alternating between the processes: the account is locked on both.
+    for n in 0..5 {
+        let res = attempt(n, "wrong password!!").await.unwrap();
+        assert_eq!(res.status(), 303, "failure {n}");
+    }
+    for n in 0..2 {
+        let res = attempt(n, PASSWORD).await.unwrap();
+        assert_eq!(res.status(), 429, "locked on process {n}");
+    }
+    // The pause passes; signing in on one process gives a session the other accepts.
+    app.clock.advance(Duration::seconds(31));
+    let res = attempt(0, PASSWORD).await.unwrap();
+    assert_eq!(res.status(), 303);
+    let session = session_cookie(res.headers()).expect("a session");
+    for base in &bases {
+        let res = app
+            .client
+            .get(format!("{base}/clients"))
+            .header("cookie", format!("concierge_session={session}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "the session on {base}");
+    }
+
+    // One lease per interval, whichever process asks first.
+    let now = app.clock.now();
+    let until = now + Duration::minutes(10);
+    let leases = concierge::server::db::leases::take;
+    assert!(leases(&app.state().db, "job", now, until).await.unwrap());
+    assert!(!leases(&other.state.db, "job", now, until).await.unwrap());
+    let later = until + Duration::seconds(1);
+    assert!(
+        leases(&other.state.db, "job", later, later + Duration::minutes(10))
+            .await
+            .unwrap()
+    );
+    assert!(!leases(&app.state().db, "job", later, later).await.unwrap());
+
+    // Housekeeping purges counters once their window is over: the sign-in cleared the
+    // account's and the pair's; the address's stays until its window ends.
+    let purge = concierge::server::auth::throttle::purge;
+    assert_eq!(purge(&app.state().db, app.clock.now()).await.unwrap(), 0);
+    app.clock.advance(Duration::minutes(16));
+    assert_eq!(purge(&app.state().db, app.clock.now()).await.unwrap(), 1);
+    other.stop().await;
+    app.finish().await;
+}
+both_backends!(web_processes_share_throttling_sessions_and_leases);

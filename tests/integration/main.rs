@@ -20,4 +20,6 @@ mod import;
 mod openapi;
 mod pages;
 mod projects;
+mod scale_out;
 mod settings;
+mod wire;

@@ -8,20 +8,37 @@
 //!   on purpose: an attacker who spreads guesses over many addresses can slow the real user
 //!   down for a minute at a time, but never lock them out for long.
 //!
-//! A successful sign-in clears the account's counters. State is kept in memory: a restart
-//! forgets it, and each process counts on its own.
+//! A successful sign-in clears the account's counters. The counters live in the database
+//! (`db::throttle`), so every web process counts the same failures and a restart forgets
+//! nothing; they are keyed by a hash, so the table holds no e-mail address or IP address.
+//! Housekeeping removes counters whose window and lock are both over.
 
+use crate::server::db::{throttle as db, Db};
 use chrono::{DateTime, Duration, Utc};
-use std::collections::HashMap;
-use std::sync::Mutex;
+use sha2::{Digest, Sha256};
 
 const WINDOW_MINUTES: i64 = 15;
 
 struct Rule {
-    free_failures: u32,
+    free_failures: i64,
     base_seconds: i64,
     max_seconds: i64,
     doubling: bool,
+}
+
+impl Rule {
+    /// How long to lock after `failures` failures in the window, if at all.
+    fn lock_seconds(&self, failures: i64) -> Option<i64> {
+        let over = failures
+            .checked_sub(self.free_failures)
+            .filter(|o| *o >= 0)?;
+        let seconds = if self.doubling {
+            self.base_seconds.saturating_mul(1i64 << over.min(20))
+        } else {
+            self.base_seconds
+        };
+        Some(seconds.min(self.max_seconds))
+    }
 }
 
 const PAIR: Rule = Rule {
@@ -43,129 +60,83 @@ const ACCOUNT: Rule = Rule {
     doubling: false,
 };
 
-#[derive(Clone, Copy)]
-struct Counter {
-    failures: u32,
-    window_start: DateTime<Utc>,
-    locked_until: Option<DateTime<Utc>>,
-}
-
-#[derive(Default)]
-pub struct Throttle {
-    counters: Mutex<HashMap<String, Counter>>,
-}
-
+/// The three counters' keys (hashed) with their rules: pair, address, account.
 fn keys(account: &str, address: &str) -> [(String, &'static Rule); 3] {
     let account = account.trim().to_lowercase();
+    let hash = |key: String| hex::encode(Sha256::digest(key.as_bytes()));
     [
-        (format!("pair:{account}|{address}"), &PAIR),
-        (format!("addr:{address}"), &ADDRESS),
-        (format!("acct:{account}"), &ACCOUNT),
+        (hash(format!("pair:{account}|{address}")), &PAIR),
+        (hash(format!("addr:{address}")), &ADDRESS),
+        (hash(format!("acct:{account}")), &ACCOUNT),
     ]
 }
 
-impl Throttle {
-    /// Seconds to wait before this account may try again from this address, if it must wait.
-    pub fn check(&self, account: &str, address: &str, now: DateTime<Utc>) -> Option<u64> {
-        let counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
-        keys(account, address)
-            .iter()
-            .filter_map(|(key, _)| counters.get(key)?.locked_until)
-            .filter(|until| *until > now)
-            .map(|until| (until - now).num_seconds().max(1) as u64)
-            .max()
-    }
+/// Seconds to wait before this account may try again from this address, if it must wait.
+pub async fn check(
+    db: &Db,
+    account: &str,
+    address: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<u64>, sqlx::Error> {
+    let keys = keys(account, address).map(|(key, _)| key);
+    let until = db::locked_until(db, &keys, now).await?;
+    Ok(until.map(|until| (until - now).num_seconds().max(1) as u64))
+}
 
-    pub fn record_failure(&self, account: &str, address: &str, now: DateTime<Utc>) {
-        let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
-        if counters.len() > 100_000 {
-            let horizon = now - Duration::minutes(WINDOW_MINUTES);
-            counters
-                .retain(|_, c| c.window_start > horizon || c.locked_until.is_some_and(|u| u > now));
-        }
-        for (key, rule) in keys(account, address) {
-            let c = counters.entry(key).or_insert(Counter {
-                failures: 0,
-                window_start: now,
-                locked_until: None,
-            });
-            let locked = c.locked_until.is_some_and(|u| u > now);
-            if !locked && now - c.window_start > Duration::minutes(WINDOW_MINUTES) {
-                *c = Counter {
-                    failures: 0,
-                    window_start: now,
-                    locked_until: None,
-                };
-            }
-            c.failures += 1;
-            if c.failures >= rule.free_failures {
-                let over = c.failures - rule.free_failures;
-                let seconds = if rule.doubling {
-                    rule.base_seconds.saturating_mul(1i64 << over.min(20))
-                } else {
-                    rule.base_seconds
-                };
-                c.locked_until = Some(now + Duration::seconds(seconds.min(rule.max_seconds)));
-            }
+/// Counts a failed attempt on all three counters, locking those past their allowance.
+pub async fn record_failure(
+    db: &Db,
+    account: &str,
+    address: &str,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let window_start_after = now - Duration::minutes(WINDOW_MINUTES);
+    for (key, rule) in keys(account, address) {
+        let failures = db::count_failure(db, &key, now, window_start_after).await?;
+        if let Some(seconds) = rule.lock_seconds(failures) {
+            db::lock(db, &key, now + Duration::seconds(seconds)).await?;
         }
     }
+    Ok(())
+}
 
-    /// Forgets the account's failures after it signs in.
-    pub fn record_success(&self, account: &str, address: &str) {
-        let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
-        let [pair, _, acct] = keys(account, address);
-        counters.remove(&pair.0);
-        counters.remove(&acct.0);
-    }
+/// Forgets the account's failures after it signs in.
+pub async fn record_success(db: &Db, account: &str, address: &str) -> Result<(), sqlx::Error> {
+    let [pair, _, acct] = keys(account, address);
+    db::forget(db, &[pair.0, acct.0]).await
+}
+
+/// Removes counters whose window and lock are both over (housekeeping).
+pub async fn purge(db: &Db, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    db::purge(db, now, now - Duration::minutes(WINDOW_MINUTES)).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
 
-    fn t0() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap()
+    #[test]
+    fn the_pair_locks_after_five_failures_and_doubles() {
+        assert_eq!(PAIR.lock_seconds(4), None);
+        assert_eq!(PAIR.lock_seconds(5), Some(30));
+        assert_eq!(PAIR.lock_seconds(6), Some(60));
+        assert_eq!(PAIR.lock_seconds(100), Some(15 * 60));
     }
 
     #[test]
-    fn locks_the_pair_after_five_failures_and_backs_off() {
-        let t = Throttle::default();
-        for _ in 0..4 {
-            t.record_failure("a@x.io", "1.1.1.1", t0());
-            assert_eq!(t.check("a@x.io", "1.1.1.1", t0()), None);
-        }
-        t.record_failure("a@x.io", "1.1.1.1", t0());
-        assert_eq!(t.check("a@x.io", "1.1.1.1", t0()), Some(30));
-        // another address is not affected
-        assert_eq!(t.check("a@x.io", "2.2.2.2", t0()), None);
-        t.record_failure("a@x.io", "1.1.1.1", t0());
-        assert_eq!(t.check("a@x.io", "1.1.1.1", t0()), Some(60));
-        let later = t0() + Duration::seconds(61);
-        assert_eq!(t.check("a@x.io", "1.1.1.1", later), None);
+    fn the_account_pauses_only_briefly() {
+        assert_eq!(ACCOUNT.lock_seconds(19), None);
+        assert_eq!(ACCOUNT.lock_seconds(40), Some(60));
+        assert_eq!(ADDRESS.lock_seconds(50), Some(15 * 60));
     }
 
     #[test]
-    fn distributed_guessing_only_pauses_the_account_briefly() {
-        let t = Throttle::default();
-        for i in 0..40 {
-            t.record_failure("a@x.io", &format!("10.0.0.{i}"), t0());
+    fn keys_hold_no_address_and_ignore_case() {
+        let [a, b, c] = keys(" Ada@Example.com", "192.0.2.1");
+        assert_eq!(keys("ada@example.com", "192.0.2.1")[0].0, a.0);
+        for (key, _) in [&a, &b, &c] {
+            assert_eq!(key.len(), 64);
+            assert!(!key.contains("ada") && !key.contains("192"));
         }
-        let wait = t.check("a@x.io", "192.0.2.1", t0()).unwrap();
-        assert!(wait <= 60, "waited {wait}");
-        assert_eq!(
-            t.check("a@x.io", "192.0.2.1", t0() + Duration::seconds(61)),
-            None
-        );
-    }
-
-    #[test]
-    fn success_clears_the_account() {
-        let t = Throttle::default();
-        for _ in 0..5 {
-            t.record_failure("a@x.io", "1.1.1.1", t0());
-        }
-        t.record_success("a@x.io", "1.1.1.1");
-        assert_eq!(t.check("a@x.io", "1.1.1.1", t0()), None);
     }
 }

@@ -10,11 +10,13 @@ pub mod comms;
 pub mod dates;
 pub mod deliveries;
 pub mod engagement;
+pub mod leases;
 pub mod orgs;
 pub mod persons;
 pub mod projects;
 pub mod sessions;
 pub mod staff;
+pub mod throttle;
 pub mod vendors;
 
 use anyhow::Context;

@@ -1,7 +1,7 @@
 //! Setting up the first organisation, signing in and out, and resolving sessions.
 
 use crate::domain::{EmailAddress, FieldErrors, Organisation, Role, SessionUser, Slug, Timezone};
-use crate::server::auth::{password, token};
+use crate::server::auth::{password, throttle, token};
 use crate::server::db::{self, orgs, sessions, staff};
 use crate::server::error::{ServiceError, ServiceResult};
 use crate::server::AppState;
@@ -221,7 +221,7 @@ pub struct SignInRequest<'a> {
 /// Checks the password (throttled per account and per address) and starts a new session.
 pub async fn sign_in(state: &AppState, req: SignInRequest<'_>) -> ServiceResult<SignedIn> {
     let now = state.clock.now();
-    if let Some(retry_after) = state.throttle.check(req.email, req.address, now) {
+    if let Some(retry_after) = throttle::check(&state.db, req.email, req.address, now).await? {
         return Err(ServiceError::TooManyRequests { retry_after });
     }
     let creds = staff::credentials(&state.db, req.email).await?;
@@ -231,13 +231,13 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>) -> ServiceResult<
         .filter(|_| active)
         .map(|c| c.password_hash.clone());
     if !password::verify(req.password.to_string(), hash).await {
-        state.throttle.record_failure(req.email, req.address, now);
+        throttle::record_failure(&state.db, req.email, req.address, now).await?;
         return Err(ServiceError::Unauthorized);
     }
     let Some(creds) = creds else {
         return Err(ServiceError::Unauthorized);
     };
-    state.throttle.record_success(req.email, req.address);
+    throttle::record_success(&state.db, req.email, req.address).await?;
     if let Some(old) = req.previous_token {
         sessions::delete(&state.db, &token::sha256_hex(old)).await?;
     }
@@ -307,6 +307,11 @@ pub async fn purge_expired_sessions(state: &AppState) -> ServiceResult<u64> {
     let now = state.clock.now();
     let idle_before = now - Duration::minutes(state.config.session_idle_minutes);
     Ok(sessions::delete_expired(&state.db, now, idle_before).await?)
+}
+
+/// Deletes sign-in throttling counters that no longer count (housekeeping).
+pub async fn purge_throttle(state: &AppState) -> ServiceResult<u64> {
+    Ok(throttle::purge(&state.db, state.clock.now()).await?)
 }
 
 pub async fn sign_out(state: &AppState, token: &str) -> ServiceResult<()> {

@@ -81,24 +81,40 @@ async fn engagement_loop(state: AppState, mut stop: watch::Receiver<bool>) {
     }
 }
 
+/// Housekeeping, once per interval across all worker processes: whichever takes the
+/// interval's lease does it; the others look again a minute later.
 async fn housekeeping(state: AppState, mut stop: watch::Receiver<bool>) {
+    let look = HOUSEKEEPING_EVERY.min(Duration::from_secs(60));
     while !*stop.borrow() {
-        match auth_service::purge_expired_sessions(&state).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(sessions = n, "removed expired sessions"),
-            Err(err) => tracing::warn!(error = %err, "housekeeping failed"),
-        }
-        match crate::server::services::dates::roll_forward_all(&state).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(dates = n, "rolled dates forward to their next occurrence"),
-            Err(err) => tracing::warn!(error = %err, "rolling dates forward failed"),
-        }
-        if let Err(err) = state.db.optimize().await {
-            tracing::warn!(error = %err, "refreshing the query planner's statistics failed");
+        let now = state.clock.now();
+        let until = now + chrono::Duration::from_std(HOUSEKEEPING_EVERY).unwrap_or_default();
+        match crate::server::db::leases::take(&state.db, "housekeeping", now, until).await {
+            Ok(true) => housekeep(&state).await,
+            Ok(false) => {}
+            Err(err) => tracing::warn!(error = %err, "taking the housekeeping lease failed"),
         }
         tokio::select! {
-            _ = tokio::time::sleep(HOUSEKEEPING_EVERY) => {}
+            _ = tokio::time::sleep(look) => {}
             _ = stop.changed() => {}
         }
+    }
+}
+
+async fn housekeep(state: &AppState) {
+    match auth_service::purge_expired_sessions(state).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(sessions = n, "removed expired sessions"),
+        Err(err) => tracing::warn!(error = %err, "housekeeping failed"),
+    }
+    if let Err(err) = auth_service::purge_throttle(state).await {
+        tracing::warn!(error = %err, "removing old sign-in throttling counters failed");
+    }
+    match crate::server::services::dates::roll_forward_all(state).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(dates = n, "rolled dates forward to their next occurrence"),
+        Err(err) => tracing::warn!(error = %err, "rolling dates forward failed"),
+    }
+    if let Err(err) = state.db.optimize().await {
+        tracing::warn!(error = %err, "refreshing the query planner's statistics failed");
     }
 }
