@@ -1,39 +1,74 @@
 //! How many SQL statements the busiest pages run per request: a fixed number, whatever the
-//! size of the organisation (no query per row). A test binary of its own, so that its count of
-//! statements — sqlx logs a `sqlx::query` event for every statement it runs — sees only the
-//! one server it starts, one request at a time.
+//! size of the organisation (no query per row); and how the database plans each of them: every
+//! read of a large table goes through an index (`EXPLAIN QUERY PLAN` on SQLite, `EXPLAIN` of
+//! the generic plan on PostgreSQL). A test binary of its own, so that what it sees of the
+//! statements — sqlx logs a `sqlx::query` event with the text of every statement it runs — is
+//! only the one server it starts, one request at a time.
 
 #[path = "integration/common.rs"]
 #[allow(dead_code)]
 mod common;
 
 use common::{postgres_url, spawn_app, Api, Backend, TestApp};
+use concierge::server::Clock;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use tracing_subscriber::layer::SubscriberExt;
 
 static STATEMENTS: AtomicUsize = AtomicUsize::new(0);
+/// The text of every statement run, in order.
+static TEXTS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
-/// Counts the statements sqlx runs.
+/// Counts the statements sqlx runs and keeps their text.
 struct Count;
 
 impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Count {
     fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
         if event.metadata().target() == "sqlx::query" {
             STATEMENTS.fetch_add(1, Ordering::SeqCst);
+            let mut text = Text::default();
+            event.record(&mut text);
+            // sqlx gives the whole text in `db.statement`, or leaves it empty when the summary
+            // is the whole statement.
+            let sql = if text.statement.trim().is_empty() {
+                text.summary
+            } else {
+                text.statement
+            };
+            TEXTS.lock().unwrap().push(sql.trim().to_string());
         }
     }
 }
 
-/// The statements one GET of `path` runs, its response checked.
-async fn statements(app: &TestApp, session: &str, path: &str) -> usize {
+#[derive(Default)]
+struct Text {
+    summary: String,
+    statement: String,
+}
+
+impl tracing::field::Visit for Text {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        match field.name() {
+            "summary" => self.summary = value.to_string(),
+            "db.statement" => self.statement = value.to_string(),
+            _ => {}
+        }
+    }
+    fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+}
+
+/// The statements one GET of `path` runs (how many, and their texts), its response checked.
+async fn statements(app: &TestApp, session: &str, path: &str) -> (usize, Vec<String>) {
     let before = STATEMENTS.load(Ordering::SeqCst);
+    let first = TEXTS.lock().unwrap().len();
     let res = app.get_with(path, session).await;
     let status = res.status();
     let body = res.text().await.unwrap();
     assert_eq!(status, 200, "{path}: {body}");
-    STATEMENTS.load(Ordering::SeqCst) - before
+    let texts = TEXTS.lock().unwrap()[first..].to_vec();
+    (STATEMENTS.load(Ordering::SeqCst) - before, texts)
 }
 
 /// The `n`th yearly date of a person (in mid-March), with a reminder the day before.
@@ -106,7 +141,10 @@ fn pages(busy: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-async fn measure(app: &TestApp, session: &str, busy: &str) -> BTreeMap<&'static str, usize> {
+/// Each page's statements: how many, and their texts.
+type Measured = BTreeMap<&'static str, (usize, Vec<String>)>;
+
+async fn measure(app: &TestApp, session: &str, busy: &str) -> Measured {
     let mut out = BTreeMap::new();
     for (name, path) in pages(busy) {
         // The first request of a page may warm caches (the organisation's settings); the second
@@ -117,13 +155,17 @@ async fn measure(app: &TestApp, session: &str, busy: &str) -> BTreeMap<&'static 
     out
 }
 
+fn counts(measured: &Measured) -> BTreeMap<&'static str, usize> {
+    measured.iter().map(|(name, (n, _))| (*name, *n)).collect()
+}
+
 async fn fixed_number(backend: Backend) {
     let app = spawn_app(backend).await;
     let api = Api::setup(&app, "acme").await;
     let busy = client(&api, "Guest Busy", 3).await;
     client(&api, "Guest Two", 1).await;
     let session = app.session("admin@acme.test").await;
-    let small = measure(&app, &session, &busy).await;
+    let small = counts(&measure(&app, &session, &busy).await);
 
     // Ten times the clients, the busy one with ten times the dates.
     for n in 0..20 {
@@ -132,7 +174,8 @@ async fn fixed_number(backend: Backend) {
     for n in 3..30 {
         add_date(&api, &busy, n).await;
     }
-    let large = measure(&app, &session, &busy).await;
+    let measured = measure(&app, &session, &busy).await;
+    let large = counts(&measured);
     assert_eq!(
         small, large,
         "statements per page grew with the organisation"
@@ -140,8 +183,76 @@ async fn fixed_number(backend: Backend) {
     eprintln!("{backend:?}: statements per page {large:?}");
     let pinned: BTreeMap<&str, usize> = PINNED.iter().copied().collect();
     assert_eq!(large, pinned, "statements per page ({backend:?})");
+
+    plans_at_scale(&app).await;
     app.finish().await;
 }
+
+/// Every read the busiest pages make goes through an index, as the planner sees it with an
+/// organisation of thousands of clients and fresh statistics (the tiny organisation above would
+/// let a full scan look cheapest).
+async fn plans_at_scale(app: &TestApp) {
+    let db = &app.state().db;
+    app.create_admin("big", "admin@big.test").await;
+    let org = concierge::server::db::orgs::by_slug(db, "big")
+        .await
+        .unwrap()
+        .unwrap();
+    let staff = concierge::server::db::staff::list(db, org.id)
+        .await
+        .unwrap()[0]
+        .id;
+    let data = concierge::server::bench::orgdata::generate(
+        db,
+        org.id,
+        staff,
+        5_000,
+        20_000,
+        5_000,
+        app.clock.now(),
+    )
+    .await
+    .expect("the organisation is generated");
+    plans::analyze(db).await;
+    let session = app.session("admin@big.test").await;
+    let measured = measure(app, &session, &data.busy_client.to_string()).await;
+
+    let large = plans::large_tables(db).await;
+    assert!(
+        large.len() >= 8,
+        "the generated organisation fills the large tables: {large:?}"
+    );
+    let mut unindexed = Vec::new();
+    let mut planned = 0;
+    for (page, (_, texts)) in &measured {
+        for sql in texts.iter().filter(|sql| is_read(sql)) {
+            let plan = plans::plan(db, sql).await;
+            planned += 1;
+            if std::env::var("SHOW_PLANS").is_ok() {
+                eprintln!("{page}: {sql}\n  {}\n", plan.join("\n  "));
+            }
+            if let Some(why) = plans::full_scan(page, &plan, &large) {
+                unindexed.push(format!("{page}: {why}\n  {sql}\n  {}", plan.join("\n  ")));
+            }
+        }
+    }
+    assert!(planned >= 40, "only {planned} reads were planned");
+    assert!(
+        unindexed.is_empty(),
+        "reads of a large table without an index ({}):\n{}",
+        db.backend(),
+        unindexed.join("\n\n")
+    );
+}
+
+/// A statement that reads (the writes of a page are its session's touch, by primary key).
+fn is_read(sql: &str) -> bool {
+    let head = sql.trim_start().to_ascii_uppercase();
+    head.starts_with("SELECT") || head.starts_with("WITH")
+}
+
+#[path = "statements/plans.rs"]
+mod plans;
 
 /// The statements each page runs today, the signed-in session and its user included. A change
 /// that moves one of these should say why in its commit.
@@ -152,7 +263,7 @@ const PINNED: &[(&str, usize)] = &[
     ("directory", 5),
     ("home", 13),
     ("messages", 4),
-    ("profile", 32),
+    ("profile", 30),
     ("projects", 4),
     ("reminders", 5),
     ("reminders all", 5),

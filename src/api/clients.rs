@@ -158,15 +158,20 @@ pub struct ImportPreview {
 pub async fn preview_import(csv: String) -> Result<ImportPreview, ServerFnError> {
     use crate::domain::csv_io::parse_clients;
     use crate::domain::{PersonDraft, Timezone};
-    let (state, _actor) = super::ssr::actor()?;
+    let (state, actor) = super::ssr::actor()?;
     let rows = parse_clients(&csv)
         .map_err(|m| super::ssr::fail(crate::server::error::ServiceError::invalid("csv", m)))?;
-    let today = state.clock.now().date_naive();
+    // Checked as the import will save them: the organisation's zone and its today.
+    let org = crate::server::services::settings::organisation(&state, &actor)
+        .await
+        .map_err(super::ssr::fail)?;
+    let zone = Timezone::parse(&org.timezone).unwrap_or_else(|_| Timezone::utc());
+    let today = crate::domain::timing::local_today(state.clock.now(), zone.tz());
     let errors = rows
         .iter()
         .map(|r| {
             let mut problems = r.problems.clone();
-            if let Err(e) = PersonDraft::parse(&r.input, &Timezone::utc(), today) {
+            if let Err(e) = PersonDraft::parse(&r.input, &zone, today) {
                 problems.0.extend(e.0);
             }
             (!problems.is_empty()).then(|| problems.to_string())

@@ -17,11 +17,16 @@ pub struct VendorView {
     pub recommendations: Vec<Recommendation>,
 }
 
-/// The catalogue: `q` searches name, location and tags; `kind` narrows it.
+/// Vendors on one page of the catalogue (and offered at once by a recommendation's search).
+pub const VENDORS_PAGE: i64 = 50;
+
+/// The catalogue, a page at a time (`page` from 1) in name order: `q` searches name, location
+/// and tags; `kind` narrows it. With the total that matches.
 #[server(prefix = "/srv", endpoint = "vendors/list_vendors")]
 pub async fn list_vendors(
     #[server(default)] q: String,
     #[server(default)] kind: String,
+    #[server(default)] page: i64,
 ) -> Result<(Vec<Vendor>, i64), ServerFnError> {
     use crate::server::services::vendors::{self, VendorQuery};
     let (state, actor) = actor()?;
@@ -29,8 +34,8 @@ pub async fn list_vendors(
         q: Some(q),
         kind: Some(kind),
         tag: None,
-        skip: 0,
-        limit: 200,
+        skip: (page.max(1) - 1) * VENDORS_PAGE,
+        limit: VENDORS_PAGE,
     };
     vendors::list_vendors(&state, &actor, query)
         .await

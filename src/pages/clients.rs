@@ -6,7 +6,6 @@ use crate::api::clients::{
 use crate::api::comms::{AddIdentity, ChangeIdentity};
 use crate::api::engagement::explain_person;
 use crate::api::staff::list_colleagues;
-use crate::api::vendors::list_vendors;
 use crate::components::{
     action_error, can_write, form_errors, id_param, query_param, ErrorNotice, Field, FieldMessage,
     Pager,
@@ -165,11 +164,9 @@ pub fn ClientPage() -> impl IntoView {
     );
     let timeline = Resource::new(move || id.get(), client_timeline);
     let engagement = Resource::new(move || id.get(), explain_person);
-    let catalogue = Resource::new(|| (), |_| list_vendors(String::new(), String::new()));
     let workspace = Workspace {
         dashboard,
         timeline,
-        catalogue,
         identity_add,
         identity_change,
     };
@@ -235,7 +232,6 @@ fn count(n: i64, what: &str) -> String {
 struct Workspace {
     dashboard: Resource<Result<crate::domain::profile::Dashboard, ServerFnError>>,
     timeline: Resource<Result<Vec<TimelineEntry>, ServerFnError>>,
-    catalogue: Resource<Result<(Vec<crate::domain::vendors::Vendor>, i64), ServerFnError>>,
     identity_add: ServerAction<AddIdentity>,
     identity_change: ServerAction<ChangeIdentity>,
 }
@@ -249,7 +245,6 @@ fn ClientWorkspace(
     let Workspace {
         dashboard,
         timeline,
-        catalogue,
         identity_add,
         identity_change,
     } = workspace;
@@ -258,7 +253,6 @@ fn ClientWorkspace(
             {move || {
                 let person_id = person_id.clone();
                 Suspend::new(async move {
-                let (vendors, _) = catalogue.await.unwrap_or_default();
                 match dashboard.await {
                     Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
                     Ok(d) => view! {
@@ -273,7 +267,7 @@ fn ClientWorkspace(
                         <div class="profile">
                             <ClientProjects person_id=person_id.clone() projects=d.active_projects writable/>
                             <ClientConversations person_id=person_id.clone() conversations=d.recent_conversations total=d.stats.total_conversations writable/>
-                            <RecommendationsPanel person_id=person_id.clone() items=d.recent_recommendations vendors writable/>
+                            <RecommendationsPanel person_id=person_id.clone() items=d.recent_recommendations writable/>
                             <ClientIdentities person_id identities=d.identities add=identity_add change=identity_change writable/>
                         </div>
                     }.into_any(),

@@ -4,7 +4,7 @@
 use crate::api::projects::{
     get_project, list_projects, AddTask, ChangeTask, ProjectRow, SaveProject, PROJECTS_PAGE,
 };
-use crate::api::vendors::{list_vendors, project_recommendations};
+use crate::api::vendors::project_recommendations;
 use crate::components::{
     action_error, can_write, form_errors, id_param, query_param, urlencode, ErrorNotice, Field,
     FieldMessage, Progress, Tabs,
@@ -149,7 +149,6 @@ pub fn ProjectPage() -> impl IntoView {
         |(id, _, _)| get_project(id),
     );
     let recommendations = Resource::new(move || id.get(), project_recommendations);
-    let catalogue = Resource::new(|| (), |_| list_vendors(String::new(), String::new()));
     let writable = can_write();
     let add_errors = form_errors(add);
     let add_error = action_error(add);
@@ -211,8 +210,7 @@ pub fn ProjectPage() -> impl IntoView {
                                     let (person, project) = (p.person_id.map(|x| x.to_string()).unwrap_or_default(), p.id.to_string());
                                     Suspend::new(async move {
                                         let items = recommendations.await.unwrap_or_default();
-                                        let (vendors, _) = catalogue.await.unwrap_or_default();
-                                        view! { <RecommendationsPanel person_id=person project_id=project items vendors writable/> }
+                                        view! { <RecommendationsPanel person_id=person project_id=project items writable/> }
                                     })
                                 }}
                             </Suspense>

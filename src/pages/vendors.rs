@@ -2,11 +2,11 @@
 //! recommendations on their profile.
 
 use crate::api::vendors::{
-    get_vendor, list_vendors, Recommend, SaveVendor, SetRecommendationStatus,
+    get_vendor, list_vendors, Recommend, SaveVendor, SetRecommendationStatus, VENDORS_PAGE,
 };
 use crate::components::{
     action_error, can_write, form_errors, form_saved, id_param, query_param, ErrorNotice, Field,
-    FieldMessage,
+    FieldMessage, Pager,
 };
 use crate::domain::vendors::{Recommendation, RecommendationStatus, Vendor, VendorKind};
 use leptos::prelude::*;
@@ -21,7 +21,12 @@ fn rating(v: &Vendor) -> String {
 pub fn VendorsPage() -> impl IntoView {
     let q = query_param("q", "");
     let kind = query_param("kind", "");
-    let list = Resource::new(move || (q.get(), kind.get()), |(q, k)| list_vendors(q, k));
+    let page = query_param("page", "1");
+    let page_number = move || page.get().parse::<i64>().unwrap_or(1).max(1);
+    let list = Resource::new(
+        move || (q.get(), kind.get(), page_number()),
+        |(q, k, p)| list_vendors(q, k, p),
+    );
     let writable = can_write();
     view! {
         <Title text="Vendors"/>
@@ -67,7 +72,8 @@ pub fn VendorsPage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
-                        <p class="muted">{format!("{total} in the catalogue")}</p>
+                        <Pager base="/vendors" query=vec![("q", q.get_untracked()), ("kind", kind.get_untracked())]
+                            page=page_number() pages=(total + VENDORS_PAGE - 1) / VENDORS_PAGE total/>
                     }.into_any(),
                 }
             })}
@@ -182,10 +188,22 @@ pub fn RecommendationsPanel(
     #[prop(into)] person_id: String,
     #[prop(optional, into)] project_id: String,
     items: Vec<Recommendation>,
-    /// The catalogue to choose from (loaded by the page).
-    vendors: Vec<Vendor>,
     writable: Signal<bool>,
 ) -> impl IntoView {
+    // The catalogue is searched, not listed whole: nothing is read until the form is opened,
+    // then the first page by name, narrowed as the search is typed.
+    let (open, set_open) = signal(false);
+    let (find, set_find) = signal(String::new());
+    let choices = Resource::new(
+        move || (open.get(), find.get()),
+        |(open, q)| async move {
+            if open {
+                list_vendors(q, String::new(), 1).await
+            } else {
+                Ok((Vec::new(), 0))
+            }
+        },
+    );
     let recommend = ServerAction::<Recommend>::new();
     let set_status = ServerAction::<SetRecommendationStatus>::new();
     let errors = form_errors(recommend);
@@ -198,21 +216,33 @@ pub fn RecommendationsPanel(
             {move || done.get().then(|| view! { <p class="notice" role="status">"Recommended. Reload to see it in the list."</p> })}
             {move || writable.get().then(|| {
                 let (person_id, project_id) = (person_id.clone(), project_id.clone());
-                let options = vendors
-                    .iter()
-                    .map(|v| (v.id.to_string(), format!("{} ({})", v.name, v.kind.label())))
-                    .collect::<Vec<_>>();
                 view! {
                     <details class="start">
-                        <summary class="button">"Recommend a vendor"</summary>
+                        <summary class="button" on:click=move |_| set_open.set(true)>"Recommend a vendor"</summary>
                         <ActionForm action=recommend attr:class="inline-form">
                             <input type="hidden" name="person_id" value=person_id/>
                             <input type="hidden" name="project_id" value=project_id/>
                             <div class="field">
+                                <label for="f-vendor-find">"Find a vendor"</label>
+                                <input id="f-vendor-find" type="search" placeholder="Name, place, tag…"
+                                    on:input=move |ev| set_find.set(event_target_value(&ev))/>
+                            </div>
+                            <div class="field">
                                 <label for="f-vendor_id">"Vendor"</label>
-                                <select id="f-vendor_id" name="vendor_id">
-                                    {options.into_iter().map(|(id, label)| view! { <option value=id>{label}</option> }).collect_view()}
-                                </select>
+                                <Transition fallback=|| view! { <select id="f-vendor_id" name="vendor_id" disabled=true></select> }>
+                                    {move || Suspend::new(async move {
+                                        let (vendors, total) = choices.await.unwrap_or_default();
+                                        let more = total - vendors.len() as i64;
+                                        view! {
+                                            <select id="f-vendor_id" name="vendor_id" required=true>
+                                                {vendors.into_iter().map(|v| view! {
+                                                    <option value=v.id.to_string()>{format!("{} ({})", v.name, v.kind.label())}</option>
+                                                }).collect_view()}
+                                            </select>
+                                            {(more > 0).then(|| view! { <p class="hint">{format!("{more} more: narrow the search")}</p> })}
+                                        }
+                                    })}
+                                </Transition>
                                 <FieldMessage name="vendor_id" errors/>
                             </div>
                             <div class="field">

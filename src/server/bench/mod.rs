@@ -15,7 +15,7 @@
 //! database that will be filled with benchmark data).
 
 pub mod engagement;
-mod orgdata;
+pub mod orgdata;
 pub mod pages;
 
 use super::db::Db;

@@ -192,6 +192,10 @@ pub struct Filter {
     pub assigned_staff_id: Option<Uuid>,
     /// Only people in this engagement segment.
     pub segment: Option<crate::domain::engagement::Segment>,
+    /// The filter matches many (its count stopped at [`COUNT_CAP`]): a page in name order is
+    /// then read by walking the name index and testing each person against the search index's
+    /// matches, which finds a page long before fetching and sorting every match would.
+    pub common: bool,
 }
 
 /// Escapes LIKE wildcards so a search for `50%` means the characters, not a pattern.
@@ -267,8 +271,13 @@ fn where_clause(db: &Db, filter: &Filter, first: usize) -> (String, Vec<Param>) 
         Db::Postgres(_) => (Vec::new(), searched),
     };
     if !indexed.is_empty() {
+        let rowid = if filter.common {
+            super::unindexed(db, "p.rowid")
+        } else {
+            "p.rowid".to_string()
+        };
         sql.push_str(&format!(
-            " AND p.rowid IN (SELECT rowid FROM persons_search WHERE persons_search MATCH ${n})"
+            " AND {rowid} IN (SELECT rowid FROM persons_search WHERE persons_search MATCH ${n})"
         ));
         params.push(Param::Text(fts_all(&indexed)));
         n += 1;

@@ -11,7 +11,10 @@ const PROJECT_COLUMNS: &str = "p.id, p.org_id, p.person_id, p.title, p.descripti
     (SELECT COUNT(*) FROM tasks t WHERE t.project_id = p.id) AS total_tasks, \
     (SELECT COUNT(*) FROM tasks t WHERE t.project_id = p.id AND t.status = 'done') AS completed_tasks";
 
-const VISIBLE: &str = "(p.person_id IS NULL OR EXISTS (SELECT 1 FROM persons x WHERE x.id = p.person_id AND x.deleted_at IS NULL))";
+/// Projects of no one or of a live person: written as "not of a deleted person", so the check
+/// reads the few deleted people (`persons_deleted`), never every live one.
+const VISIBLE: &str = "NOT EXISTS (SELECT 1 FROM persons x WHERE x.id = p.person_id \
+    AND x.org_id = p.org_id AND x.deleted_at IS NOT NULL)";
 
 pub async fn save_project(
     db: &Db,

@@ -119,12 +119,13 @@ pub async fn delete_vendor(
 const RECOMMENDATION_COLUMNS: &str = "r.id, r.org_id, r.vendor_id, v.name AS venue_name, \
     v.kind AS category, r.person_id, r.project_id, r.notes, r.status, r.created_by, r.created_at, r.updated_at";
 
-/// Recommendations to live people (or for projects of live people) only.
+/// Recommendations to live people (or for projects of live people) only: written as "not of a
+/// deleted person", so the check reads the few deleted people, never every live one.
 const RECOMMENDATION_FROM: &str = "recommendations r JOIN vendors v ON v.id = r.vendor_id";
-const RECOMMENDATION_VISIBLE: &str = "(r.person_id IS NULL OR EXISTS (SELECT 1 FROM persons x \
-    WHERE x.id = r.person_id AND x.deleted_at IS NULL)) AND (r.project_id IS NULL OR EXISTS \
-    (SELECT 1 FROM projects pr LEFT JOIN persons y ON y.id = pr.person_id \
-    WHERE pr.id = r.project_id AND (pr.person_id IS NULL OR y.deleted_at IS NULL)))";
+const RECOMMENDATION_VISIBLE: &str = "NOT EXISTS (SELECT 1 FROM persons x \
+    WHERE x.id = r.person_id AND x.org_id = r.org_id AND x.deleted_at IS NOT NULL) \
+    AND NOT EXISTS (SELECT 1 FROM projects pr JOIN persons y ON y.id = pr.person_id \
+    WHERE pr.id = r.project_id AND y.deleted_at IS NOT NULL)";
 
 pub async fn get_recommendation(
     db: &Db,

@@ -22,11 +22,9 @@ async fn parse(state: &AppState, actor: &Actor, input: &PersonInput) -> ServiceR
         .await?
         .ok_or(ServiceError::NotFound)?;
     let default_tz = Timezone::parse(&org.timezone).unwrap_or_else(|_| Timezone::utc());
-    Ok(PersonDraft::parse(
-        input,
-        &default_tz,
-        state.clock.now().date_naive(),
-    )?)
+    // "Today" (a birthday may not be after it) is the organisation's.
+    let today = crate::domain::timing::local_today(state.clock.now(), default_tz.tz());
+    Ok(PersonDraft::parse(input, &default_tz, today)?)
 }
 
 fn external_id_taken(draft: &PersonDraft) -> ServiceError {
@@ -261,6 +259,7 @@ fn filter(q: Option<&str>, n: Narrowing) -> persons::Filter {
         tag: n.tag.filter(|t| !t.trim().is_empty()),
         assigned_staff_id: n.assigned_staff_id,
         segment: n.segment,
+        common: false,
     }
 }
 
@@ -376,8 +375,10 @@ pub async fn page(
     page: i64,
 ) -> ServiceResult<PersonPage> {
     let page = page.max(1);
-    let f = filter(q, narrowing);
+    let mut f = filter(q, narrowing);
     let (total, more_than) = persons::count(&state.db, actor.org_id(), &f).await?;
+    // Only a page in name order gains (a ranked search sorts its matches whatever happens).
+    f.common = more_than && f.words.is_empty();
     let items = persons::page(
         &state.db,
         actor.org_id(),
