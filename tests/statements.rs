@@ -261,7 +261,7 @@ const PINNED: &[(&str, usize)] = &[
     ("calendar day", 6),
     ("conversations", 4),
     ("directory", 5),
-    ("home", 13),
+    ("home", 12),
     ("messages", 4),
     ("profile", 30),
     ("projects", 4),

@@ -1,5 +1,6 @@
-//! The portal's built assets — its style sheet, script and WebAssembly under `/pkg/` — read
-//! once at start-up and served under a path that carries a hash of their content.
+//! The portal's built assets — its style sheet, script and WebAssembly under `/pkg/` — hashed
+//! once at start-up and served under a path that carries a hash of their content. Their bytes
+//! stay on disk (the operating system's cache keeps them warm): a browser asks for each once.
 //!
 //! Pages name them `/pkg/<version>/concierge.css` and so on, where `<version>` is a hash over
 //! every file's content: a browser keeps them for a year without asking again, and a new build
@@ -9,13 +10,13 @@
 //! (`CompressionLayer`), for these and every other response.
 
 use super::AppState;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::path::Path as FsPath;
+use std::path::{Path as FsPath, PathBuf};
 
 /// How long a versioned asset may be kept: a year, and never revalidated.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -23,7 +24,7 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const REVALIDATE: &str = "no-cache";
 
 struct Asset {
-    bytes: Bytes,
+    path: PathBuf,
     etag: HeaderValue,
     content_type: HeaderValue,
 }
@@ -64,7 +65,7 @@ impl Assets {
             files.insert(
                 name,
                 Asset {
-                    bytes: Bytes::from(bytes),
+                    path: entry.path(),
                     etag,
                     content_type,
                 },
@@ -133,7 +134,11 @@ pub async fn serve(
     let mut response = if fresh {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let mut r = Body::from(asset.bytes.clone()).into_response();
+        let Ok(bytes) = tokio::fs::read(&asset.path).await else {
+            // Removed since start-up (a new build in place): this process no longer has it.
+            return not_found();
+        };
+        let mut r = Body::from(bytes).into_response();
         r.headers_mut()
             .insert(header::CONTENT_TYPE, asset.content_type.clone());
         r

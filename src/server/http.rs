@@ -13,6 +13,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use axum::{Extension, Json, Router};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
@@ -295,6 +296,14 @@ pub async fn spawn(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         .config
         .run_worker
         .then(|| super::worker::spawn(&state));
+    // Every response goes out as soon as it is written: with Nagle's algorithm on, a response
+    // written in two parts (head, then body) waited for the client's delayed ACK — a flat
+    // 40 ms added to most pages.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %err, "could not set TCP_NODELAY on a connection");
+        }
+    });
     let task = tokio::spawn(async move {
         let server = axum::serve(
             listener,

@@ -20,6 +20,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// The built style sheet, script and WebAssembly the pages name, by their content's hash.
     pub assets: Arc<Assets>,
+    /// Each organisation's number of clients, for Home (an exact count of every client).
+    pub client_counts: Arc<CountCache>,
     /// The outbound channels' shared HTTP client and network policy.
     pub channels: Arc<Channels>,
     /// Woken when a delivery is queued, so the dispatcher need not wait for its next poll.
@@ -47,6 +49,7 @@ impl AppState {
             config: Arc::new(config),
             leptos_options,
             assets: Arc::new(Assets::default()),
+            client_counts: Arc::new(CountCache::default()),
             channels: Arc::new(channels),
             wake: Arc::new(Notify::new()),
             metrics: Arc::new(Metrics::default()),
@@ -88,5 +91,36 @@ impl AppState {
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos_options.clone()
+    }
+}
+
+/// How long a cached count may be used: another process's change shows within this.
+const COUNT_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Numbers that cost a read of a whole index to count exactly (an organisation's clients, for
+/// Home), kept per organisation for [`COUNT_TTL`] and forgotten at once when this process
+/// changes what they count.
+#[derive(Default)]
+pub struct CountCache {
+    entries: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, (std::time::Instant, i64)>>,
+}
+
+impl CountCache {
+    pub fn get(&self, org: uuid::Uuid) -> Option<i64> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(&org)
+            .filter(|(at, _)| at.elapsed() < COUNT_TTL)
+            .map(|(_, n)| *n)
+    }
+
+    pub fn put(&self, org: uuid::Uuid, n: i64) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.insert(org, (std::time::Instant::now(), n));
+    }
+
+    pub fn forget(&self, org: uuid::Uuid) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.remove(&org);
     }
 }

@@ -506,3 +506,43 @@ async fn dashboard_and_timeline(backend: Backend) {
     app.finish().await;
 }
 both_backends!(dashboard_and_timeline);
+
+/// The catalogue page shows fifty vendors at a time in name order, with a pager; the rest are
+/// on the next page, not cut off.
+async fn vendors_page_by_page(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let api = Api::setup(&app, "acme").await;
+    for n in 0..55 {
+        let (status, v) = api
+            .post(
+                "/vendors",
+                json!({ "name": format!("Vendor {n:02}"), "kind": "venue" }),
+            )
+            .await;
+        assert_eq!(status, 201, "{v}");
+    }
+    let session = app.session("admin@acme.test").await;
+    let first = app
+        .get_with("/vendors", &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        first.contains("Vendor 00") && first.contains("Vendor 49"),
+        "{first}"
+    );
+    assert!(!first.contains("Vendor 50"));
+    assert!(first.contains("rel=\"next\""), "a pager to the rest");
+    let second = app
+        .get_with("/vendors?page=2", &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(second.contains("Vendor 50") && second.contains("Vendor 54"));
+    assert!(!second.contains("Vendor 49"));
+    assert!(second.contains("rel=\"prev\"") && !second.contains("rel=\"next\""));
+    app.finish().await;
+}
+both_backends!(vendors_page_by_page);

@@ -189,6 +189,11 @@ async fn measure(
             (client.clone(), url.to_string(), next.clone(), auth.clone());
         tasks.spawn(async move {
             let mut out = (Vec::new(), 0usize, 0usize, None::<String>);
+            // People do not all press Enter at the same instant: each session starts somewhere
+            // in the first pause (without this, the first round is one burst of every session).
+            if !think.is_zero() {
+                tokio::time::sleep(think.mul_f64(rand::random::<f64>())).await;
+            }
             while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < requests
                 && Instant::now() < deadline
             {

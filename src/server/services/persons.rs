@@ -130,6 +130,8 @@ async fn save(
         }
         Err(e) => return Err(e.into()),
     }
+    // A new client, or one whose type changed: Home's count is read afresh.
+    state.client_counts.forget(actor.org_id());
     audit(
         &state.db,
         actor,
@@ -223,6 +225,7 @@ pub async fn delete(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResult<
     if !persons::soft_delete(&state.db, actor.org_id(), id, now).await? {
         return Err(ServiceError::NotFound);
     }
+    state.client_counts.forget(actor.org_id());
     db::engagement::forget(&state.db, actor.org_id(), id).await?;
     audit(
         &state.db,
@@ -263,17 +266,22 @@ fn filter(q: Option<&str>, n: Narrowing) -> persons::Filter {
     }
 }
 
-/// How many people of the organisation are clients (live ones).
+/// How many people of the organisation are clients (live ones): exact, and at most half a
+/// minute old when another process changed them (see `state::CountCache`).
 pub async fn client_count(state: &AppState, actor: &Actor) -> ServiceResult<i64> {
+    let org = actor.org_id();
+    if let Some(n) = state.client_counts.get(org) {
+        return Ok(n);
+    }
     let narrowing = Narrowing {
         person_type: Some(PersonType::Client),
         ..Default::default()
     };
-    Ok(
-        persons::count(&state.db, actor.org_id(), &filter(None, narrowing))
-            .await?
-            .0,
-    )
+    let n = persons::count(&state.db, org, &filter(None, narrowing))
+        .await?
+        .0;
+    state.client_counts.put(org, n);
+    Ok(n)
 }
 
 /// One page for the API: items and the cursor that continues after them.
