@@ -413,7 +413,7 @@ pub async fn rules_in_windows(
         .map(|(n, (day, _, _))| {
             format!(
                 "SELECT * FROM (SELECT {RULE_COLUMNS}, '{}' AS on_day FROM reminder_rules r \
-                 WHERE r.org_id = $1 AND (r.scheduled_datetime IS NULL) = FALSE \
+                 WHERE r.org_id = $1 \
                  AND r.scheduled_datetime >= ${} AND r.scheduled_datetime < ${} AND r.status <> 'cancelled' \
                  AND {LIVE_RULE} \
                  ORDER BY r.scheduled_datetime, r.id LIMIT {take} OFFSET {skip}) AS day{n}",
