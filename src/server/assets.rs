@@ -122,15 +122,7 @@ pub async fn serve(
         return not_found();
     };
     let cache = HeaderValue::from_static(cache);
-    let fresh = headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|tag| {
-            let tag = tag.trim();
-            tag == "*" || weak_eq(tag, asset.etag.to_str().unwrap_or_default())
-        });
+    let fresh = none_match(&headers, asset.etag.to_str().unwrap_or_default());
     let mut response = if fresh {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
@@ -152,6 +144,17 @@ pub async fn serve(
 /// RFC 9110's weak comparison: equal opaque tags, whether either is marked weak or not.
 fn weak_eq(a: &str, b: &str) -> bool {
     a.trim_start_matches("W/") == b.trim_start_matches("W/")
+}
+
+/// Whether the request's `If-None-Match` names `etag` (or `*`): the client has it already.
+pub fn none_match(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .any(|tag| tag == "*" || weak_eq(tag, etag))
 }
 
 fn not_found() -> Response {

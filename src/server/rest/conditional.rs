@@ -5,7 +5,7 @@
 
 use axum::body::{to_bytes, Body, HttpBody};
 use axum::extract::Request;
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
@@ -17,14 +17,11 @@ pub async fn etag(request: Request, next: Next) -> Response {
     if request.method() != Method::GET {
         return next.run(request).await;
     }
-    let wanted: Vec<String> = request
-        .headers()
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|t| t.trim().trim_start_matches("W/").to_string())
-        .collect();
+    // Only the validators are kept past the handler, not the whole request's headers.
+    let mut asked = HeaderMap::new();
+    for value in request.headers().get_all(header::IF_NONE_MATCH) {
+        asked.append(header::IF_NONE_MATCH, value.clone());
+    }
     let response = next.run(request).await;
     // Only an answer already whole in memory (every JSON one) is tagged; a stream passes on.
     let whole = response
@@ -51,7 +48,7 @@ pub async fn etag(request: Request, next: Next) -> Response {
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-cache"),
     );
-    if wanted.iter().any(|w| *w == tag || w == "*") {
+    if crate::server::assets::none_match(&asked, &tag) {
         parts.status = StatusCode::NOT_MODIFIED;
         parts.headers.remove(header::CONTENT_LENGTH);
         parts.headers.remove(header::CONTENT_TYPE);
