@@ -21,7 +21,6 @@ pub async fn setup_organisation(
     #[server(default)] password: String,
 ) -> Result<FormOutcome, ServerFnError> {
     use crate::server::services::auth::{self, SetupInput, SignInRequest};
-    use leptos_axum::ResponseOptions;
 
     let state = super::ssr::state()?;
     let input = SetupInput {
@@ -37,32 +36,29 @@ pub async fn setup_organisation(
         .map(|a| a.staff_id.to_string());
     let outcome = super::ssr::form_result(created)?;
     if let FormOutcome::Saved(_) = outcome {
-        let addr = use_context::<axum::http::request::Parts>()
-            .and_then(|p| {
-                p.extensions
-                    .get::<crate::server::auth::guard::ClientAddr>()
-                    .cloned()
-            })
-            .map(|a| a.0)
-            .unwrap_or_default();
-        let signed_in = auth::sign_in(
+        let parts = use_context::<axum::http::request::Parts>();
+        let extension = |parts: &axum::http::request::Parts| {
+            let addr = parts
+                .extensions
+                .get::<crate::server::auth::guard::ClientAddr>()
+                .map(|a| a.0.clone());
+            let session = parts.extensions.get::<tower_sessions::Session>().cloned();
+            (addr, session)
+        };
+        let (addr, session) = parts.as_ref().map(extension).unwrap_or_default();
+        let session = session.ok_or_else(|| ServerFnError::new("no session layer"))?;
+        auth::sign_in(
             &state,
+            &session,
             SignInRequest {
                 email: &input.admin_email,
                 password: &input.password,
-                address: &addr,
+                address: &addr.unwrap_or_default(),
                 user_agent: None,
-                previous_token: None,
             },
         )
         .await
         .map_err(super::ssr::fail)?;
-        if let Some(res) = use_context::<ResponseOptions>() {
-            let cookie = auth::session_cookie(&state, &signed_in.token, false);
-            if let Ok(v) = axum::http::HeaderValue::from_str(&cookie) {
-                res.append_header(axum::http::header::SET_COOKIE, v);
-            }
-        }
         leptos_axum::redirect("/");
     }
     Ok(outcome)

@@ -30,6 +30,12 @@ impl From<sqlx::Error> for ServiceError {
     }
 }
 
+impl From<tower_sessions::session::Error> for ServiceError {
+    fn from(err: tower_sessions::session::Error) -> Self {
+        Self::Internal(err.into())
+    }
+}
+
 impl From<FieldErrors> for ServiceError {
     fn from(errors: FieldErrors) -> Self {
         Self::Invalid(errors)

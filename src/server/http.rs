@@ -22,6 +22,7 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use tower_http::compression::CompressionLayer;
+use tower_sessions::Session;
 
 /// The pages name the built assets under `pkg/<version>/` (see `server::assets`).
 fn leptos_options(config: &Config, assets: &Assets) -> LeptosOptions {
@@ -67,6 +68,11 @@ pub fn build_router(state: AppState) -> Router {
         >(context, shell))
         .layer(from_fn(guard::server_fn_bad_input))
         .layer(from_fn_with_state(state.clone(), guard::session))
+        .layer(super::auth::sessions::layer(
+            state.db.clone(),
+            state.clock.clone(),
+            &state.config,
+        ))
         .layer(from_fn_with_state(state.clone(), guard::origin_guard))
         .layer(from_fn(guard::security_headers))
         .layer(from_fn(guard::correlation))
@@ -166,31 +172,16 @@ struct SignInForm {
     next: Option<String>,
 }
 
-fn with_cookie(mut res: Response, cookie: &str) -> Response {
-    if let Ok(v) = HeaderValue::from_str(cookie) {
-        res.headers_mut().append(header::SET_COOKIE, v);
-    }
-    res
-}
-
-fn behind_https(state: &AppState, headers: &HeaderMap) -> bool {
-    state.config.trust_proxy
-        && headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.eq_ignore_ascii_case("https"))
-}
-
 /// `POST /login` from the sign-in form: a new session (never the old one) and back to where
 /// the visitor was going; a wrong password returns to the form; too many tries answer 429.
 async fn sign_in(
     State(state): State<AppState>,
     Extension(ClientAddr(address)): Extension<ClientAddr>,
+    session: Session,
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Response {
     let next = guard::safe_next(form.next.as_deref());
-    let previous = guard::session_token(&headers);
     let request = auth_service::SignInRequest {
         email: &form.email,
         password: &form.password,
@@ -198,17 +189,11 @@ async fn sign_in(
         user_agent: headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok()),
-        previous_token: previous.as_deref(),
     };
-    match auth_service::sign_in(&state, request).await {
-        Ok(signed_in) => {
-            tracing::info!(staff = %signed_in.user.staff_id, "signed in");
-            let cookie = auth_service::session_cookie(
-                &state,
-                &signed_in.token,
-                behind_https(&state, &headers),
-            );
-            with_cookie(Redirect::to(&next).into_response(), &cookie)
+    match auth_service::sign_in(&state, &session, request).await {
+        Ok(user) => {
+            tracing::info!(staff = %user.staff_id, "signed in");
+            Redirect::to(&next).into_response()
         }
         Err(ServiceError::Unauthorized) => {
             let target = format!(
@@ -242,16 +227,11 @@ async fn sign_in(
     }
 }
 
-async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(token) = guard::session_token(&headers) {
-        if let Err(err) = auth_service::sign_out(&state, &token).await {
-            tracing::error!(error = %err, "sign-out failed");
-        }
+async fn sign_out(session: Session) -> Response {
+    if let Err(err) = auth_service::sign_out(&session).await {
+        tracing::error!(error = %err, "sign-out failed");
     }
-    with_cookie(
-        Redirect::to("/login").into_response(),
-        &auth_service::clear_cookie(&state),
-    )
+    Redirect::to("/login").into_response()
 }
 
 /// A server listening on its address, and the handle to stop it.

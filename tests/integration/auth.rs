@@ -115,7 +115,8 @@ async fn sign_in_success_and_failure(backend: Backend) {
         "plain HTTP must not set Secure"
     );
     let session = session_cookie(res.headers()).unwrap();
-    assert!(session.len() >= 43, "session ids carry at least 256 bits");
+    // tower-sessions' ids: 128 random bits, URL-safe base64.
+    assert_eq!(session.len(), 22, "{session}");
     let home = app.get_with("/", &session).await;
     assert_eq!(home.status(), 200);
 
@@ -142,6 +143,11 @@ async fn sign_in_success_and_failure(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(location(&res), "/login");
+    let cleared = res.headers().get("set-cookie").unwrap().to_str().unwrap();
+    assert!(
+        cleared.starts_with("concierge_session=;") && cleared.contains("Max-Age=0"),
+        "the browser is told to forget the cookie: {cleared}"
+    );
     assert_eq!(location(&app.get_with("/", &session).await), "/login");
     app.finish().await;
 }
@@ -155,7 +161,30 @@ async fn secure_cookie_behind_https(backend: Backend) {
     app.create_admin("acme", "ada@acme.test").await;
     let res = app.sign_in("ada@acme.test", PASSWORD).await;
     let set_cookie = res.headers().get("set-cookie").unwrap().to_str().unwrap();
-    assert!(set_cookie.contains("; Secure"), "{set_cookie}");
+    // The __Host- prefix: Secure, Path=/, no Domain — a sibling host cannot set or read it.
+    assert!(
+        set_cookie.starts_with("__Host-concierge_session="),
+        "{set_cookie}"
+    );
+    for attr in ["; Secure", "Path=/", "HttpOnly", "SameSite=Strict"] {
+        assert!(set_cookie.contains(attr), "{attr} missing: {set_cookie}");
+    }
+    assert!(!set_cookie.contains("Domain"), "{set_cookie}");
+    let id = set_cookie
+        .trim_start_matches("__Host-concierge_session=")
+        .split(';')
+        .next()
+        .unwrap();
+    let home = app
+        .client
+        .get(app.url("/"))
+        .header("cookie", format!("__Host-concierge_session={id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(home.status(), 200);
+    // The plain name means nothing on an HTTPS installation.
+    assert_eq!(location(&app.get_with("/", id).await), "/login");
     app.finish().await;
 }
 both_backends!(secure_cookie_behind_https);
@@ -226,6 +255,20 @@ async fn session_rotation_and_expiry(backend: Backend) {
         .unwrap();
     let second = session_cookie(res.headers()).unwrap();
     assert_ne!(first, second);
+    // The table holds a hash of the id, never the id itself.
+    let db = app.state().db.clone();
+    let stored = |value: String| {
+        let db = db.clone();
+        async move {
+            let sql = "SELECT COUNT(*) FROM sessions WHERE token_hash = $1";
+            concierge::on_db!(&db, pool => sqlx::query_scalar::<_, i64>(sql)
+                .bind(value).fetch_one(pool).await)
+            .unwrap()
+        }
+    };
+    assert_eq!(stored(second.clone()).await, 0);
+    let hash = concierge::server::auth::token::sha256_hex(&second);
+    assert_eq!(stored(hash).await, 1);
     assert_eq!(location(&app.get_with("/", &first).await), "/login");
     assert_eq!(app.get_with("/", &second).await.status(), 200);
 

@@ -3,13 +3,14 @@
 //! visitors of staff pages to the sign-in page.
 
 use crate::domain::SessionUser;
-use crate::server::services::auth as auth_service;
+use crate::server::auth::sessions;
 use crate::server::AppState;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use std::net::SocketAddr;
+use tower_sessions::Session;
 
 /// The request's correlation id, carried into logs and echoed in `x-correlation-id`.
 #[derive(Clone, Debug)]
@@ -183,25 +184,14 @@ fn is_public(path: &str) -> bool {
             .is_some_and(|last| last.contains('.'))
 }
 
-pub fn session_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == auth_service::SESSION_COOKIE)
-        .map(|(_, value)| value.to_string())
-        .filter(|v| !v.is_empty())
-}
-
-/// Resolves the session cookie into a [`SessionUser`] request extension, sends visitors to
-/// setup while there is no organisation, and signed-out visitors of staff pages to sign-in.
+/// Resolves the request's session (`tower-sessions`, see `auth::sessions`) into a
+/// [`SessionUser`] request extension, sends visitors to setup while there is no organisation,
+/// and signed-out visitors of staff pages to sign-in.
 pub async fn session(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let addr = client_addr(&state, &req);
     req.extensions_mut().insert(ClientAddr(addr));
-    let user = match session_token(req.headers()) {
-        Some(token) => match auth_service::resolve_session(&state, &token).await {
+    let user = match req.extensions().get::<Session>() {
+        Some(session) => match sessions::user(session, state.clock.now()).await {
             Ok(user) => user,
             Err(err) => {
                 tracing::error!(error = %err, "session lookup failed");

@@ -4,6 +4,7 @@
 pub mod actor;
 pub mod guard;
 pub mod password;
+pub mod sessions;
 pub mod throttle;
 pub mod token;
 

@@ -59,6 +59,8 @@ fn targets(data: &orgdata::OrgData) -> Vec<Target> {
         page("home", "/".into()),
         page("clients: first page", "/clients".into()),
         page("clients: page 50", "/clients?page=50".into()),
+        // Halfway through 100,000 clients: how far a numbered page (OFFSET) still holds.
+        page("clients: page 1000", "/clients?page=1000".into()),
         page("clients: search common", "/clients?q=smith".into()),
         page(
             "clients: search rare",

@@ -1,5 +1,6 @@
-//! Sign-in sessions, kept in the database on both backends. Only a SHA-256 hash of the
-//! session token is stored, so a copy of the database cannot be used to sign in.
+//! The statements of sign-in sessions, kept in the database on both backends (the session
+//! layer is `auth::sessions`). Only a SHA-256 hash of the session id is stored, so a copy of
+//! the database cannot be used to sign in.
 
 use super::Db;
 use crate::domain::StaffMember;
@@ -17,9 +18,10 @@ pub struct NewSession<'a> {
     pub user_agent: Option<&'a str>,
 }
 
-pub async fn insert(db: &Db, s: NewSession<'_>) -> Result<(), sqlx::Error> {
+/// Inserts a session; `false` when its id is already taken (the caller draws another).
+pub async fn insert(db: &Db, s: NewSession<'_>) -> Result<bool, sqlx::Error> {
     let sql = "INSERT INTO sessions (token_hash, staff_id, org_id, created_at, last_seen_at, expires_at, ip, user_agent) \
-               VALUES ($1, $2, $3, $4, $4, $5, $6, $7)";
+               VALUES ($1, $2, $3, $4, $4, $5, $6, $7) ON CONFLICT (token_hash) DO NOTHING";
     on_db!(db, pool => sqlx::query(sql)
         .bind(s.token_hash)
         .bind(s.staff_id)
@@ -30,7 +32,7 @@ pub async fn insert(db: &Db, s: NewSession<'_>) -> Result<(), sqlx::Error> {
         .bind(s.user_agent)
         .execute(pool)
         .await
-        .map(|_| ()))
+        .map(|r| r.rows_affected() == 1))
 }
 
 #[derive(sqlx::FromRow)]

@@ -1,18 +1,13 @@
 //! Setting up the first organisation, signing in and out, and resolving sessions.
 
 use crate::domain::{EmailAddress, FieldErrors, Organisation, Role, SessionUser, Slug, Timezone};
-use crate::server::auth::{password, throttle, token};
-use crate::server::db::{self, orgs, sessions, staff};
+use crate::server::auth::{password, sessions, throttle};
+use crate::server::db::{self, orgs, staff};
 use crate::server::error::{ServiceError, ServiceResult};
 use crate::server::AppState;
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-
-pub const SESSION_COOKIE: &str = "concierge_session";
-
-/// Touch a session's last-seen time at most this often, so reads do not each cost a write.
-const TOUCH_EVERY_SECONDS: i64 = 60;
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct SetupInput {
@@ -203,23 +198,20 @@ fn title_from_slug(slug: &str) -> String {
         .join(" ")
 }
 
-/// A new session for a staff member who just signed in.
-pub struct SignedIn {
-    pub token: String,
-    pub user: SessionUser,
-}
-
 pub struct SignInRequest<'a> {
     pub email: &'a str,
     pub password: &'a str,
     pub address: &'a str,
     pub user_agent: Option<&'a str>,
-    /// The session cookie the browser already had, if any: it is ended, never reused.
-    pub previous_token: Option<&'a str>,
 }
 
-/// Checks the password (throttled per account and per address) and starts a new session.
-pub async fn sign_in(state: &AppState, req: SignInRequest<'_>) -> ServiceResult<SignedIn> {
+/// Checks the password (throttled per account and per address) and starts a new session
+/// under a new id in `session`: whatever session the browser had is ended, never reused.
+pub async fn sign_in(
+    state: &AppState,
+    session: &tower_sessions::Session,
+    req: SignInRequest<'_>,
+) -> ServiceResult<SessionUser> {
     let now = state.clock.now();
     if let Some(retry_after) = throttle::check(&state.db, req.email, req.address, now).await? {
         return Err(ServiceError::TooManyRequests { retry_after });
@@ -238,75 +230,26 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>) -> ServiceResult<
         return Err(ServiceError::Unauthorized);
     };
     throttle::record_success(&state.db, req.email, req.address).await?;
-    if let Some(old) = req.previous_token {
-        sessions::delete(&state.db, &token::sha256_hex(old)).await?;
-    }
-    let token = token::random_token();
-    let expires_at = now + Duration::hours(state.config.session_absolute_hours);
-    sessions::insert(
-        &state.db,
-        sessions::NewSession {
-            token_hash: &token::sha256_hex(&token),
-            staff_id: creds.staff.id,
-            org_id: creds.staff.org_id,
-            at: now,
-            expires_at,
-            ip: Some(req.address),
-            user_agent: req.user_agent,
-        },
-    )
-    .await?;
     staff::record_login(&state.db, creds.staff.id, now).await?;
     let org = orgs::by_id(&state.db, creds.staff.org_id).await?;
     let s = creds.staff;
-    Ok(SignedIn {
-        token,
-        user: SessionUser {
-            staff_id: s.id,
-            org_id: s.org_id,
-            org_name: org.map(|o| o.name).unwrap_or_default(),
-            email: s.email,
-            display_name: s.display_name,
-            role: s.role,
-        },
-    })
-}
-
-/// The staff member a session token belongs to, if the session is live; a session past its
-/// idle or absolute expiry is deleted.
-pub async fn resolve_session(
-    state: &AppState,
-    token: &str,
-) -> Result<Option<SessionUser>, sqlx::Error> {
-    let hash = token::sha256_hex(token);
-    let Some(row) = sessions::lookup(&state.db, &hash).await? else {
-        return Ok(None);
-    };
-    let now = state.clock.now();
-    let idle_limit = Duration::minutes(state.config.session_idle_minutes);
-    if row.expires_at <= now || now - row.last_seen_at > idle_limit {
-        sessions::delete(&state.db, &hash).await?;
-        return Ok(None);
-    }
-    if now - row.last_seen_at > Duration::seconds(TOUCH_EVERY_SECONDS) {
-        sessions::touch(&state.db, &hash, now).await?;
-    }
-    let s = row.staff;
-    Ok(Some(SessionUser {
+    let user = SessionUser {
         staff_id: s.id,
         org_id: s.org_id,
-        org_name: row.org_name,
+        org_name: org.map(|o| o.name).unwrap_or_default(),
         email: s.email,
         display_name: s.display_name,
         role: s.role,
-    }))
+    };
+    sessions::start(session, &user, req.address, req.user_agent).await?;
+    Ok(user)
 }
 
 /// Deletes sessions past their idle or absolute expiry (housekeeping).
 pub async fn purge_expired_sessions(state: &AppState) -> ServiceResult<u64> {
     let now = state.clock.now();
     let idle_before = now - Duration::minutes(state.config.session_idle_minutes);
-    Ok(sessions::delete_expired(&state.db, now, idle_before).await?)
+    Ok(db::sessions::delete_expired(&state.db, now, idle_before).await?)
 }
 
 /// Deletes sign-in throttling counters that no longer count (housekeeping).
@@ -314,30 +257,7 @@ pub async fn purge_throttle(state: &AppState) -> ServiceResult<u64> {
     Ok(throttle::purge(&state.db, state.clock.now()).await?)
 }
 
-pub async fn sign_out(state: &AppState, token: &str) -> ServiceResult<()> {
-    sessions::delete(&state.db, &token::sha256_hex(token)).await?;
-    Ok(())
-}
-
-/// The `Set-Cookie` value that stores a session token in the browser.
-pub fn session_cookie(state: &AppState, token: &str, secure: bool) -> String {
-    let max_age = state.config.session_absolute_hours * 3600;
-    let secure = if secure || state.config.secure_cookies() {
-        "; Secure"
-    } else {
-        ""
-    };
-    format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
-    )
-}
-
-/// The `Set-Cookie` value that removes the session cookie.
-pub fn clear_cookie(state: &AppState) -> String {
-    let secure = if state.config.secure_cookies() {
-        "; Secure"
-    } else {
-        ""
-    };
-    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}")
+/// Ends the session of this request (its row is deleted; the cookie is cleared).
+pub async fn sign_out(session: &tower_sessions::Session) -> ServiceResult<()> {
+    Ok(sessions::end(session).await?)
 }
