@@ -129,6 +129,15 @@ async fn clients_directory_end_to_end(backend: Backend) {
         .await
         .unwrap();
     assert!(second.contains("Zed 29") && !second.contains("Nina Simone"));
+    // Page 2 starts right after page 1 ends (found by the key before it, not by OFFSET).
+    assert!(second.contains("Zed 24") && !second.contains("Zed 23"));
+    let beyond = app
+        .get_with("/clients?page=3", &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!beyond.contains("Zed 2"), "past the last page: nobody");
 
     // Soft delete removes the client from the directory.
     let res = app

@@ -399,6 +399,16 @@ pub async fn page(
     limit: i64,
     ranked: bool,
 ) -> Result<Vec<Person>, sqlx::Error> {
+    let ranked_words = ranked && !filter.words.is_empty();
+    if offset > 0 && !ranked_words {
+        // A numbered page in name order is found as a keyset: the key just before it read
+        // from the name index alone (with OFFSET over every row and its engagement, page
+        // 1,000 of 100,000 clients took half a second), then the page after that key.
+        return match seek(db, org_id, filter, offset - 1).await? {
+            Some(key) => list_after(db, org_id, filter, Some(key), limit).await,
+            None => Ok(Vec::new()),
+        };
+    }
     let (clause, mut params) = where_clause(db, filter, 4);
     let order = match filter.words.first().filter(|_| ranked) {
         Some(word) => {
@@ -428,6 +438,37 @@ pub async fn page(
             q = match p { Param::Text(t) => q.bind(t), Param::Id(id) => q.bind(id) };
         }
         q.fetch_all(pool).await
+    })
+}
+
+/// The directory key `(sort_name, id)` of the match at `offset` in name order, read without
+/// the people's columns (from the name index alone when the filter needs no more).
+async fn seek(
+    db: &Db,
+    org_id: Uuid,
+    filter: &Filter,
+    offset: i64,
+) -> Result<Option<(String, Uuid)>, sqlx::Error> {
+    let (clause, params) = where_clause(db, filter, 3);
+    // Only the segment is read from the engagement table.
+    let from = if filter.segment.is_some() {
+        FROM
+    } else {
+        "persons p"
+    };
+    let sql = format!(
+        "SELECT p.sort_name, p.id FROM {from} WHERE {clause} ORDER BY p.sort_name, p.id LIMIT 1 OFFSET $2"
+    );
+    let persistent = keeps_plan(db, &params);
+    on_db!(db, pool => {
+        let mut q = sqlx::query_as::<_, (String, Uuid)>(&sql)
+            .persistent(persistent)
+            .bind(org_id)
+            .bind(offset);
+        for p in &params {
+            q = match p { Param::Text(t) => q.bind(t), Param::Id(id) => q.bind(id) };
+        }
+        q.fetch_optional(pool).await
     })
 }
 
