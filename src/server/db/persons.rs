@@ -213,6 +213,20 @@ enum Param {
     Id(Uuid),
 }
 
+/// Binds a filter's parameters, in order, onto a query of either backend.
+macro_rules! bind_params {
+    ($query:expr, $params:expr) => {{
+        let mut query = $query;
+        for p in $params {
+            query = match p {
+                Param::Text(t) => query.bind(t),
+                Param::Id(id) => query.bind(id),
+            };
+        }
+        query
+    }};
+}
+
 /// An FTS5 query that matches rows containing every one of `words` (each a phrase: with the
 /// trigram tokenizer, a substring).
 fn fts_all(words: &[&str]) -> String {
@@ -312,7 +326,7 @@ pub async fn list_after(
     let (clause, params) = match after {
         Some(_) => {
             let (clause, params) = where_clause(db, filter, 5);
-            (format!("{clause} AND (p.sort_name > $2 OR (p.sort_name = $2 AND p.id > $3)) ORDER BY p.sort_name, p.id LIMIT $4"), params)
+            (format!("{clause} AND (p.sort_name, p.id) > ($2, $3) ORDER BY p.sort_name, p.id LIMIT $4"), params)
         }
         None => {
             let (clause, params) = where_clause(db, filter, 3);
@@ -330,9 +344,7 @@ pub async fn list_after(
             q = q.bind(name).bind(id);
         }
         q = q.bind(limit);
-        for p in &params {
-            q = match p { Param::Text(t) => q.bind(t), Param::Id(id) => q.bind(id) };
-        }
+        q = bind_params!(q, &params);
         q.fetch_all(pool).await
     })
 }
@@ -376,9 +388,7 @@ pub async fn count(db: &Db, org_id: Uuid, filter: &Filter) -> Result<(i64, bool)
     let persistent = keeps_plan(db, &params);
     let n = on_db!(db, pool => {
         let mut c = sqlx::query_scalar::<_, i64>(&sql).persistent(persistent).bind(org_id);
-        for p in &params {
-            c = match p { Param::Text(t) => c.bind(t), Param::Id(id) => c.bind(id) };
-        }
+        c = bind_params!(c, &params);
         c.fetch_one(pool).await
     })?;
     Ok(if capped && n > COUNT_CAP {
@@ -434,9 +444,7 @@ pub async fn page(
             .bind(org_id)
             .bind(limit)
             .bind(offset);
-        for p in &params {
-            q = match p { Param::Text(t) => q.bind(t), Param::Id(id) => q.bind(id) };
-        }
+        q = bind_params!(q, &params);
         q.fetch_all(pool).await
     })
 }
@@ -465,9 +473,7 @@ async fn seek(
             .persistent(persistent)
             .bind(org_id)
             .bind(offset);
-        for p in &params {
-            q = match p { Param::Text(t) => q.bind(t), Param::Id(id) => q.bind(id) };
-        }
+        q = bind_params!(q, &params);
         q.fetch_optional(pool).await
     })
 }
