@@ -324,6 +324,21 @@ const UPCOMING_COLUMNS: &str = "d.id AS date_item_id, d.person_id, p.full_name A
     c.icon AS category_icon, c.color AS category_color, p.timezone, \
     (SELECT COUNT(*) FROM reminder_rules r WHERE r.date_item_id = d.id AND r.status <> 'cancelled') AS reminder_count";
 
+/// The rows of a per-day statement, each with the day it was found for (its `on_day` column)
+/// and what `$read` makes of it.
+macro_rules! on_days {
+    ($rows:expr, |$row:ident| $read:expr) => {
+        $rows
+            .iter()
+            .map(|$row| {
+                #[allow(unused_imports)]
+                use sqlx::{FromRow, Row};
+                Ok((on_day($row.try_get("on_day")?)?, $read))
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+    };
+}
+
 /// For each day with its [`crate::domain::dates::calendar_keys`], the dates whose key is one of
 /// them: `take` per day after skipping `skip`, in the key index's order, in one statement.
 /// Each comes back with the day it was found for; the caller checks it against its rule.
@@ -349,19 +364,7 @@ pub async fn keyed_on_days(
             keys.iter().map(move |key| (day.clone(), key.clone()))
         })
         .collect();
-    macro_rules! decode {
-        ($rows:expr) => {
-            $rows
-                .iter()
-                .map(|row| {
-                    use sqlx::{FromRow, Row};
-                    let day = on_day(row.try_get("on_day")?)?;
-                    Ok((day, row.try_get("day_key")?, UpcomingDate::from_row(row)?))
-                })
-                .collect::<Result<Vec<(NaiveDate, String, UpcomingDate)>, sqlx::Error>>()
-        };
-    }
-    let mut found = match db {
+    let found = match db {
         Db::Sqlite(pool) => {
             let sql = pairs
                 .iter()
@@ -376,7 +379,11 @@ pub async fn keyed_on_days(
                 })
                 .collect::<Vec<_>>()
                 .join(" UNION ALL ");
-            decode!(sqlx::query(&sql).bind(org_id).fetch_all(pool).await?)?
+            let rows = sqlx::query(&sql).bind(org_id).fetch_all(pool).await?;
+            on_days!(rows, |row| (
+                row.try_get("day_key")?,
+                UpcomingDate::from_row(row)?
+            ))?
         }
         // One subquery run per key: PostgreSQL plans it once (planning the 62 branches of a
         // month written out took 31 ms, more than running them).
@@ -395,14 +402,20 @@ pub async fn keyed_on_days(
                 .bind(keys)
                 .fetch_all(pool)
                 .await?;
-            decode!(rows)?
+            on_days!(rows, |row| (
+                row.try_get("day_key")?,
+                UpcomingDate::from_row(row)?
+            ))?
         }
     };
     // Each day in (key, id) order, `take` after skipping `skip`.
-    found.sort_by(|a, b| (a.0, &a.1, a.2.date_item_id).cmp(&(b.0, &b.1, b.2.date_item_id)));
+    let mut found: Vec<(NaiveDate, (String, UpcomingDate))> = found;
+    found.sort_by(|(a, (a_key, a_item)), (b, (b_key, b_item))| {
+        (a, a_key, a_item.date_item_id).cmp(&(b, b_key, b_item.date_item_id))
+    });
     let mut out = Vec::new();
     let mut seen: Option<(NaiveDate, usize)> = None;
-    for (day, _, item) in found {
+    for (day, (_, item)) in found {
         let n = match seen {
             Some((d, n)) if d == day => n + 1,
             _ => 0,
@@ -444,18 +457,6 @@ pub async fn rules_in_windows(
     if windows.is_empty() {
         return Ok(Vec::new());
     }
-    macro_rules! decode {
-        ($rows:expr) => {
-            $rows
-                .iter()
-                .map(|row| {
-                    use sqlx::{FromRow, Row};
-                    let day = on_day(row.try_get("on_day")?)?;
-                    Ok((day, ReminderRule::from_row(row)?))
-                })
-                .collect()
-        };
-    }
     match db {
         Db::Sqlite(pool) => {
             let sql = windows
@@ -479,7 +480,8 @@ pub async fn rules_in_windows(
             for (_, from, to) in windows {
                 q = q.bind(*from).bind(*to);
             }
-            decode!(q.fetch_all(pool).await?)
+            let rows = q.fetch_all(pool).await?;
+            on_days!(rows, |row| ReminderRule::from_row(row)?)
         }
         // One subquery run per window, planned once (see `keyed_on_days`).
         Db::Postgres(pool) => {
@@ -504,7 +506,7 @@ pub async fn rules_in_windows(
                 .bind(days)
                 .fetch_all(pool)
                 .await?;
-            decode!(rows)
+            on_days!(rows, |row| ReminderRule::from_row(row)?)
         }
     }
 }
