@@ -76,6 +76,20 @@ pub struct StaffMember {
     pub created_at: DateTime<Utc>,
 }
 
+impl StaffMember {
+    /// This staff member as signed in to their organisation (named `org_name`).
+    pub fn signed_in(self, org_name: String) -> SessionUser {
+        SessionUser {
+            staff_id: self.id,
+            org_id: self.org_id,
+            org_name,
+            email: self.email,
+            display_name: self.display_name,
+            role: self.role,
+        }
+    }
+}
+
 /// The signed-in staff member, as the portal knows them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SessionUser {

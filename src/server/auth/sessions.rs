@@ -182,15 +182,7 @@ impl SessionStore for DbStore {
             sessions::delete(&self.db, &hash).await.map_err(backend)?;
             return Ok(None);
         }
-        let s = row.staff;
-        let user = SessionUser {
-            staff_id: s.id,
-            org_id: s.org_id,
-            org_name: row.org_name,
-            email: s.email,
-            display_name: s.display_name,
-            role: s.role,
-        };
+        let user = row.staff.signed_in(row.org_name);
         let mut record = Record {
             id: *id,
             data: Default::default(),

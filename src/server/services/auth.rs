@@ -232,15 +232,9 @@ pub async fn sign_in(
     throttle::record_success(&state.db, req.email, req.address).await?;
     staff::record_login(&state.db, creds.staff.id, now).await?;
     let org = orgs::by_id(&state.db, creds.staff.org_id).await?;
-    let s = creds.staff;
-    let user = SessionUser {
-        staff_id: s.id,
-        org_id: s.org_id,
-        org_name: org.map(|o| o.name).unwrap_or_default(),
-        email: s.email,
-        display_name: s.display_name,
-        role: s.role,
-    };
+    let user = creds
+        .staff
+        .signed_in(org.map(|o| o.name).unwrap_or_default());
     sessions::start(session, &user, req.address, req.user_agent).await?;
     Ok(user)
 }
