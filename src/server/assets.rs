@@ -6,8 +6,13 @@
 //! every file's content: a browser keeps them for a year without asking again, and a new build
 //! changes the path. The same files by their plain names (`/pkg/concierge.css`, used by the few
 //! pages rendered outside the portal) are answered with `no-cache` and an `ETag`, so a browser
-//! revalidates and usually gets a `304 Not Modified`. Compression is the router's
-//! (`CompressionLayer`), for these and every other response.
+//! revalidates and usually gets a `304 Not Modified`.
+//!
+//! Each text and WebAssembly file is compressed once, as small as brotli and gzip make it, on a
+//! thread of its own after start-up, and the compressed bytes are kept: a browser that accepts
+//! them gets them. Until they are ready (and for a client that accepts neither), the file goes
+//! out as it is, and the router's `CompressionLayer` compresses it on the way, at the quicker
+//! level it uses for pages.
 
 use super::AppState;
 use axum::body::Body;
@@ -17,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path as FsPath, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 /// How long a versioned asset may be kept: a year, and never revalidated.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -27,6 +33,81 @@ struct Asset {
     path: PathBuf,
     etag: HeaderValue,
     content_type: HeaderValue,
+    /// Its brotli and gzip forms, once made (never, for a file not worth compressing).
+    compressed: Arc<OnceLock<Compressed>>,
+}
+
+/// A file's bytes compressed once, at each format's best.
+struct Compressed {
+    br: axum::body::Bytes,
+    gzip: axum::body::Bytes,
+}
+
+impl Compressed {
+    /// Brotli's and gzip's smallest output for `bytes` (seconds of work for a release build's
+    /// WebAssembly: made once per process, on a thread of its own).
+    fn make(bytes: &[u8]) -> std::io::Result<Self> {
+        use std::io::Write;
+        let mut br = Vec::with_capacity(bytes.len() / 3);
+        let params = brotli::enc::BrotliEncoderParams {
+            quality: 11,
+            lgwin: 22,
+            ..Default::default()
+        };
+        brotli::BrotliCompress(&mut &bytes[..], &mut br, &params)?;
+        let mut gzip = flate2::write::GzEncoder::new(
+            Vec::with_capacity(bytes.len() / 3),
+            flate2::Compression::best(),
+        );
+        gzip.write_all(bytes)?;
+        Ok(Self {
+            br: br.into(),
+            gzip: gzip.finish()?.into(),
+        })
+    }
+
+    /// The form the request's `Accept-Encoding` takes, with its name.
+    fn for_request(&self, headers: &HeaderMap) -> Option<(&'static str, axum::body::Bytes)> {
+        match preferred_encoding(headers)? {
+            "br" => Some(("br", self.br.clone())),
+            _ => Some(("gzip", self.gzip.clone())),
+        }
+    }
+}
+
+/// Brotli if the client accepts it, else gzip if it accepts that (RFC 9110 §12.5.3: a coding
+/// with `q=0` is refused, `*` stands for any not named).
+fn preferred_encoding(headers: &HeaderMap) -> Option<&'static str> {
+    let mut accepted: HashMap<String, bool> = HashMap::new();
+    for item in headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+    {
+        let mut parts = item.split(';').map(str::trim);
+        let coding = parts.next().unwrap_or_default().to_ascii_lowercase();
+        let refused = parts.any(|p| {
+            p.strip_prefix("q=")
+                .and_then(|q| q.parse::<f32>().ok())
+                .is_some_and(|q| q <= 0.0)
+        });
+        if !coding.is_empty() {
+            accepted.insert(coding, !refused);
+        }
+    }
+    let any = accepted.get("*").copied().unwrap_or(false);
+    ["br", "gzip"]
+        .into_iter()
+        .find(|c| accepted.get(*c).copied().unwrap_or(any))
+}
+
+/// Whether compressing a file of this type pays (text and WebAssembly; not images).
+fn worth_compressing(name: &str) -> bool {
+    matches!(
+        name.rsplit_once('.').map(|(_, ext)| ext),
+        Some("css" | "js" | "mjs" | "wasm" | "json" | "map" | "svg" | "txt")
+    )
 }
 
 /// The files of the site's `pkg/` directory, with their hashes.
@@ -62,12 +143,17 @@ impl Assets {
             // Weak: the compression layer may send the same file in another encoding.
             let etag = HeaderValue::from_str(&format!("W/\"{digest}\"")).expect("hex is ASCII");
             let content_type = HeaderValue::from_static(content_type(&name));
+            let compressed = Arc::new(OnceLock::new());
+            if worth_compressing(&name) {
+                compress_later(name.clone(), bytes, compressed.clone());
+            }
             files.insert(
                 name,
                 Asset {
                     path: entry.path(),
                     etag,
                     content_type,
+                    compressed,
                 },
             );
         }
@@ -78,6 +164,29 @@ impl Assets {
     /// The hash over every file, the path segment that names this build's assets.
     pub fn version(&self) -> &str {
         &self.version
+    }
+
+    /// Whether every file worth compressing has its compressed forms yet.
+    pub fn compressed(&self) -> bool {
+        self.files
+            .iter()
+            .all(|(name, a)| !worth_compressing(name) || a.compressed.get().is_some())
+    }
+}
+
+/// Compresses `bytes` on a thread of its own and keeps the result in `into`.
+fn compress_later(name: String, bytes: Vec<u8>, into: Arc<OnceLock<Compressed>>) {
+    let spawned = std::thread::Builder::new()
+        .name("compress-assets".into())
+        .spawn(move || match Compressed::make(&bytes) {
+            Ok(c) => {
+                tracing::debug!(file = %name, size = bytes.len(), br = c.br.len(), gzip = c.gzip.len(), "asset compressed");
+                let _ = into.set(c);
+            }
+            Err(err) => tracing::warn!(file = %name, error = %err, "could not compress an asset"),
+        });
+    if let Err(err) = spawned {
+        tracing::warn!(error = %err, "could not start compressing the assets");
     }
 }
 
@@ -125,6 +234,15 @@ pub async fn serve(
     let fresh = none_match(&headers, asset.etag.to_str().unwrap_or_default());
     let mut response = if fresh {
         StatusCode::NOT_MODIFIED.into_response()
+    } else if let Some((encoding, bytes)) =
+        asset.compressed.get().and_then(|c| c.for_request(&headers))
+    {
+        // Marked as encoded, so the compression layer passes it by.
+        let mut r = Body::from(bytes).into_response();
+        let h = r.headers_mut();
+        h.insert(header::CONTENT_TYPE, asset.content_type.clone());
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+        r
     } else {
         let Ok(bytes) = tokio::fs::read(&asset.path).await else {
             // Removed since start-up (a new build in place): this process no longer has it.
@@ -138,6 +256,7 @@ pub async fn serve(
     let h = response.headers_mut();
     h.insert(header::ETAG, asset.etag.clone());
     h.insert(header::CACHE_CONTROL, cache);
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     response
 }
 
@@ -181,6 +300,53 @@ mod tests {
         assert_eq!(one, version([("y.js", &b), ("x.css", &a)].into_iter()));
         assert_ne!(one, version([("x.css", &a), ("y.js", &c)].into_iter()));
         assert_eq!(one.len(), 12);
+    }
+
+    fn accepting(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_str(value).unwrap(),
+        );
+        h
+    }
+
+    #[test]
+    fn brotli_before_gzip_as_the_client_accepts() {
+        for (accept, expected) in [
+            ("gzip, deflate, br, zstd", Some("br")),
+            ("gzip", Some("gzip")),
+            ("GZIP;q=0.5", Some("gzip")),
+            ("br;q=0, gzip", Some("gzip")),
+            ("br;q=0.0, gzip;q=0", None),
+            ("identity", None),
+            ("*", Some("br")),
+            ("*, br;q=0", Some("gzip")),
+            ("", None),
+        ] {
+            assert_eq!(preferred_encoding(&accepting(accept)), expected, "{accept}");
+        }
+        assert_eq!(preferred_encoding(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn compressed_forms_decode_to_the_file() {
+        use std::io::Read;
+        let file = b"export function hydrate() { return 42; }\n".repeat(200);
+        let c = Compressed::make(&file).unwrap();
+        assert!(c.br.len() < file.len() / 20, "{}", c.br.len());
+        let mut out = Vec::new();
+        brotli::Decompressor::new(&c.br[..], 4096)
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, file);
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&c.gzip[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, file);
+        assert_eq!(c.for_request(&accepting("gzip, br")).unwrap().0, "br");
+        assert!(c.for_request(&accepting("identity")).is_none());
     }
 
     #[test]

@@ -153,6 +153,45 @@ async fn assets_by_their_hash_compressed_and_revalidated() {
         }
     }
 
+    // Once compressed at start-up (at brotli's and gzip's best, on a thread of their own), the
+    // files go out as those forms, which decode to the files.
+    for _ in 0..200 {
+        if app.state().assets.compressed() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(
+        app.state().assets.compressed(),
+        "the assets were not compressed in 5 s"
+    );
+    for (accept, encoding) in [("gzip, deflate, br, zstd", "br"), ("gzip", "gzip")] {
+        let res = app
+            .client
+            .get(app.url(&format!("/pkg/{version}/concierge.js")))
+            .header(ACCEPT_ENCODING, accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers()[CONTENT_ENCODING], encoding);
+        assert_eq!(res.headers()[reqwest::header::VARY], "accept-encoding");
+        let sent = res.bytes().await.unwrap();
+        let mut out = Vec::new();
+        use std::io::Read;
+        match encoding {
+            "br" => brotli::Decompressor::new(&sent[..], 4096)
+                .read_to_end(&mut out)
+                .unwrap(),
+            _ => flate2::read::GzDecoder::new(&sent[..])
+                .read_to_end(&mut out)
+                .unwrap(),
+        };
+        assert_eq!(
+            out,
+            std::fs::read(site.path().join("pkg/concierge.js")).unwrap()
+        );
+    }
+
     // Pages and the API are compressed too.
     let res = app
         .client

@@ -163,14 +163,35 @@ async fn fetch(
         .await
         .map_err(|e| e.to_string())?;
     let status = res.status();
+    let encoding = res
+        .headers()
+        .get(reqwest::header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let body = res.bytes().await.map_err(|e| e.to_string())?;
     if status.is_success() {
         Ok(body.len())
     } else {
+        let body = decoded(encoding.as_deref(), &body);
         Err(format!(
             "{status}: {}",
             String::from_utf8_lossy(&body[..body.len().min(200)])
         ))
+    }
+}
+
+/// An error's body as text, for the report.
+fn decoded(encoding: Option<&str>, body: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let read = match encoding {
+        Some("br") => brotli::Decompressor::new(body, 4096).read_to_end(&mut out),
+        Some("gzip") => flate2::read::GzDecoder::new(body).read_to_end(&mut out),
+        _ => return body.to_vec(),
+    };
+    match read {
+        Ok(_) => out,
+        Err(_) => body.to_vec(),
     }
 }
 
@@ -297,7 +318,15 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
             .stderr(log)
             .spawn()?,
     };
+    // Asking for compressed answers, as browsers do (the size reported is what went over the
+    // wire; the body is not decoded).
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::ACCEPT_ENCODING,
+        reqwest::header::HeaderValue::from_static("gzip, deflate, br, zstd"),
+    );
     let client = reqwest::Client::builder()
+        .default_headers(headers)
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(opts.sessions * 2)
         .timeout(Duration::from_secs(120))
