@@ -1,6 +1,7 @@
 //! The calendar month view and the signed-in staff member's private feed.
 
 use crate::domain::calendar::CalendarEntry;
+use crate::domain::dates::{Audience, Channel, ReminderStatus};
 use chrono::NaiveDate;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -33,13 +34,21 @@ pub struct DayView {
     pub more: bool,
 }
 
-/// A reminder on the day it is due, with its time on its person's clock.
+/// A reminder on the day it is due, with its time on its person's clock: what the calendar
+/// shows of it and no more (a month holds up to a hundred, and each travels twice, as HTML and
+/// as the data the page hydrates from).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CalendarReminder {
     pub date: NaiveDate,
     /// "09:00 EDT".
     pub time: String,
-    pub row: super::dates::ReminderRow,
+    pub person_id: uuid::Uuid,
+    pub person_name: String,
+    /// Its message, else its date's title.
+    pub what: Option<String>,
+    pub status: ReminderStatus,
+    pub audience: Audience,
+    pub channel: Channel,
 }
 
 /// How many dates and reminders a day of the month shows before "more".
@@ -147,12 +156,12 @@ fn on_their_clock(
             CalendarReminder {
                 date,
                 time,
-                row: super::dates::ReminderRow {
-                    rule,
-                    person_name,
-                    timezone,
-                    date_title,
-                },
+                person_id: rule.person_id,
+                person_name,
+                what: rule.message.or(date_title),
+                status: rule.status,
+                audience: rule.audience,
+                channel: rule.channel_type,
             }
         })
         .collect()

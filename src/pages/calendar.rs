@@ -116,19 +116,14 @@ fn EntryItem(e: CalendarEntry) -> impl IntoView {
 /// A reminder on the calendar: when on its person's clock, what, whose.
 #[component]
 fn ReminderItem(r: CalendarReminder) -> impl IntoView {
-    let rule = r.row.rule;
-    let what = rule
-        .message
-        .clone()
-        .or(r.row.date_title.clone())
-        .unwrap_or_else(|| "Reminder".into());
+    let what = r.what.unwrap_or_else(|| "Reminder".into());
     view! {
-        <li class=format!("reminder status-{}", rule.status.as_str())>
+        <li class=format!("reminder status-{}", r.status.as_str())>
             <span aria-hidden="true">"🔔 "</span>
             <span class="visually-hidden">"Reminder: "</span>
             {format!("{} {what}", r.time)}
-            " · " <a class="muted" href=format!("/clients/{}", rule.person_id)>{r.row.person_name.clone()}</a>
-            <span class="muted">{format!(" ({}, {})", rule.audience.as_str(), rule.channel_type.label())}</span>
+            " · " <a class="muted" href=format!("/clients/{}", r.person_id)>{r.person_name}</a>
+            <span class="muted">{format!(" ({}, {})", r.audience.as_str(), r.channel.label())}</span>
         </li>
     }
 }

@@ -90,7 +90,7 @@ async fn calendar_month_and_feed(backend: Backend) {
         (
             reminders[0]["date"].as_str(),
             reminders[0]["time"].as_str(),
-            reminders[0]["row"]["person_name"].as_str()
+            reminders[0]["person_name"].as_str()
         ),
         (Some("2026-12-02"), Some("09:00 UTC"), Some("Grace Hopper"))
     );
@@ -213,7 +213,7 @@ async fn busy_days_and_every_rule(backend: Backend) {
             .map(|e| {
                 e["title"]
                     .as_str()
-                    .or(e["row"]["person_name"].as_str())
+                    .or(e["person_name"].as_str())
                     .unwrap_or_default()
                     .to_string()
             })
