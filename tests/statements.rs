@@ -9,6 +9,8 @@
 #[allow(dead_code)]
 mod common;
 
+use chrono::TimeZone;
+use chrono::Utc;
 use common::{postgres_url, spawn_app, Api, Backend, TestApp};
 use concierge::server::Clock;
 use serde_json::json;
@@ -215,7 +217,25 @@ async fn plans_at_scale(app: &TestApp) {
     .expect("the organisation is generated");
     plans::analyze(db).await;
     let session = app.session("admin@big.test").await;
-    let measured = measure(app, &session, &data.busy_client.to_string()).await;
+    let mut measured = measure(app, &session, &data.busy_client.to_string()).await;
+    // Pages deep in the long lists: each found by its key (the key before it read from an
+    // index, then the rows after it).
+    for (name, path) in [
+        ("directory page 40", "/clients?page=40"),
+        ("messages page 40", "/messages?page=40"),
+        ("messages failed page 3", "/messages?status=failed&page=3"),
+        ("reminders all page 100", "/reminders?status=all&page=100"),
+        (
+            "reminders pending page 100",
+            "/reminders?status=pending&page=100",
+        ),
+        ("reminders sent page 2", "/reminders?status=sent&page=2"),
+        ("conversations page 3", "/conversations?page=3"),
+        ("vendors page 10", "/vendors?page=10"),
+    ] {
+        statements(app, &session, path).await;
+        measured.insert(name, statements(app, &session, path).await);
+    }
 
     let large = plans::large_tables(db).await;
     assert!(
@@ -275,8 +295,96 @@ async fn busiest_pages_run_a_fixed_number_of_statements() {
     tracing::subscriber::set_global_default(tracing_subscriber::registry().with(Count))
         .expect("the only subscriber of this test binary");
     fixed_number(Backend::Sqlite).await;
+    scheduler_batch(Backend::Sqlite).await;
     match postgres_url() {
-        Some(_) => fixed_number(Backend::Postgres).await,
+        Some(_) => {
+            fixed_number(Backend::Postgres).await;
+            scheduler_batch(Backend::Postgres).await;
+        }
         None => eprintln!("TEST_POSTGRES_URL is not set: the PostgreSQL half did not run"),
     }
+}
+
+/// The statements one run of the reminder scheduler makes, split into reads and writes.
+async fn scheduler_run(app: &TestApp) -> (u64, Vec<String>, Vec<String>) {
+    let first = TEXTS.lock().unwrap().len();
+    let queued = concierge::server::worker::scheduler::run_once(app.state())
+        .await
+        .unwrap();
+    let texts = TEXTS.lock().unwrap()[first..].to_vec();
+    let (reads, writes) = texts.into_iter().partition(|sql| is_read(sql));
+    (queued, reads, writes)
+}
+
+/// The reminder scheduler reads a batch in a fixed number of statements, however many
+/// reminders are due in it (it used to read the person, the date, the addresses and the staff
+/// once per reminder); its writes are one insert for the batch's deliveries and one update
+/// per rule moved on.
+async fn scheduler_batch(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let api = Api::setup(&app, "acme").await;
+    let at = |day: u32| Utc.with_ymd_and_hms(2026, 3, day, 12, 0, 0).unwrap();
+    // Dates on 15 and 16 March a year, each with a reminder the day before at 09:00.
+    let person = |name: &'static str| {
+        let api = &api;
+        async move {
+            let (status, p) = api
+                .post("/persons", json!({ "full_name": name, "email": format!("{}@example.com", name.to_lowercase().replace(' ', ".")) }))
+                .await;
+            assert_eq!(status, 201, "{p}");
+            p["id"].as_str().unwrap().to_string()
+        }
+    };
+    app.clock.set(at(1));
+    let few = [person("Ada One").await, person("Ada Two").await];
+    for p in &few {
+        add_date(&api, p, 0).await;
+    }
+    app.clock.set(at(14) + chrono::Duration::hours(1));
+    let (queued, small_reads, small_writes) = scheduler_run(&app).await;
+    assert_eq!(queued, 2, "{small_writes:#?}");
+
+    let mut many = Vec::new();
+    for n in 0..12 {
+        many.push(person(["Bea", "Cy", "Di", "Ed"][n % 4]).await);
+    }
+    for p in &many {
+        add_date(&api, p, 1).await;
+    }
+    app.clock.set(at(15) + chrono::Duration::hours(1));
+    let (queued, large_reads, large_writes) = scheduler_run(&app).await;
+    assert_eq!(queued, 12, "{large_writes:#?}");
+    assert_eq!(
+        small_reads.len(),
+        large_reads.len(),
+        "reads per batch grew with its reminders: {large_reads:#?}"
+    );
+    // One update per rule moved on, and a fixed number of others (the deliveries and their
+    // first events, the transactions around them).
+    let updates = |w: &[String]| {
+        w.iter()
+            .filter(|sql| {
+                sql.to_ascii_uppercase()
+                    .starts_with("UPDATE REMINDER_RULES")
+            })
+            .count()
+    };
+    assert_eq!((updates(&small_writes), updates(&large_writes)), (2, 12));
+    assert_eq!(
+        small_writes.len() - 2,
+        large_writes.len() - 12,
+        "writes other than the rules' grew: {large_writes:#?}"
+    );
+    eprintln!(
+        "{backend:?}: the scheduler reads a batch in {} statements",
+        large_reads.len()
+    );
+    // Each reminder became one delivery, and a second run finds nothing due.
+    let (queued, _, _) = scheduler_run(&app).await;
+    assert_eq!(queued, 0);
+    let (status, list) = api.get("/deliveries?limit=100").await;
+    assert_eq!(status, 200, "{list}");
+    let items = list.as_array().or(list["items"].as_array()).unwrap();
+    assert_eq!(items.len(), 14, "{list}");
+    app.finish().await;
 }

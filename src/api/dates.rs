@@ -199,6 +199,9 @@ pub struct ReminderRow {
     pub date_title: Option<String>,
 }
 
+/// How many reminders a page of the Reminders list shows.
+pub const REMINDERS_PAGE: i64 = 50;
+
 /// A page of reminders: `status` is all, pending, sent, failed or cancelled.
 #[server(prefix = "/srv", endpoint = "dates/list_reminders")]
 pub async fn list_reminders(
@@ -228,8 +231,8 @@ pub async fn list_reminders(
         status,
         due_by,
         due_from: None,
-        skip: (page - 1) * 50,
-        limit: 50,
+        skip: (page - 1) * REMINDERS_PAGE,
+        limit: REMINDERS_PAGE,
     };
     let rules = reminders::list(&state, &actor, q)
         .await

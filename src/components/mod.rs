@@ -88,6 +88,25 @@ pub fn Pager(
     }
 }
 
+/// The pager of a list whose total is not counted: the page number, and a link to the next
+/// page when this one was full. `labels` name the previous and next pages ("← Newer",
+/// "Older →" for a log).
+#[component]
+pub fn PageLinks(
+    page: i64,
+    more: bool,
+    link: impl Fn(i64) -> String + 'static,
+    #[prop(default = ("← Previous", "Next →"))] labels: (&'static str, &'static str),
+) -> impl IntoView {
+    view! {
+        <nav class="pager" aria-label="Pages">
+            {(page > 1).then(|| view! { <a rel="prev" href=link(page - 1)>{labels.0}</a> })}
+            <span>{format!("Page {page}")}</span>
+            {more.then(|| view! { <a rel="next" href=link(page + 1)>{labels.1}</a> })}
+        </nav>
+    }
+}
+
 /// Percent-encodes a query value.
 pub fn urlencode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());

@@ -3,7 +3,7 @@
 
 use crate::api::dates::{
     client_dates, get_date, list_categories, list_reminders, upcoming_dates, ChangeReminder,
-    DeleteDate, ReminderRow, SaveDate, FORM_RULES,
+    DeleteDate, ReminderRow, SaveDate, FORM_RULES, REMINDERS_PAGE,
 };
 use crate::components::{
     action_error, form_errors, id_param, query_param, ErrorNotice, Field, FieldMessage, Tabs,
@@ -296,10 +296,11 @@ fn RuleRow(
 #[component]
 pub fn RemindersPage() -> impl IntoView {
     let status = query_param("status", "pending");
+    let page = query_param("page", "1");
     let change = ServerAction::<ChangeReminder>::new();
     let list = Resource::new(
-        move || (status.get(), change.version().get()),
-        |(s, _)| list_reminders(s, 1, false),
+        move || (status.get(), page.get(), change.version().get()),
+        |(s, p, _)| list_reminders(s, p.parse().unwrap_or(1), false),
     );
     let change_error = action_error(change);
     view! {
@@ -314,7 +315,18 @@ pub fn RemindersPage() -> impl IntoView {
                 match list.await {
                     Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
                     Ok(rows) if rows.is_empty() => view! { <p class="empty">"No reminders here."</p> }.into_any(),
-                    Ok(rows) => view! { <ReminderTable rows change/> }.into_any(),
+                    Ok(rows) => {
+                        let more = rows.len() as i64 == REMINDERS_PAGE;
+                        let current: i64 = page.get_untracked().parse().unwrap_or(1).max(1);
+                        let link = move |p: i64| format!(
+                            "/reminders?status={}&page={p}",
+                            crate::components::urlencode(&status.get_untracked()),
+                        );
+                        view! {
+                            <ReminderTable rows change/>
+                            <crate::components::PageLinks page=current more link/>
+                        }.into_any()
+                    }
                 }
             })}
         </Transition>

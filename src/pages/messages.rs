@@ -110,11 +110,7 @@ pub fn MessagesPage() -> impl IntoView {
                                     }).collect_view()}
                                 </tbody>
                             </table>
-                            <nav class="pager" aria-label="Pages">
-                                {(current > 1).then(|| view! { <a rel="prev" href=link(current - 1)>"← Newer"</a> })}
-                                <span>{format!("Page {current}")}</span>
-                                {more.then(|| view! { <a rel="next" href=link(current + 1)>"Older →"</a> })}
-                            </nav>
+                            <crate::components::PageLinks page=current more link labels=("← Newer", "Older →")/>
                         }.into_any()
                     }
                 }

@@ -62,11 +62,7 @@ pub fn ProjectsPage() -> impl IntoView {
                         let link = move |p: i64| format!("/projects?status={}&page={p}", urlencode(&status.get_untracked()));
                         view! {
                             <ProjectTable rows/>
-                            <nav class="pager" aria-label="Pages">
-                                {(current > 1).then(|| view! { <a rel="prev" href=link(current - 1)>"← Previous"</a> })}
-                                <span>{format!("Page {current}")}</span>
-                                {more.then(|| view! { <a rel="next" href=link(current + 1)>"Next →"</a> })}
-                            </nav>
+                            <crate::components::PageLinks page=current more link/>
                         }.into_any()
                     }
                 }

@@ -295,10 +295,7 @@ pub fn AuditPage() -> impl IntoView {
                                     }).collect_view()}
                                 </tbody>
                             </table>
-                            <nav class="pager" aria-label="Pages">
-                                {(n() > 1).then(|| view! { <a rel="prev" href=format!("/settings/audit?page={}", n() - 1)>"← Newer"</a> })}
-                                {more.then(|| view! { <a rel="next" href=format!("/settings/audit?page={}", n() + 1)>"Older →"</a> })}
-                            </nav>
+                            <crate::components::PageLinks page=n() more link=|p| format!("/settings/audit?page={p}") labels=("← Newer", "Older →")/>
                         }.into_any()
                     }
                 }

@@ -19,6 +19,7 @@ mod faults;
 mod import;
 mod openapi;
 mod pages;
+mod paging;
 mod projects;
 mod scale_out;
 mod settings;

@@ -123,7 +123,10 @@ pub fn full_scan(page: &str, plan: &[String], large: &[&str]) -> Option<String> 
                     .unwrap_or_default()
             })
         }?;
-        let allowed = ALLOWED.iter().any(|(p, t, _)| *p == page && *t == table);
+        // A page and its later pages alike ("conversations", "conversations page 3").
+        let allowed = ALLOWED
+            .iter()
+            .any(|(p, t, _)| page.starts_with(p) && *t == table);
         (large.contains(&table) && !allowed).then(|| format!("reads all of {table}"))
     })
 }

@@ -51,15 +51,28 @@ pub async fn for_entity(
     on_db!(db, pool => sqlx::query_as::<_, AuditRecord>(&sql).bind(org_id).bind(entity).bind(entity_id).fetch_all(pool).await)
 }
 
-/// The newest entries of the organisation, a page at a time.
+/// The newest entries of the organisation, a page at a time; a page after the first found as
+/// a keyset (the key of the entry before it, then the entries after that key).
 pub async fn recent(
     db: &Db,
     org_id: Uuid,
     offset: i64,
     limit: i64,
 ) -> Result<Vec<AuditRecord>, sqlx::Error> {
+    const ORDER: &str = "ORDER BY created_at DESC, id DESC";
+    if offset <= 0 {
+        let sql = format!("SELECT {COLUMNS} FROM audit_log WHERE org_id = $1 {ORDER} LIMIT $2");
+        return on_db!(db, pool => sqlx::query_as::<_, AuditRecord>(&sql).bind(org_id).bind(limit).fetch_all(pool).await);
+    }
+    let seek =
+        format!("SELECT created_at, id FROM audit_log WHERE org_id = $1 {ORDER} LIMIT 1 OFFSET $2");
+    let key: Option<(DateTime<Utc>, Uuid)> = on_db!(db, pool =>
+        sqlx::query_as(&seek).bind(org_id).bind(offset - 1).fetch_optional(pool).await)?;
+    let Some((at, id)) = key else {
+        return Ok(Vec::new());
+    };
     let sql = format!(
-        "SELECT {COLUMNS} FROM audit_log WHERE org_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
+        "SELECT {COLUMNS} FROM audit_log WHERE org_id = $1 AND (created_at, id) < ($2, $3) {ORDER} LIMIT $4"
     );
-    on_db!(db, pool => sqlx::query_as::<_, AuditRecord>(&sql).bind(org_id).bind(limit).bind(offset).fetch_all(pool).await)
+    on_db!(db, pool => sqlx::query_as::<_, AuditRecord>(&sql).bind(org_id).bind(at).bind(id).bind(limit).fetch_all(pool).await)
 }

@@ -156,7 +156,9 @@ fn conversation_where(f: &ConversationFilter, first: usize) -> String {
     clause
 }
 
-/// Conversations, latest activity first, and how many match in all.
+/// Conversations, latest activity first, and how many match in all. A page after the first
+/// is found as a keyset (the key of the row before it read from the index alone, then the
+/// rows after it): with OFFSET, each row skipped also had its messages counted.
 pub async fn list_conversations(
     db: &Db,
     org_id: Uuid,
@@ -164,13 +166,63 @@ pub async fn list_conversations(
     offset: i64,
     limit: i64,
 ) -> Result<(Vec<Conversation>, i64), sqlx::Error> {
-    let clause = conversation_where(f, 4);
-    let sql = format!(
-        "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} WHERE {clause} \
-         ORDER BY COALESCE(c.last_message_at, c.created_at) DESC, c.id DESC LIMIT $2 OFFSET $3"
-    );
-    // All the organisation's conversations (from an index) less those of deleted people (few,
-    // from theirs): exact, without reading every conversation's person.
+    // $1 is the organisation, the filter's from $2, then the page's own.
+    let clause = conversation_where(f, 2);
+    let n = 2 + usize::from(f.person_id.is_some()) + usize::from(f.status.is_some());
+    const RECENT: &str = "COALESCE(c.last_message_at, c.created_at)";
+    let order = format!("ORDER BY {RECENT} DESC, c.id DESC");
+    macro_rules! filtered {
+        ($q:expr) => {{
+            let mut q = $q.bind(org_id);
+            if let Some(p) = f.person_id {
+                q = q.bind(p);
+            }
+            if let Some(s) = f.status {
+                q = q.bind(s);
+            }
+            q
+        }};
+    }
+    let key: Option<(DateTime<Utc>, Uuid)> = if offset > 0 {
+        let seek = format!(
+            "SELECT {RECENT}, c.id FROM {CONVERSATION_FROM} WHERE {clause} {order} LIMIT 1 OFFSET ${n}"
+        );
+        let key = on_db!(db, pool =>
+            filtered!(sqlx::query_as::<_, (DateTime<Utc>, Uuid)>(&seek)).bind(offset - 1).fetch_optional(pool).await)?;
+        if key.is_none() {
+            return Ok((Vec::new(), count_conversations(db, org_id, f).await?));
+        }
+        key
+    } else {
+        None
+    };
+    let items = match key {
+        None => {
+            let sql = format!(
+                "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} WHERE {clause} {order} LIMIT ${n}"
+            );
+            on_db!(db, pool => filtered!(sqlx::query_as::<_, Conversation>(&sql)).bind(limit).fetch_all(pool).await)?
+        }
+        Some((at, id)) => {
+            let sql = format!(
+                "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} WHERE {clause} \
+                 AND ({RECENT}, c.id) < (${n}, ${}) {order} LIMIT ${}",
+                n + 1,
+                n + 2
+            );
+            on_db!(db, pool => filtered!(sqlx::query_as::<_, Conversation>(&sql)).bind(at).bind(id).bind(limit).fetch_all(pool).await)?
+        }
+    };
+    Ok((items, count_conversations(db, org_id, f).await?))
+}
+
+/// How many conversations match: all the organisation's (from an index) less those of
+/// deleted people (few, from theirs), exact without reading every conversation's person.
+async fn count_conversations(
+    db: &Db,
+    org_id: Uuid,
+    f: &ConversationFilter,
+) -> Result<i64, sqlx::Error> {
     let count_clause = conversation_where(f, 2);
     let count_sql = format!(
         "SELECT (SELECT COUNT(*) FROM conversations c WHERE {count_clause}) - \
@@ -178,11 +230,10 @@ pub async fn list_conversations(
           WHERE p.org_id = $1 AND p.deleted_at IS NOT NULL AND {count_clause})"
     );
     on_db!(db, pool => {
-        let mut q = sqlx::query_as::<_, Conversation>(&sql).bind(org_id).bind(limit).bind(offset);
         let mut c = sqlx::query_scalar::<_, i64>(&count_sql).bind(org_id);
-        if let Some(p) = f.person_id { q = q.bind(p); c = c.bind(p); }
-        if let Some(s) = f.status { q = q.bind(s); c = c.bind(s); }
-        Ok((q.fetch_all(pool).await?, c.fetch_one(pool).await?))
+        if let Some(p) = f.person_id { c = c.bind(p); }
+        if let Some(s) = f.status { c = c.bind(s); }
+        c.fetch_one(pool).await
     })
 }
 

@@ -110,6 +110,32 @@ pub async fn get_item(db: &Db, org_id: Uuid, id: Uuid) -> Result<Option<DateItem
     on_db!(db, pool => sqlx::query_as::<_, DateItem>(&sql).bind(org_id).bind(id).fetch_optional(pool).await)
 }
 
+/// Date items by id, for a batch (those of another organisation are left out).
+pub async fn items_by_ids(
+    db: &Db,
+    org_id: Uuid,
+    ids: &[Uuid],
+) -> Result<Vec<DateItem>, sqlx::Error> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "SELECT {ITEM_COLUMNS} FROM date_items d WHERE {} = {} AND d.id IN ({})",
+            super::unindexed(db, "d.org_id"),
+            super::ph(db, 1),
+            super::phs(db, 2, chunk.len())
+        );
+        let rows = on_db!(db, pool => {
+            let mut q = sqlx::query_as::<_, DateItem>(&sql).bind(org_id);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            q.fetch_all(pool).await
+        })?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
 /// A person's dates, soonest first; those with no further occurrence last.
 pub async fn items_for_person(
     db: &Db,
@@ -584,7 +610,9 @@ pub struct RuleFilter {
 /// A page of reminders: soonest due first (those with no due time last); the `sent` ones
 /// most recently sent first. Each shape of filter reads through an index in its order
 /// (`reminder_rules_list`, `reminder_rules_all`, `reminder_rules_sent`, or the person's or
-/// date's), so a page costs its own rows, not the organisation's.
+/// date's), so a page costs its own rows, not the organisation's. A page after the first is
+/// found as a keyset, as the directory's are: the key of the row just before it read from the
+/// index alone, then the rows after that key.
 pub async fn list_rules(
     db: &Db,
     org_id: Uuid,
@@ -602,34 +630,88 @@ pub async fn list_rules(
         (f.due_by.is_some(), "r.scheduled_datetime <= $N"),
         (f.due_from.is_some(), "r.scheduled_datetime >= $N"),
     ];
-    // Parameters $1..$3 are the organisation, limit and offset; filters follow in order.
-    for (n, (_, condition)) in (4..).zip(conditions.iter().filter(|(on, _)| *on)) {
+    // $1 is the organisation; filters follow in order, then the page's own parameters.
+    let mut n = 2;
+    for (_, condition) in conditions.iter().filter(|(on, _)| *on) {
         clause.push_str(" AND ");
         clause.push_str(&condition.replace("$N", &format!("${n}")));
+        n += 1;
     }
-    let order = if sent {
+    macro_rules! filtered {
+        ($q:expr) => {{
+            let mut q = $q.bind(org_id);
+            if let Some(v) = f.person_id {
+                q = q.bind(v);
+            }
+            if let Some(v) = f.date_item_id {
+                q = q.bind(v);
+            }
+            if let Some(v) = f.status.filter(|_| !sent) {
+                q = q.bind(v);
+            }
+            if let Some(v) = f.due_by {
+                q = q.bind(v);
+            }
+            if let Some(v) = f.due_from {
+                q = q.bind(v);
+            }
+            q
+        }};
+    }
+    // The order, and the column its key is read from.
+    let (order, key_column, after) = if sent {
         // Sent at least once (a recurring rule goes back to pending for its next occurrence).
         clause.push_str(" AND r.sent_at IS NOT NULL");
-        "r.sent_at DESC, r.id DESC"
+        ("r.sent_at DESC, r.id DESC", "r.sent_at", "<")
     } else if ranged {
         // Said as an equality on the indexed expression, so the range is read in order.
         clause.push_str(" AND (r.scheduled_datetime IS NULL) = FALSE");
-        "r.scheduled_datetime, r.id"
+        ("r.scheduled_datetime, r.id", "r.scheduled_datetime", ">")
     } else {
-        "(r.scheduled_datetime IS NULL), r.scheduled_datetime, r.id"
+        (
+            "(r.scheduled_datetime IS NULL), r.scheduled_datetime, r.id",
+            "r.scheduled_datetime",
+            ">",
+        )
     };
-    let sql = format!(
-        "SELECT {RULE_COLUMNS} FROM reminder_rules r WHERE {clause} ORDER BY {order} LIMIT $2 OFFSET $3"
+    if offset <= 0 {
+        let sql = format!(
+            "SELECT {RULE_COLUMNS} FROM reminder_rules r WHERE {clause} ORDER BY {order} LIMIT ${n}"
+        );
+        return on_db!(db, pool => filtered!(sqlx::query_as::<_, ReminderRule>(&sql)).bind(limit).fetch_all(pool).await);
+    }
+    let seek = format!(
+        "SELECT {key_column}, r.id FROM reminder_rules r WHERE {clause} ORDER BY {order} LIMIT 1 OFFSET ${n}"
     );
-    on_db!(db, pool => {
-        let mut q = sqlx::query_as::<_, ReminderRule>(&sql).bind(org_id).bind(limit).bind(offset);
-        if let Some(v) = f.person_id { q = q.bind(v); }
-        if let Some(v) = f.date_item_id { q = q.bind(v); }
-        if let Some(v) = f.status.filter(|_| !sent) { q = q.bind(v); }
-        if let Some(v) = f.due_by { q = q.bind(v); }
-        if let Some(v) = f.due_from { q = q.bind(v); }
-        q.fetch_all(pool).await
-    })
+    let key: Option<(Option<DateTime<Utc>>, Uuid)> = on_db!(db, pool =>
+        filtered!(sqlx::query_as::<_, (Option<DateTime<Utc>>, Uuid)>(&seek)).bind(offset - 1).fetch_optional(pool).await)?;
+    let (at, id) = match key {
+        None => return Ok(Vec::new()),
+        Some(key) => key,
+    };
+    let (k1, k2, k3) = (n, n + 1, n + 2);
+    let sql = match at {
+        // Past the last rule with a due time: the rest of those without one, by id.
+        None => format!(
+            "SELECT {RULE_COLUMNS} FROM reminder_rules r WHERE {clause} AND r.scheduled_datetime IS NULL \
+             AND r.id > ${k2} AND ${k1} IS NULL ORDER BY {order} LIMIT ${k3}"
+        ),
+        Some(_) if sent || ranged => format!(
+            "SELECT {RULE_COLUMNS} FROM reminder_rules r WHERE {clause} \
+             AND ({key_column}, r.id) {after} (${k1}, ${k2}) ORDER BY {order} LIMIT ${k3}"
+        ),
+        // Those due after the key, then those with no due time: each read in its index's
+        // order, the two put together after.
+        Some(_) => format!(
+            "SELECT * FROM (SELECT * FROM (SELECT {RULE_COLUMNS} FROM reminder_rules r WHERE {clause} \
+             AND (r.scheduled_datetime IS NULL) = FALSE AND (r.scheduled_datetime, r.id) > (${k1}, ${k2}) \
+             ORDER BY r.scheduled_datetime, r.id LIMIT ${k3}) AS due \
+             UNION ALL SELECT * FROM (SELECT {RULE_COLUMNS} FROM reminder_rules r WHERE {clause} \
+             AND r.scheduled_datetime IS NULL ORDER BY r.id LIMIT ${k3}) AS undue) AS page \
+             ORDER BY (scheduled_datetime IS NULL), scheduled_datetime, id LIMIT ${k3}"
+        ),
+    };
+    on_db!(db, pool => filtered!(sqlx::query_as::<_, ReminderRule>(&sql)).bind(at).bind(id).bind(limit).fetch_all(pool).await)
 }
 
 /// The titles of these date items (those that exist), in one statement.
@@ -689,20 +771,31 @@ pub async fn due_rules(
     on_db!(db, pool => sqlx::query_as::<_, ReminderRule>(&sql).bind(now).bind(limit).fetch_all(pool).await)
 }
 
-/// Moves a rule past the occurrence just queued, unless someone changed it meanwhile (then
-/// its moment differs and nothing is written).
-pub async fn advance_rule(
+/// Moves each rule past the occurrence just queued (`queued_for`, its moment then), unless
+/// someone changed it meanwhile (then its moment differs and nothing is written), in one
+/// transaction. Returns how many moved.
+pub async fn advance_rules(
     db: &Db,
-    rule: &ReminderRule,
-    queued_for: Option<DateTime<Utc>>,
-) -> Result<bool, sqlx::Error> {
+    moves: &[(ReminderRule, Option<DateTime<Utc>>)],
+) -> Result<u64, sqlx::Error> {
     let sql =
         "UPDATE reminder_rules SET status = $3, occurrence_date = $4, last_sent_occurrence = $5, \
                scheduled_datetime = $6, updated_at = $7 \
                WHERE id = $1 AND org_id = $2 AND status = 'pending' AND scheduled_datetime = $8";
-    on_db!(db, pool => sqlx::query(sql)
-        .bind(rule.id).bind(rule.org_id).bind(rule.status.as_str()).bind(rule.occurrence_date)
-        .bind(rule.last_sent_occurrence).bind(rule.scheduled_datetime).bind(rule.updated_at)
-        .bind(queued_for)
-        .execute(pool).await.map(|r| r.rows_affected() == 1))
+    if moves.is_empty() {
+        return Ok(0);
+    }
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let mut moved = 0;
+        for (rule, queued_for) in moves {
+            moved += sqlx::query(sql)
+                .bind(rule.id).bind(rule.org_id).bind(rule.status.as_str()).bind(rule.occurrence_date)
+                .bind(rule.last_sent_occurrence).bind(rule.scheduled_datetime).bind(rule.updated_at)
+                .bind(queued_for)
+                .execute(&mut *tx).await?.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(moved)
+    })
 }

@@ -57,7 +57,8 @@ pub(crate) fn tag_json(tag: &str) -> String {
     serde_json::to_string(&tag.trim().to_lowercase()).unwrap_or_default()
 }
 
-/// A page of the catalogue by name, and how many match in all.
+/// A page of the catalogue by name, and how many match in all; a page after the first found as
+/// a keyset (the key of the vendor before it, then the vendors after that key).
 pub async fn list_vendors(
     db: &Db,
     org_id: Uuid,
@@ -65,21 +66,55 @@ pub async fn list_vendors(
     offset: i64,
     limit: i64,
 ) -> Result<(Vec<Vendor>, i64), sqlx::Error> {
-    let (clause, params) = vendor_where(f, 4);
-    let sql = format!(
-        "SELECT {VENDOR_COLUMNS} FROM vendors WHERE {clause} ORDER BY LOWER(name), id LIMIT $2 OFFSET $3"
-    );
-    let (count_clause, _) = vendor_where(f, 2);
-    let count_sql = format!("SELECT COUNT(*) FROM vendors WHERE {count_clause}");
-    on_db!(db, pool => {
-        let mut q = sqlx::query_as::<_, Vendor>(&sql).bind(org_id).bind(limit).bind(offset);
+    // $1 is the organisation, the filter's from $2, then the page's own.
+    let (clause, params) = vendor_where(f, 2);
+    let n = 2 + params.len();
+    const ORDER: &str = "ORDER BY LOWER(name), id";
+    let count_sql = format!("SELECT COUNT(*) FROM vendors WHERE {clause}");
+    let total = on_db!(db, pool => {
         let mut c = sqlx::query_scalar::<_, i64>(&count_sql).bind(org_id);
         for p in &params {
-            q = q.bind(p);
             c = c.bind(p);
         }
-        Ok((q.fetch_all(pool).await?, c.fetch_one(pool).await?))
-    })
+        c.fetch_one(pool).await
+    })?;
+    let key: Option<(String, Uuid)> = if offset > 0 {
+        let seek = format!(
+            "SELECT LOWER(name), id FROM vendors WHERE {clause} {ORDER} LIMIT 1 OFFSET ${n}"
+        );
+        let key = on_db!(db, pool => {
+            let mut q = sqlx::query_as::<_, (String, Uuid)>(&seek).bind(org_id);
+            for p in &params {
+                q = q.bind(p);
+            }
+            q.bind(offset - 1).fetch_optional(pool).await
+        })?;
+        if key.is_none() {
+            return Ok((Vec::new(), total));
+        }
+        key
+    } else {
+        None
+    };
+    let after = if key.is_some() {
+        format!(" AND (LOWER(name), id) > (${}, ${})", n + 1, n + 2)
+    } else {
+        String::new()
+    };
+    let sql =
+        format!("SELECT {VENDOR_COLUMNS} FROM vendors WHERE {clause}{after} {ORDER} LIMIT ${n}");
+    let items = on_db!(db, pool => {
+        let mut q = sqlx::query_as::<_, Vendor>(&sql).bind(org_id);
+        for p in &params {
+            q = q.bind(p);
+        }
+        q = q.bind(limit);
+        if let Some((name, id)) = &key {
+            q = q.bind(name).bind(id);
+        }
+        q.fetch_all(pool).await
+    })?;
+    Ok((items, total))
 }
 
 pub async fn save_vendor(

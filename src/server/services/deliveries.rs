@@ -55,7 +55,37 @@ pub fn person_summary(p: &Person) -> serde_json::Value {
 /// `suppressed` with the reason, so staff can see why nothing went. A second call with the
 /// same idempotency key changes nothing and returns the first delivery (`false`).
 pub async fn queue(state: &AppState, new: NewDelivery<'_>) -> ServiceResult<(Delivery, bool)> {
-    let now = state.clock.now();
+    let identities = match (new.person, &new.address) {
+        (Some(p), None) => comms::identities_for(&state.db, new.org_id, p.id).await?,
+        _ => Vec::new(),
+    };
+    let (delivery, event) = prepare(
+        new,
+        &identities,
+        state.config.delivery.max_attempts,
+        state.clock.now(),
+    );
+    if repo::insert(&state.db, &delivery, event).await? {
+        if delivery.status == DeliveryStatus::Pending {
+            state.wake.notify_one();
+        }
+        return Ok((delivery, true));
+    }
+    let existing = repo::by_key(&state.db, delivery.org_id, &delivery.idempotency_key)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("a delivery's idempotency key clashed but is not there"))?;
+    Ok((existing, false))
+}
+
+/// The delivery a message becomes, with its first event (`queued`, or `suppressed` with the
+/// reason when none of the person's `identities` can take it), written by the caller: one at
+/// a time by [`queue`], a batch at once by the reminder scheduler.
+pub fn prepare(
+    new: NewDelivery<'_>,
+    identities: &[crate::domain::comms::CommIdentity],
+    max_attempts: i32,
+    now: DateTime<Utc>,
+) -> (Delivery, &'static str) {
     let mut metadata = match new.metadata {
         serde_json::Value::Object(m) => m,
         _ => serde_json::Map::new(),
@@ -71,10 +101,7 @@ pub async fn queue(state: &AppState, new: NewDelivery<'_>) -> ServiceResult<(Del
             address: Some(address.clone()),
             identity_id: None,
         }),
-        (Some(p), None) => {
-            let identities = comms::identities_for(&state.db, new.org_id, p.id).await?;
-            route(p, &identities, new.channel).map_err(|(c, why)| (c, why.code()))
-        }
+        (Some(p), None) => route(p, identities, new.channel).map_err(|(c, why)| (c, why.code())),
         (None, None) => match new.channel {
             Some(c @ (Channel::Portal | Channel::Webhook)) => Ok(Route {
                 channel: c,
@@ -104,7 +131,7 @@ pub async fn queue(state: &AppState, new: NewDelivery<'_>) -> ServiceResult<(Del
         metadata: serde_json::Value::Object(metadata),
         status,
         suppression_reason: reason.map(String::from),
-        max_attempts: state.config.delivery.max_attempts,
+        max_attempts,
         next_attempt_at: (status == DeliveryStatus::Pending).then_some(new.due_at),
         correlation_id: new.correlation_id,
         reminder_rule_id: new.reminder_rule_id,
@@ -124,16 +151,7 @@ pub async fn queue(state: &AppState, new: NewDelivery<'_>) -> ServiceResult<(Del
     } else {
         "suppressed"
     };
-    if repo::insert(&state.db, &delivery, event).await? {
-        if status == DeliveryStatus::Pending {
-            state.wake.notify_one();
-        }
-        return Ok((delivery, true));
-    }
-    let existing = repo::by_key(&state.db, new.org_id, &delivery.idempotency_key)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("a delivery's idempotency key clashed but is not there"))?;
-    Ok((existing, false))
+    (delivery, event)
 }
 
 async fn find_person(

@@ -4,41 +4,50 @@
 //! second insert meets the key and changes nothing, and the rule only moves if it still waits
 //! for the occurrence that was queued.
 
+use crate::domain::comms::CommIdentity;
 use crate::domain::dates::{Audience, Channel, DateItem, ReminderRule, ReminderStatus};
-use crate::domain::delivery::{DeliveryKind, DeliverySource};
+use crate::domain::delivery::{DeliveryKind, DeliverySource, DeliveryStatus};
 use crate::domain::timing::local_today;
-use crate::domain::{Person, Timezone};
-use crate::server::db::{channels, dates, persons, staff};
+use crate::domain::{Person, StaffMember, Timezone};
+use crate::server::db::{channels, comms, dates, deliveries, persons, staff};
 use crate::server::error::ServiceResult;
 use crate::server::services::dates::schedule;
-use crate::server::services::deliveries::{queue, NewDelivery};
+use crate::server::services::deliveries::{prepare, NewDelivery};
 use crate::server::AppState;
 use chrono::{DateTime, Utc};
 use serde_json::json;
+use std::collections::{BTreeMap, HashMap};
+use uuid::Uuid;
 
 const BATCH: i64 = 200;
 
 /// Queues every reminder due by now. Returns how many occurrences were turned into deliveries.
+///
+/// A batch is read and written a fixed number of statements at a time, however many
+/// reminders it holds: for each organisation in it, its people, their dates and addresses (and
+/// its staff and e-mail setting when a reminder is for staff) are read at once, the deliveries
+/// are written by one multi-row insert, and the rules are moved on in one transaction.
 pub async fn run_once(state: &AppState) -> ServiceResult<u64> {
     let now = state.clock.now();
     let mut queued = 0;
     loop {
         let due = dates::due_rules(&state.db, now, BATCH).await?;
-        let mut moved = 0;
+        let mut by_org: BTreeMap<Uuid, Vec<&ReminderRule>> = BTreeMap::new();
         for rule in &due {
-            match queue_rule(state, rule, now).await {
-                Ok(true) => {
-                    queued += 1;
-                    moved += 1;
-                }
-                Ok(false) => {}
+            by_org.entry(rule.org_id).or_default().push(rule);
+        }
+        let mut moved = 0;
+        for (org_id, rules) in by_org {
+            match queue_rules(state, org_id, &rules, now).await {
+                Ok(n) => moved += n,
                 Err(err) => {
-                    tracing::warn!(rule = %rule.id, error = %err, "could not queue a reminder")
+                    tracing::warn!(org = %org_id, rules = rules.len(), error = %err, "could not queue reminders")
                 }
             }
         }
-        // Stop when the batch was the last, or when nothing in it could move (so a rule that
-        // keeps failing cannot hold the loop).
+        queued += moved;
+        // Stop when the batch was the last, or when nothing in it could move (so rules that
+        // keep failing cannot hold the loop).
         if (due.len() as i64) < BATCH || moved == 0 {
             break;
         }
@@ -47,6 +56,187 @@ pub async fn run_once(state: &AppState) -> ServiceResult<u64> {
         state.metrics.reminders_queued(queued);
     }
     Ok(queued)
+}
+
+/// What a batch of one organisation's reminders needs to be written, read at once.
+#[derive(Default)]
+struct Context {
+    people: HashMap<Uuid, Person>,
+    items: HashMap<Uuid, DateItem>,
+    identities: HashMap<Uuid, Vec<CommIdentity>>,
+    /// Active staff members, by id (read only when a reminder is for staff).
+    staff: HashMap<Uuid, StaffMember>,
+    email_on: bool,
+}
+
+impl Context {
+    async fn read(state: &AppState, org_id: Uuid, rules: &[&ReminderRule]) -> ServiceResult<Self> {
+        let db = &state.db;
+        let mut person_ids: Vec<Uuid> = rules.iter().map(|r| r.person_id).collect();
+        person_ids.sort();
+        person_ids.dedup();
+        let mut item_ids: Vec<Uuid> = rules.iter().filter_map(|r| r.date_item_id).collect();
+        item_ids.sort();
+        item_ids.dedup();
+        let mut out = Self {
+            people: persons::by_ids(db, org_id, &person_ids)
+                .await?
+                .into_iter()
+                .map(|p| (p.id, p))
+                .collect(),
+            items: dates::items_by_ids(db, org_id, &item_ids)
+                .await?
+                .into_iter()
+                .map(|i| (i.id, i))
+                .collect(),
+            ..Self::default()
+        };
+        let mut for_clients: Vec<Uuid> = rules
+            .iter()
+            .filter(|r| r.audience == Audience::Client)
+            .map(|r| r.person_id)
+            .collect();
+        for_clients.sort();
+        for_clients.dedup();
+        if !for_clients.is_empty() {
+            for i in comms::identities_of(db, org_id, &for_clients).await? {
+                out.identities.entry(i.person_id).or_default().push(i);
+            }
+        }
+        if rules.iter().any(|r| r.audience == Audience::Staff) {
+            out.staff = staff::list(db, org_id)
+                .await?
+                .into_iter()
+                .filter(|s| s.active)
+                .map(|s| (s.id, s))
+                .collect();
+            out.email_on = channels::settings(db, org_id)
+                .await?
+                .get("email")
+                .is_some_and(|c| c.enabled);
+        }
+        Ok(out)
+    }
+}
+
+/// Turns one organisation's due rules into their deliveries and moves the rules on. Returns
+/// how many moved (a rule another worker, or an edit, got to first does not).
+async fn queue_rules(
+    state: &AppState,
+    org_id: Uuid,
+    rules: &[&ReminderRule],
+    now: DateTime<Utc>,
+) -> ServiceResult<u64> {
+    let cx = Context::read(state, org_id, rules).await?;
+    let max_attempts = state.config.delivery.max_attempts;
+    let mut written = Vec::new();
+    let mut moves = Vec::new();
+    for rule in rules {
+        // A person deleted since the batch was read is left out, as are their reminders.
+        let Some(person) = cx.people.get(&rule.person_id) else {
+            continue;
+        };
+        let item = rule.date_item_id.and_then(|id| cx.items.get(&id));
+        let occurrence = match (rule.occurrence_date, rule.scheduled_datetime) {
+            (Some(d), _) => d.to_string(),
+            (None, Some(t)) => t.to_rfc3339(),
+            (None, None) => continue,
+        };
+        let (subject, body) = text(rule, person, item, now);
+        let metadata = json!({
+            "reminder_rule_id": rule.id,
+            "date_item_id": rule.date_item_id,
+            "occurrence": occurrence,
+            "title": item.map(|i| i.title.clone()),
+            "audience": rule.audience.as_str(),
+        });
+        let due_at = rule.scheduled_datetime.unwrap_or(now);
+        let mut sends: Vec<(Channel, Option<Uuid>, Option<String>)> = Vec::new();
+        match rule.audience {
+            Audience::Client => sends.push((rule.channel_type, None, None)),
+            Audience::Staff => {
+                let assigned = person.assigned_staff_id.and_then(|id| cx.staff.get(&id));
+                sends.push((Channel::Portal, assigned.map(|s| s.id), None));
+                // E-mail as well, when the organisation sends e-mail and someone is assigned.
+                if let Some(s) = assigned {
+                    if cx.email_on || rule.channel_type == Channel::Email {
+                        sends.push((Channel::Email, Some(s.id), Some(s.email.clone())));
+                    }
+                }
+            }
+        }
+        let identities = cx
+            .identities
+            .get(&person.id)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        for (channel, staff_id, address) in sends {
+            written.push(prepare(
+                NewDelivery {
+                    org_id,
+                    person: Some(person),
+                    staff_id,
+                    kind: DeliveryKind::Utility,
+                    source: DeliverySource::Reminder,
+                    channel: Some(channel),
+                    address,
+                    subject: Some(subject.clone()),
+                    body: body.clone(),
+                    metadata: metadata.clone(),
+                    idempotency_key: format!(
+                        "reminder:{}:{occurrence}:{}",
+                        rule.id,
+                        channel.as_str()
+                    ),
+                    correlation_id: None,
+                    reminder_rule_id: Some(rule.id),
+                    occurrence: Some(occurrence.clone()),
+                    conversation_id: None,
+                    due_at,
+                },
+                identities,
+                max_attempts,
+                now,
+            ));
+        }
+        moves.push((next(rule, item, person, now), rule.scheduled_datetime));
+    }
+    // Written before the rules move: a crash between the two queues the same occurrences
+    // again, and their idempotency keys make that a no-op.
+    let (rows, events): (Vec<_>, Vec<_>) = written.into_iter().unzip();
+    let landed = deliveries::insert_many(&state.db, &rows, &events).await?;
+    if rows
+        .iter()
+        .any(|d| d.status == DeliveryStatus::Pending && landed.contains(&d.id))
+    {
+        state.wake.notify_one();
+    }
+    Ok(dates::advance_rules(&state.db, &moves).await?)
+}
+
+/// The rule after the occurrence just queued: a lead-time rule at its date's next
+/// occurrence, a one-off done.
+fn next(
+    rule: &ReminderRule,
+    item: Option<&DateItem>,
+    person: &Person,
+    now: DateTime<Utc>,
+) -> ReminderRule {
+    let mut next = rule.clone();
+    next.updated_at = now;
+    match rule.occurrence_date {
+        Some(d) => {
+            next.last_sent_occurrence = Some(d);
+            schedule(&mut next, item, tz_of(person), now);
+            if next.scheduled_datetime.is_none() {
+                next.status = ReminderStatus::Sent;
+                next.scheduled_datetime = rule.scheduled_datetime;
+                next.occurrence_date = rule.occurrence_date;
+            }
+        }
+        None => next.status = ReminderStatus::Sent,
+    }
+    next
 }
 
 fn tz_of(person: &Person) -> chrono_tz::Tz {
@@ -98,97 +288,4 @@ fn text(
         None => default,
     };
     (subject, body)
-}
-
-/// Turns one due rule into its deliveries and moves the rule on. `false` when another worker
-/// (or an edit) got there first.
-async fn queue_rule(
-    state: &AppState,
-    rule: &ReminderRule,
-    now: DateTime<Utc>,
-) -> ServiceResult<bool> {
-    let Some(person) = persons::get(&state.db, rule.org_id, rule.person_id).await? else {
-        return Ok(false);
-    };
-    let item = match rule.date_item_id {
-        Some(id) => dates::get_item(&state.db, rule.org_id, id).await?,
-        None => None,
-    };
-    let occurrence = match (rule.occurrence_date, rule.scheduled_datetime) {
-        (Some(d), _) => d.to_string(),
-        (None, Some(t)) => t.to_rfc3339(),
-        (None, None) => return Ok(false),
-    };
-    let (subject, body) = text(rule, &person, item.as_ref(), now);
-    let metadata = json!({
-        "reminder_rule_id": rule.id,
-        "date_item_id": rule.date_item_id,
-        "occurrence": occurrence,
-        "title": item.as_ref().map(|i| i.title.clone()),
-        "audience": rule.audience.as_str(),
-    });
-    let due_at = rule.scheduled_datetime.unwrap_or(now);
-    let mut sends: Vec<(Channel, Option<uuid::Uuid>, Option<String>)> = Vec::new();
-    match rule.audience {
-        Audience::Client => sends.push((rule.channel_type, None, None)),
-        Audience::Staff => {
-            let assigned = match person.assigned_staff_id {
-                Some(id) => staff::get(&state.db, rule.org_id, id)
-                    .await?
-                    .filter(|s| s.active),
-                None => None,
-            };
-            sends.push((Channel::Portal, assigned.as_ref().map(|s| s.id), None));
-            // E-mail as well, when the organisation sends e-mail and someone is assigned.
-            if let Some(s) = &assigned {
-                let email_on = channels::settings(&state.db, rule.org_id)
-                    .await?
-                    .get("email")
-                    .is_some_and(|c| c.enabled);
-                if email_on || rule.channel_type == Channel::Email {
-                    sends.push((Channel::Email, Some(s.id), Some(s.email.clone())));
-                }
-            }
-        }
-    }
-    for (channel, staff_id, address) in sends {
-        queue(
-            state,
-            NewDelivery {
-                org_id: rule.org_id,
-                person: Some(&person),
-                staff_id,
-                kind: DeliveryKind::Utility,
-                source: DeliverySource::Reminder,
-                channel: Some(channel),
-                address,
-                subject: Some(subject.clone()),
-                body: body.clone(),
-                metadata: metadata.clone(),
-                idempotency_key: format!("reminder:{}:{occurrence}:{}", rule.id, channel.as_str()),
-                correlation_id: None,
-                reminder_rule_id: Some(rule.id),
-                occurrence: Some(occurrence.clone()),
-                conversation_id: None,
-                due_at,
-            },
-        )
-        .await?;
-    }
-    // Move on: a lead-time rule to its date's next occurrence, a one-off to done.
-    let mut next = rule.clone();
-    next.updated_at = now;
-    match rule.occurrence_date {
-        Some(d) => {
-            next.last_sent_occurrence = Some(d);
-            schedule(&mut next, item.as_ref(), tz_of(&person), now);
-            if next.scheduled_datetime.is_none() {
-                next.status = ReminderStatus::Sent;
-                next.scheduled_datetime = rule.scheduled_datetime;
-                next.occurrence_date = rule.occurrence_date;
-            }
-        }
-        None => next.status = ReminderStatus::Sent,
-    }
-    Ok(dates::advance_rule(&state.db, &next, rule.scheduled_datetime).await?)
 }
