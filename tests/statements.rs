@@ -149,10 +149,12 @@ type Measured = BTreeMap<&'static str, (usize, Vec<String>)>;
 async fn measure(app: &TestApp, session: &str, busy: &str) -> Measured {
     let mut out = BTreeMap::new();
     for (name, path) in pages(busy) {
-        // The first request of a page may warm caches (the organisation's settings); the second
-        // is the one counted.
-        statements(app, session, &path).await;
-        out.insert(name, statements(app, session, &path).await);
+        // The first request of a page may warm caches (the organisation's settings, a month of
+        // the calendar on SQLite); the second is the one counted. Both are planned.
+        let (_, mut texts) = statements(app, session, &path).await;
+        let (n, again) = statements(app, session, &path).await;
+        texts.extend(again);
+        out.insert(name, (n, texts));
     }
     out
 }
@@ -183,7 +185,24 @@ async fn fixed_number(backend: Backend) {
         "statements per page grew with the organisation"
     );
     eprintln!("{backend:?}: statements per page {large:?}");
-    let pinned: BTreeMap<&str, usize> = PINNED.iter().copied().collect();
+    let mut pinned: BTreeMap<&str, usize> = PINNED.iter().copied().collect();
+    if matches!(backend, Backend::Sqlite) {
+        // A month is reused on SQLite while nothing of it changed: the session, its user and
+        // the organisation's clock. Read afresh after a write, it is the six of PostgreSQL.
+        pinned.insert("calendar", 3);
+        add_date(&api, &busy, 31).await;
+        let path = "/calendar?month=2027-03";
+        assert_eq!(
+            statements(&app, &session, path).await.0,
+            6,
+            "a month after a write"
+        );
+        assert_eq!(
+            statements(&app, &session, path).await.0,
+            3,
+            "the same month again"
+        );
+    }
     assert_eq!(large, pinned, "statements per page ({backend:?})");
 
     plans_at_scale(&app).await;

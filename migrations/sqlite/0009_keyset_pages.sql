@@ -15,3 +15,16 @@ DROP INDEX audit_log_org;
 
 -- The vendor catalogue, by name.
 CREATE INDEX vendors_name ON vendors(org_id, LOWER(name), id) WHERE deleted_at IS NULL;
+
+-- Reminders and conversations: the person too, so that the key of a deep page is read from the
+-- index alone (whether the person was deleted is checked against the few who were).
+CREATE INDEX reminder_rules_all_keys ON reminder_rules(org_id, (scheduled_datetime IS NULL), scheduled_datetime, id, person_id);
+DROP INDEX reminder_rules_all;
+CREATE INDEX reminder_rules_list_keys ON reminder_rules(org_id, status, (scheduled_datetime IS NULL), scheduled_datetime, id, person_id);
+DROP INDEX reminder_rules_list;
+CREATE INDEX reminder_rules_sent_keys ON reminder_rules(org_id, sent_at, id, person_id) WHERE sent_at IS NOT NULL;
+DROP INDEX reminder_rules_sent;
+CREATE INDEX conversations_recent_keys ON conversations(org_id, (COALESCE(last_message_at, created_at)), id, person_id);
+DROP INDEX conversations_recent;
+CREATE INDEX conversations_status_recent_keys ON conversations(org_id, status, (COALESCE(last_message_at, created_at)), id, person_id);
+DROP INDEX conversations_status_recent;

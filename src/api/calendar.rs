@@ -79,12 +79,11 @@ pub async fn calendar_month(#[server(default)] month: String) -> Result<MonthVie
         .iter_days()
         .take_while(|d| d.month() == first.month())
         .collect();
-    let found = crate::server::services::calendar::days(
+    let found = crate::server::services::calendar::month(
         &state,
         &actor,
         tz,
         &days,
-        0,
         MONTH_DATES_PER_DAY,
         MONTH_REMINDERS_PER_DAY,
     )

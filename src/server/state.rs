@@ -22,6 +22,8 @@ pub struct AppState {
     pub assets: Arc<Assets>,
     /// Each organisation's number of clients, for Home (an exact count of every client).
     pub client_counts: Arc<CountCache>,
+    /// Months of the calendar as last read (SQLite only; see `services::calendar::MonthCache`).
+    pub calendar_months: Arc<crate::server::services::calendar::MonthCache>,
     /// The outbound channels' shared HTTP client and network policy.
     pub channels: Arc<Channels>,
     /// Woken when a delivery is queued, so the dispatcher need not wait for its next poll.
@@ -50,6 +52,7 @@ impl AppState {
             leptos_options,
             assets: Arc::new(Assets::default()),
             client_counts: Arc::new(CountCache::default()),
+            calendar_months: Arc::default(),
             channels: Arc::new(channels),
             wake: Arc::new(Notify::new()),
             metrics: Arc::new(Metrics::default()),

@@ -162,6 +162,81 @@ async fn calendar_month_and_feed(backend: Backend) {
 }
 both_backends!(calendar_month_and_feed);
 
+/// A month shows every change at once, whatever made it (on SQLite a month is reused while none
+/// of its rows changed): a staff member's edit, a client renamed, a reminder the worker sent, a
+/// client deleted.
+async fn month_follows_every_change(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let api = Api::setup(&app, "acme").await;
+    add_dated_person(&api, "Grace Hopper", None, "1906-04-09", "Grace's birthday").await;
+    let session = std::cell::RefCell::new(app.session("admin@acme.test").await);
+    let month = || async {
+        let session = session.borrow().clone();
+        let res = app
+            .server_fn(
+                "/srv/calendar/calendar_month",
+                Some(&session),
+                &[("month", "2026-04")],
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        res.json::<Value>().await.unwrap()
+    };
+    let april = month().await;
+    assert_eq!(april["entries"][0]["title"], "Grace's birthday", "{april}");
+    assert_eq!(april["reminders"][0]["status"], "pending", "{april}");
+    assert_eq!(month().await, april, "read again, the same month");
+
+    // Edited through the API.
+    let (_, found) = api.get("/persons?q=grace").await;
+    let grace = found["items"][0]["id"].as_str().unwrap().to_string();
+    let (_, items) = api.get(&format!("/persons/{grace}/date-items")).await;
+    let item = items["items"][0]["id"].as_str().unwrap().to_string();
+    let (status, d, _) = api
+        .send(
+            reqwest::Method::PUT,
+            &format!("/date-items/{item}"),
+            Some(json!({ "title": "Grace's 120th" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{d}");
+    assert_eq!(month().await["entries"][0]["title"], "Grace's 120th");
+    let (status, p, _) = api
+        .send(
+            reqwest::Method::PUT,
+            &format!("/persons/{grace}"),
+            Some(json!({ "full_name": "Rear Admiral Hopper" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(
+        month().await["entries"][0]["person_name"],
+        "Rear Admiral Hopper"
+    );
+
+    // Sent by the reminder scheduler (a week before, 2 April 09:00): the reminder moves on to
+    // next year's occurrence, out of this April.
+    app.clock
+        .set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 4, 2, 10, 0, 0).unwrap());
+    let queued = concierge::server::worker::scheduler::run_once(app.state())
+        .await
+        .unwrap();
+    assert_eq!(queued, 1);
+    // (Weeks later: signed in again.)
+    *session.borrow_mut() = app.session("admin@acme.test").await;
+    let after = month().await;
+    assert_eq!(after["reminders"], json!([]), "{after}");
+
+    // Deleted: gone from the month.
+    let (status, _, _) = api
+        .send(reqwest::Method::DELETE, &format!("/persons/{grace}"), None)
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(month().await["entries"], json!([]));
+    app.finish().await;
+}
+both_backends!(month_follows_every_change);
+
 /// A busy day shows its first few dates and reminders in the month and all of them on its own
 /// page; every kind of rule is found (yearly by its key, a leap birthday on 28 February, a
 /// monthly date expanded, a one-off only in its year).

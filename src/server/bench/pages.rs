@@ -77,6 +77,11 @@ fn targets(data: &orgdata::OrgData) -> Vec<Target> {
             format!("/reminders?status={status}"),
         ));
     }
+    // Deep in the long lists (found by key: the key before the page, then the page).
+    out.push(page(
+        "reminders: all, page 1000",
+        "/reminders?status=all&page=1000".into(),
+    ));
     for status in [
         "all",
         "pending",
@@ -92,12 +97,17 @@ fn targets(data: &orgdata::OrgData) -> Vec<Target> {
         ));
     }
     out.extend([
+        page(
+            "messages: all, page 1000",
+            "/messages?status=all&page=1000".into(),
+        ),
         page("messages: sms", "/messages?status=all&channel=sms".into()),
         page(
             "messages: engagement",
             "/messages?status=all&kind=engagement".into(),
         ),
         page("conversations", "/conversations".into()),
+        page("conversations: page 100", "/conversations?page=100".into()),
         page(
             "conversation",
             format!("/conversations/{}", data.conversation),

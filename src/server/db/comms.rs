@@ -184,8 +184,12 @@ pub async fn list_conversations(
         }};
     }
     let key: Option<(DateTime<Utc>, Uuid)> = if offset > 0 {
+        // Read from the index alone: the people deleted are few, read once and checked in
+        // memory (a join looked up every person before the page).
         let seek = format!(
-            "SELECT {RECENT}, c.id FROM {CONVERSATION_FROM} WHERE {clause} {order} LIMIT 1 OFFSET ${n}"
+            "SELECT {RECENT}, c.id FROM conversations c WHERE {clause} AND c.person_id NOT IN \
+             (SELECT p.id FROM persons p WHERE p.org_id = $1 AND p.deleted_at IS NOT NULL) \
+             {order} LIMIT 1 OFFSET ${n}"
         );
         let key = on_db!(db, pool =>
             filtered!(sqlx::query_as::<_, (DateTime<Utc>, Uuid)>(&seek)).bind(offset - 1).fetch_optional(pool).await)?;
@@ -204,9 +208,11 @@ pub async fn list_conversations(
             on_db!(db, pool => filtered!(sqlx::query_as::<_, Conversation>(&sql)).bind(limit).fetch_all(pool).await)?
         }
         Some((at, id)) => {
+            // Said as a range on the indexed expression (SQLite reads a row comparison of an
+            // expression and a column as a filter, not as the range it is).
             let sql = format!(
                 "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} WHERE {clause} \
-                 AND ({RECENT}, c.id) < (${n}, ${}) {order} LIMIT ${}",
+                 AND {RECENT} <= ${n} AND ({RECENT} < ${n} OR c.id < ${}) {order} LIMIT ${}",
                 n + 1,
                 n + 2
             );

@@ -33,11 +33,15 @@ macro_rules! bind_rule {
     };
 }
 
-/// A reminder rule of a live person, written as "not of a deleted person": the check reads the
-/// few deleted people (`persons_deleted`), where "of a live person" made PostgreSQL hash every
-/// live person for each statement (a calendar month took seconds at 100,000 clients).
-const LIVE_RULE: &str = "NOT EXISTS (SELECT 1 FROM persons p WHERE p.id = r.person_id \
-    AND p.org_id = r.org_id AND p.deleted_at IS NOT NULL)";
+/// A reminder rule of a live person, written as "not of a deleted person" of the organisation
+/// (`$1` in every statement that uses it): the few deleted people are read once per statement
+/// (`persons_deleted`) and each rule is checked against them in memory. "Of a live person" made
+/// PostgreSQL hash every live person for each statement (a calendar month took seconds at
+/// 100,000 clients); a `NOT EXISTS` per rule made the key of a deep page look up 50,000 people
+/// one by one (19 s for page 1,000 on SQLite), where with `person_id` in the list's index the
+/// key is read from the index alone (a few milliseconds).
+const LIVE_RULE: &str = "r.person_id NOT IN (SELECT p.id FROM persons p \
+    WHERE p.org_id = $1 AND p.deleted_at IS NOT NULL)";
 
 const CATEGORY_COLUMNS: &str = "id, org_id, name, icon, color, created_at, updated_at";
 
@@ -609,7 +613,7 @@ pub struct RuleFilter {
 
 /// A page of reminders: soonest due first (those with no due time last); the `sent` ones
 /// most recently sent first. Each shape of filter reads through an index in its order
-/// (`reminder_rules_list`, `reminder_rules_all`, `reminder_rules_sent`, or the person's or
+/// (`reminder_rules_list_keys`, `reminder_rules_all_keys`, `reminder_rules_sent_keys`, or the person's or
 /// date's), so a page costs its own rows, not the organisation's. A page after the first is
 /// found as a keyset, as the directory's are: the key of the row just before it read from the
 /// index alone, then the rows after that key.

@@ -24,6 +24,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 #[derive(Clone, Debug)]
@@ -42,6 +43,19 @@ macro_rules! on_db {
             $crate::server::db::Db::Postgres($pool) => $body,
         }
     };
+}
+
+/// The tables a month of the calendar is read from.
+const CALENDAR_TABLES: &[&str] = &["date_items", "reminder_rules", "persons", "date_categories"];
+
+/// How many rows of the calendar's tables the SQLite connections of this process have written
+/// (counted by SQLite's update hook on each connection, whatever statement or transaction did
+/// it, rolled back or not): a month of the calendar read while this stood still is still true.
+static CALENDAR_WRITES: AtomicU64 = AtomicU64::new(0);
+
+/// See [`CALENDAR_WRITES`].
+pub fn calendar_writes() -> u64 {
+    CALENDAR_WRITES.load(Ordering::Relaxed)
 }
 
 impl Db {
@@ -72,6 +86,16 @@ impl Db {
             }
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.lock_handle().await?.set_update_hook(|change| {
+                            if CALENDAR_TABLES.contains(&change.table) {
+                                CALENDAR_WRITES.fetch_add(1, Ordering::Relaxed);
+                            }
+                        });
+                        Ok(())
+                    })
+                })
                 .connect_with(options)
                 .await
                 .with_context(|| format!("could not open SQLite database {}", path.display()))?;

@@ -64,12 +64,83 @@ pub async fn occurrences(
 pub type DayReminder = (NaiveDate, ReminderRule, (String, String), Option<String>);
 
 /// Some days of the calendar: their dates and reminders, a bounded number per day.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Days {
     pub entries: Vec<CalendarEntry>,
     pub reminders: Vec<DayReminder>,
     /// The days that have more dates or reminders than were taken.
     pub more: BTreeSet<NaiveDate>,
+}
+
+/// How long a month read on SQLite is reused when nothing of this process changed it: what
+/// another process wrote (a command-line import) shows within this.
+const MONTH_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+/// How many months are kept (each about 100 KB).
+const MONTHS_KEPT: usize = 64;
+
+/// Months of the calendar as last read on SQLite, by organisation, first day and clock. The
+/// whole team looks at the same month, and on SQLite one view costs about 25 ms of reads (a
+/// day at a time through 62 keys and 31 windows), more than 50 people reading it once a second
+/// leave room for on two cores. A month is reused while no connection of this process has
+/// written a row of the tables it is read from (`db::calendar_writes`) and for at most
+/// [`MONTH_TTL`]. PostgreSQL reads each month afresh (15 ms; several processes may write).
+#[derive(Default)]
+pub struct MonthCache {
+    entries: std::sync::Mutex<std::collections::HashMap<MonthKey, (u64, std::time::Instant, Days)>>,
+}
+
+/// A month: the organisation, its first day, the clock it is read on.
+type MonthKey = (Uuid, NaiveDate, String);
+
+impl MonthCache {
+    fn get(&self, key: &MonthKey, writes: u64) -> Option<Days> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(key)
+            .filter(|(w, at, _)| *w == writes && at.elapsed() < MONTH_TTL)
+            .map(|(_, _, days)| days.clone())
+    }
+
+    fn put(&self, key: MonthKey, writes: u64, days: Days) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= MONTHS_KEPT && !entries.contains_key(&key) {
+            let oldest = entries
+                .iter()
+                .min_by_key(|(_, (_, at, _))| *at)
+                .map(|(k, _)| k.clone());
+            if let Some(oldest) = oldest {
+                entries.remove(&oldest);
+            }
+        }
+        entries.insert(key, (writes, std::time::Instant::now(), days));
+    }
+}
+
+/// A month of the calendar (`days`, its days in order): [`days`] with no skip, reused on
+/// SQLite as [`MonthCache`] says.
+pub async fn month(
+    state: &AppState,
+    actor: &Actor,
+    tz: chrono_tz::Tz,
+    days: &[NaiveDate],
+    dates_per_day: usize,
+    reminders_per_day: usize,
+) -> ServiceResult<Days> {
+    let Some(&first) = days.first() else {
+        return Ok(Days::default());
+    };
+    if !matches!(state.db, db::Db::Sqlite(_)) {
+        return self::days(state, actor, tz, days, 0, dates_per_day, reminders_per_day).await;
+    }
+    let key = (actor.org_id(), first, tz.name().to_string());
+    // Read before the month, so that a write while it is read makes the entry stale.
+    let writes = db::calendar_writes();
+    if let Some(found) = state.calendar_months.get(&key, writes) {
+        return Ok(found);
+    }
+    let found = self::days(state, actor, tz, days, 0, dates_per_day, reminders_per_day).await?;
+    state.calendar_months.put(key, writes, found.clone());
+    Ok(found)
 }
 
 /// The dates and reminders of `days` (on the organisation's clock, `tz`): for each day, after
