@@ -10,9 +10,8 @@
 //!
 //! Each text and WebAssembly file is compressed once, as small as brotli and gzip make it, on a
 //! thread of its own after start-up, and the compressed bytes are kept: a browser that accepts
-//! them gets them. Until they are ready (and for a client that accepts neither), the file goes
-//! out as it is, and the router's `CompressionLayer` compresses it on the way, at the quicker
-//! level it uses for pages.
+//! them gets them. Until they are ready, the file goes out as it is, and the router's
+//! `CompressionLayer` gzips it on the way, as it does pages.
 
 use super::AppState;
 use axum::body::Body;

@@ -77,20 +77,21 @@ pub fn build_router(state: AppState) -> Router {
         .layer(from_fn(guard::security_headers))
         .layer(from_fn(guard::correlation))
         .layer(from_fn_with_state(state.clone(), super::metrics::track))
-        // Outermost: gzip or brotli, as the client accepts, for HTML, JSON,
-        // CSS, JavaScript and WebAssembly alike.
+        // Outermost: gzip for pages, JSON and any asset not yet compressed.
         .layer(compression())
         .with_state(state)
 }
 
-/// Compression of every response on its way out, at level 4. The crates' own default for
-/// brotli is its slowest level, 11, meant for files compressed once: on a month of the calendar
-/// (175 KB of HTML) it cost more than the page. Brotli's 4 is about as small as gzip's 6 and
-/// several times quicker (the level Cloudflare uses for pages made per request); gzip's 4 is
-/// a little quicker than its 6 and hardly larger. The built assets are compressed once, at the
-/// best level, by `assets`.
+/// Compression of every response made per request: gzip at level 4. Not brotli: its encoder
+/// holds about 10 MB for each response it compresses (its window and hash tables), so 50 people
+/// reading pages at once took the server from 120 to 760 MB, where gzip's holds a few hundred
+/// KB and is as quick at this level; and the crates' default level for brotli is its slowest,
+/// 11, meant for files compressed once. The built assets are compressed once, with brotli at
+/// its best, by `assets`, and sent as such.
 fn compression() -> CompressionLayer {
-    CompressionLayer::new().quality(tower_http::CompressionLevel::Precise(4))
+    CompressionLayer::new()
+        .no_br()
+        .quality(tower_http::CompressionLevel::Precise(4))
 }
 
 /// The client directory as CSV, for a signed-in staff member.
