@@ -29,25 +29,11 @@ pub async fn identities_of(
     org_id: Uuid,
     person_ids: &[Uuid],
 ) -> Result<Vec<CommIdentity>, sqlx::Error> {
-    let mut out = Vec::new();
-    for chunk in person_ids.chunks(500) {
-        let sql = format!(
-            "SELECT {IDENTITY_COLUMNS} FROM comm_identities WHERE {} = {} AND person_id IN ({}) \
-             ORDER BY person_id, preferred DESC, channel, created_at",
-            super::unindexed(db, "org_id"),
-            super::ph(db, 1),
-            super::phs(db, 2, chunk.len())
-        );
-        let rows = on_db!(db, pool => {
-            let mut q = sqlx::query_as::<_, CommIdentity>(&sql).bind(org_id);
-            for id in chunk {
-                q = q.bind(id);
-            }
-            q.fetch_all(pool).await
-        })?;
-        out.extend(rows);
-    }
-    Ok(out)
+    let sql = format!(
+        "SELECT {IDENTITY_COLUMNS} FROM comm_identities WHERE {{org}} AND person_id IN ({{ids}}) \
+         ORDER BY person_id, preferred DESC, channel, created_at"
+    );
+    super::by_ids(db, &sql, "org_id", org_id, person_ids).await
 }
 
 pub async fn get_identity(

@@ -120,24 +120,9 @@ pub async fn items_by_ids(
     org_id: Uuid,
     ids: &[Uuid],
 ) -> Result<Vec<DateItem>, sqlx::Error> {
-    let mut out = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(500) {
-        let sql = format!(
-            "SELECT {ITEM_COLUMNS} FROM date_items d WHERE {} = {} AND d.id IN ({})",
-            super::unindexed(db, "d.org_id"),
-            super::ph(db, 1),
-            super::phs(db, 2, chunk.len())
-        );
-        let rows = on_db!(db, pool => {
-            let mut q = sqlx::query_as::<_, DateItem>(&sql).bind(org_id);
-            for id in chunk {
-                q = q.bind(id);
-            }
-            q.fetch_all(pool).await
-        })?;
-        out.extend(rows);
-    }
-    Ok(out)
+    let sql =
+        format!("SELECT {ITEM_COLUMNS} FROM date_items d WHERE {{org}} AND d.id IN ({{ids}})");
+    super::by_ids(db, &sql, "d.org_id", org_id, ids).await
 }
 
 /// A person's dates, soonest first; those with no further occurrence last.

@@ -196,6 +196,41 @@ pub(crate) fn unindexed(db: &Db, column: &str) -> String {
     }
 }
 
+/// The rows `template` reads for a list of ids, in chunks of 500 (a statement has a bounded
+/// number of parameters). In `template`, `{org}` stands for "`org_column` is the
+/// organisation" (written with [`unindexed`], so that the ids choose the index) and `{ids}` for
+/// the ids' placeholders.
+pub(crate) async fn by_ids<T>(
+    db: &Db,
+    template: &str,
+    org_column: &str,
+    org_id: uuid::Uuid,
+    ids: &[uuid::Uuid],
+) -> Result<Vec<T>, sqlx::Error>
+where
+    T: Send
+        + Unpin
+        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+{
+    let org = format!("{} = {}", unindexed(db, org_column), ph(db, 1));
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let sql = template
+            .replace("{org}", &org)
+            .replace("{ids}", &phs(db, 2, chunk.len()));
+        let rows = on_db!(db, pool => {
+            let mut q = sqlx::query_as::<_, T>(&sql).bind(org_id);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            q.fetch_all(pool).await
+        })?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
 /// `count` placeholders from the `first`, comma-separated (see [`ph`]).
 pub(crate) fn phs(db: &Db, first: usize, count: usize) -> String {
     (first..first + count)

@@ -111,24 +111,10 @@ pub async fn get(db: &Db, org_id: Uuid, id: Uuid) -> Result<Option<Person>, sqlx
 
 /// Live people by id, for a batch (those deleted or of another organisation are left out).
 pub async fn by_ids(db: &Db, org_id: Uuid, ids: &[Uuid]) -> Result<Vec<Person>, sqlx::Error> {
-    let mut out = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(500) {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM {FROM} WHERE {} = {} AND p.deleted_at IS NULL AND p.id IN ({})",
-            super::unindexed(db, "p.org_id"),
-            super::ph(db, 1),
-            super::phs(db, 2, chunk.len())
-        );
-        let rows = on_db!(db, pool => {
-            let mut q = sqlx::query_as::<_, Person>(&sql).bind(org_id);
-            for id in chunk {
-                q = q.bind(id);
-            }
-            q.fetch_all(pool).await
-        })?;
-        out.extend(rows);
-    }
-    Ok(out)
+    let sql = format!(
+        "SELECT {COLUMNS} FROM {FROM} WHERE {{org}} AND p.deleted_at IS NULL AND p.id IN ({{ids}})"
+    );
+    super::by_ids(db, &sql, "p.org_id", org_id, ids).await
 }
 
 /// The names of these people (live ones, each once), for lists that show whose a row is.
