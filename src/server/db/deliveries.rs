@@ -192,12 +192,7 @@ pub async fn list(
     ];
     // $1 is the organisation; filters follow in order, then the page's own parameters.
     let mut clause = String::from("org_id = $1");
-    let mut n = 2;
-    for (_, condition) in conditions.iter().filter(|(on, _)| *on) {
-        clause.push_str(" AND ");
-        clause.push_str(&condition.replace("$N", &format!("${n}")));
-        n += 1;
-    }
+    let n = super::push_conditions(&mut clause, &conditions, 2);
     macro_rules! filtered {
         ($q:expr) => {{
             let mut q = $q.bind(org_id);

@@ -231,6 +231,23 @@ where
     Ok(out)
 }
 
+/// Appends to `clause` each condition that is on, its `$N` numbered from `first` in order;
+/// returns the number of the next parameter. Filters are written into a statement only when
+/// given, so that the index for them is the one used.
+pub(crate) fn push_conditions(
+    clause: &mut String,
+    conditions: &[(bool, &str)],
+    first: usize,
+) -> usize {
+    let mut n = first;
+    for (_, condition) in conditions.iter().filter(|(on, _)| *on) {
+        clause.push_str(" AND ");
+        clause.push_str(&condition.replace("$N", &format!("${n}")));
+        n += 1;
+    }
+    n
+}
+
 /// `count` placeholders from the `first`, comma-separated (see [`ph`]).
 pub(crate) fn phs(db: &Db, first: usize, count: usize) -> String {
     (first..first + count)
