@@ -5,7 +5,7 @@
 #![allow(clippy::too_many_arguments)]
 
 use super::FormOutcome;
-use crate::domain::dates::{DateCategory, DateItemDetail, ReminderRule, UpcomingDate};
+use crate::domain::dates::{DateCategory, DateItemDetail, DateLine, ReminderRule, UpcomingDate};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -23,18 +23,13 @@ pub async fn list_categories() -> Result<Vec<DateCategory>, ServerFnError> {
         .map_err(super::ssr::fail)
 }
 
-#[server(prefix = "/srv", endpoint = "dates/client_dates")]
-pub async fn client_dates(person_id: String) -> Result<Vec<DateItemDetail>, ServerFnError> {
+/// A client's dates as their profile lists them.
+#[server(prefix = "/srv", endpoint = "dates/client_date_lines")]
+pub async fn client_date_lines(person_id: String) -> Result<Vec<DateLine>, ServerFnError> {
     let (state, actor) = super::ssr::actor()?;
-    crate::server::services::dates::items_for_person(
-        &state,
-        &actor,
-        parse_id(&person_id)?,
-        None,
-        false,
-    )
-    .await
-    .map_err(super::ssr::fail)
+    crate::server::services::dates::lines_for_person(&state, &actor, parse_id(&person_id)?)
+        .await
+        .map_err(super::ssr::fail)
 }
 
 #[server(prefix = "/srv", endpoint = "dates/get_date")]

@@ -154,6 +154,23 @@ pub fn calendar_keys(day: NaiveDate) -> Vec<String> {
     keys
 }
 
+/// One line of a client's dates on their profile: only what the line shows, so that a client
+/// with a hundred dates does not carry each whole item and its rules into the page (the
+/// profile's hydration data was 120 KB of them).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DateLine {
+    pub id: Uuid,
+    pub title: String,
+    /// The next occurrence on the person's clock, or none once a one-off date has passed.
+    pub next_occurrence: Option<NaiveDate>,
+    /// Days until it, when that is within the year ahead.
+    pub days_until: Option<i64>,
+    /// How it repeats, for people ("Every year").
+    pub repeats: String,
+    /// Its reminders that are not cancelled.
+    pub active_reminders: usize,
+}
+
 /// A date item with its reminder rules, as the API and the form show it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DateItemDetail {

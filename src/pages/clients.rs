@@ -15,7 +15,7 @@ use crate::domain::dates::Channel;
 use crate::domain::profile::TimelineEntry;
 use crate::domain::{Person, PersonType, StaffMember};
 use crate::pages::conversations::ClientConversations;
-use crate::pages::dates::{client_date_resources, ClientDates};
+use crate::pages::dates::{client_dates_resource, ClientDates};
 use crate::pages::engagement::ClientEngagement;
 use crate::pages::projects::ClientProjects;
 use crate::pages::vendors::RecommendationsPanel;
@@ -149,7 +149,7 @@ pub fn ClientPage() -> impl IntoView {
     let person = Resource::new(move || id.get(), get_client);
     // Everything else the page shows starts loading here, at the top, not from inside the
     // suspended view below (server rendering may never resolve resources created there).
-    let (dates, upcoming) = client_date_resources(id);
+    let dates = client_dates_resource(id);
     let identity_add = ServerAction::<AddIdentity>::new();
     let identity_change = ServerAction::<ChangeIdentity>::new();
     let dashboard = Resource::new(
@@ -208,7 +208,7 @@ pub fn ClientPage() -> impl IntoView {
                             <ErrorNotice message=delete_error/>
                             <div class="profile">
                                 <ClientDetails person=p/>
-                                <ClientDates person_id=id_for_dates.clone() items=dates upcoming writable/>
+                                <ClientDates person_id=id_for_dates.clone() items=dates writable/>
                                 <ClientEngagement engagement/>
                             </div>
                             <ClientWorkspace person_id=id_for_dates workspace writable/>

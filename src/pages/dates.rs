@@ -2,13 +2,15 @@
 //! and the reminders list.
 
 use crate::api::dates::{
-    client_dates, get_date, list_categories, list_reminders, upcoming_dates, ChangeReminder,
-    DeleteDate, ReminderRow, SaveDate, FORM_RULES, REMINDERS_PAGE,
+    client_date_lines, get_date, list_categories, list_reminders, ChangeReminder, DeleteDate,
+    ReminderRow, SaveDate, FORM_RULES, REMINDERS_PAGE,
 };
 use crate::components::{
     action_error, form_errors, id_param, query_param, ErrorNotice, Field, FieldMessage, Tabs,
 };
-use crate::domain::dates::{Audience, Channel, DateCategory, DateItemDetail, ReminderStatus};
+use crate::domain::dates::{
+    Audience, Channel, DateCategory, DateItemDetail, DateLine, ReminderStatus,
+};
 use crate::domain::{FieldErrors, Recurrence};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -31,18 +33,12 @@ pub fn days_label(days: i64) -> String {
 }
 
 /// A client's dates, as the profile loads them.
-pub type DatesResource = Resource<Result<Vec<DateItemDetail>, ServerFnError>>;
-/// A client's upcoming dates (for how far off each is), as the profile loads them.
-pub type UpcomingResource =
-    Resource<Result<Vec<crate::domain::dates::UpcomingDate>, ServerFnError>>;
+pub type DatesResource = Resource<Result<Vec<DateLine>, ServerFnError>>;
 
-/// The profile's date resources, started by the page itself: resources created inside an
+/// The profile's dates, started by the page itself: resources created inside an
 /// already-suspended view may be left unresolved by server rendering.
-pub fn client_date_resources(id: Memo<String>) -> (DatesResource, UpcomingResource) {
-    (
-        Resource::new(move || id.get(), client_dates),
-        Resource::new(move || id.get(), |p| upcoming_dates(Some(p), 366, 0)),
-    )
+pub fn client_dates_resource(id: Memo<String>) -> DatesResource {
+    Resource::new(move || id.get(), client_date_lines)
 }
 
 /// A client's dates, for their profile: the next occurrence, how far off, and reminders.
@@ -50,7 +46,6 @@ pub fn client_date_resources(id: Memo<String>) -> (DatesResource, UpcomingResour
 pub fn ClientDates(
     person_id: String,
     items: DatesResource,
-    upcoming: UpcomingResource,
     writable: Signal<bool>,
 ) -> impl IntoView {
     let add = format!("/clients/{person_id}/dates/new");
@@ -62,16 +57,12 @@ pub fn ClientDates(
             </div>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    let days = upcoming.await.unwrap_or_default();
                     match items.await {
                         Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
                         Ok(list) if list.is_empty() => view! { <p class="empty">"No dates yet."</p> }.into_any(),
                         Ok(list) => view! {
                             <ul class="date-list">
-                                {list.into_iter().map(|d| {
-                                    let until = days.iter().find(|u| u.date_item_id == d.item.id).map(|u| u.days_until);
-                                    view! { <DateLine detail=d days_until=until/> }
-                                }).collect_view()}
+                                {list.into_iter().map(|line| view! { <DateLineItem line/> }).collect_view()}
                             </ul>
                         }.into_any(),
                     }
@@ -82,25 +73,19 @@ pub fn ClientDates(
 }
 
 #[component]
-fn DateLine(detail: DateItemDetail, days_until: Option<i64>) -> impl IntoView {
-    let item = detail.item;
-    let active = detail
-        .reminder_rules
-        .iter()
-        .filter(|r| r.status != ReminderStatus::Cancelled)
-        .count();
-    let when = match (item.next_occurrence, days_until) {
+fn DateLineItem(line: DateLine) -> impl IntoView {
+    let when = match (line.next_occurrence, line.days_until) {
         (Some(next), Some(d)) => format!("{} · {}", next.format("%-d %b %Y"), days_label(d)),
         (Some(next), None) => next.format("%-d %b %Y").to_string(),
         (None, _) => "passed".to_string(),
     };
-    let repeat = item.recurrence().describe();
-    let href = format!("/dates/{}/edit", item.id);
+    let active = line.active_reminders;
+    let href = format!("/dates/{}/edit", line.id);
     view! {
         <li class="date-line">
-            <a href=href class="date-title">{item.title.clone()}</a>
+            <a href=href class="date-title">{line.title}</a>
             <span class="muted">{when}</span>
-            <span class="muted">{repeat}</span>
+            <span class="muted">{line.repeats}</span>
             <span class="badge">{format!("{active} reminder{}", if active == 1 { "" } else { "s" })}</span>
         </li>
     }

@@ -275,6 +275,30 @@ async fn dates_and_reminders_in_the_portal(backend: Backend) {
         )
         .await;
     assert_eq!(res.status(), 409, "a cancelled reminder cannot be retried");
+
+    // The profile counts the reminders not cancelled, and shows each date's next occurrence
+    // on the client's clock, also before housekeeping has rolled a passed one forward; a
+    // one-off date that has passed says so.
+    let (status, _) = api
+        .post(
+            "/date-items",
+            serde_json::json!({ "person_id": grace, "title": "Survey", "date_value": "2026-03-20" }),
+        )
+        .await;
+    assert_eq!(status, 201);
+    app.clock
+        .set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 4, 6, 12, 0, 0).unwrap());
+    // Three weeks on, the earlier session has lapsed.
+    let session = app.session("ada@acme.test").await;
+    let profile = app
+        .get_with(&format!("/clients/{grace}"), &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(profile.contains(">1 reminder<"), "{profile}");
+    assert!(profile.contains("5 Apr 2027 · in 364 days"), "{profile}");
+    assert!(profile.contains(">passed<"), "{profile}");
     app.finish().await;
 }
 both_backends!(dates_and_reminders_in_the_portal);

@@ -128,12 +128,15 @@ async fn count_status(state: &AppState, status: &str) -> anyhow::Result<i64> {
 
 /// This process's peak resident memory in MB.
 pub(crate) fn rss_mb() -> Option<f64> {
-    vm_hwm_mb(&std::fs::read_to_string("/proc/self/status").ok()?)
+    status_mb(&std::fs::read_to_string("/proc/self/status").ok()?, "VmHWM")
 }
 
-/// The peak resident memory (`VmHWM`) in a `/proc/<pid>/status`, in MB.
-fn vm_hwm_mb(status: &str) -> Option<f64> {
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+/// A memory figure (`VmHWM`, `VmRSS`, …) of a `/proc/<pid>/status`, in MB.
+fn status_mb(status: &str, field: &str) -> Option<f64> {
+    let line = status.lines().find(|l| {
+        l.strip_prefix(field)
+            .is_some_and(|rest| rest.starts_with(':'))
+    })?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
 }

@@ -170,12 +170,11 @@ pub async fn list_conversations(
         }};
     }
     let key: Option<(DateTime<Utc>, Uuid)> = if offset > 0 {
-        // Read from the index alone: the people deleted are few, read once and checked in
-        // memory (a join looked up every person before the page).
+        // Read from the index alone (see `deleted_person_ids`).
         let seek = format!(
-            "SELECT {RECENT}, c.id FROM conversations c WHERE {clause} AND c.person_id NOT IN \
-             (SELECT p.id FROM persons p WHERE p.org_id = $1 AND p.deleted_at IS NOT NULL) \
-             {order} LIMIT 1 OFFSET ${n}"
+            "SELECT {RECENT}, c.id FROM conversations c WHERE {clause} AND c.person_id NOT IN {} \
+             {order} LIMIT 1 OFFSET ${n}",
+            super::deleted_person_ids!()
         );
         let key = on_db!(db, pool =>
             filtered!(sqlx::query_as::<_, (DateTime<Utc>, Uuid)>(&seek)).bind(offset - 1).fetch_optional(pool).await)?;

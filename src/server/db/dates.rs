@@ -34,14 +34,9 @@ macro_rules! bind_rule {
 }
 
 /// A reminder rule of a live person, written as "not of a deleted person" of the organisation
-/// (`$1` in every statement that uses it): the few deleted people are read once per statement
-/// (`persons_deleted`) and each rule is checked against them in memory. "Of a live person" made
-/// PostgreSQL hash every live person for each statement (a calendar month took seconds at
-/// 100,000 clients); a `NOT EXISTS` per rule made the key of a deep page look up 50,000 people
-/// one by one (19 s for page 1,000 on SQLite), where with `person_id` in the list's index the
-/// key is read from the index alone (a few milliseconds).
-const LIVE_RULE: &str = "r.person_id NOT IN (SELECT p.id FROM persons p \
-    WHERE p.org_id = $1 AND p.deleted_at IS NOT NULL)";
+/// (`$1` in every statement that uses it; see `deleted_person_ids`). With `person_id` in the
+/// list's index, the key of a deep page is read from the index alone.
+const LIVE_RULE: &str = concat!("r.person_id NOT IN ", super::deleted_person_ids!());
 
 const CATEGORY_COLUMNS: &str = "id, org_id, name, icon, color, created_at, updated_at";
 

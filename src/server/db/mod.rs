@@ -45,6 +45,18 @@ macro_rules! on_db {
     };
 }
 
+/// The ids of the organisation's (`$1`) deleted people, as a subquery for `person_id NOT IN …`:
+/// they are few, read once per statement from `persons_deleted` and checked in memory, where a
+/// join or a `NOT EXISTS` per row would look up every person before a deep page (19 s for page
+/// 1,000 of Reminders) and "of a live person" made PostgreSQL hash every live one. A macro, so
+/// that it can be `concat!`ed into constant statements.
+macro_rules! deleted_person_ids {
+    () => {
+        "(SELECT p.id FROM persons p WHERE p.org_id = $1 AND p.deleted_at IS NOT NULL)"
+    };
+}
+pub(crate) use deleted_person_ids;
+
 /// The tables a month of the calendar is read from.
 const CALENDAR_TABLES: &[&str] = &["date_items", "reminder_rules", "persons", "date_categories"];
 

@@ -4,8 +4,8 @@
 use super::audit;
 use crate::domain::dates::{
     days_until, next_lead_time_reminder, CategoryDraft, CategoryInput, DateCategory, DateItem,
-    DateItemDetail, DateItemDraft, DateItemInput, ReminderRule, ReminderRuleDraft, ReminderStatus,
-    ReminderType, Timing, UpcomingDate,
+    DateItemDetail, DateItemDraft, DateItemInput, DateLine, ReminderRule, ReminderRuleDraft,
+    ReminderStatus, ReminderType, Timing, UpcomingDate,
 };
 use crate::domain::recurrence::Recurrence;
 use crate::domain::timing::local_today;
@@ -409,6 +409,49 @@ pub async fn items_for_person(
         .map(|item| DateItemDetail {
             reminder_rules: rules.remove(&item.id).unwrap_or_default(),
             item,
+        })
+        .collect())
+}
+
+/// A client's dates as their profile lists them: each with its next occurrence and how far off
+/// it is on the client's clock (worked out here when housekeeping has not yet rolled a passed
+/// one forward), how it repeats, and its reminders that are not cancelled. Three statements,
+/// however many dates.
+pub async fn lines_for_person(
+    state: &AppState,
+    actor: &Actor,
+    person_id: Uuid,
+) -> ServiceResult<Vec<DateLine>> {
+    let person = super::persons::get(state, actor, person_id).await?;
+    let today = local_today(state.clock.now(), person_tz(&person));
+    let items = dates::items_for_person(&state.db, actor.org_id(), person_id, None).await?;
+    let mut active: std::collections::HashMap<Uuid, usize> = Default::default();
+    for rule in dates::rules_for_person(&state.db, actor.org_id(), person_id).await? {
+        if let Some(item) = rule
+            .date_item_id
+            .filter(|_| rule.status != ReminderStatus::Cancelled)
+        {
+            *active.entry(item).or_default() += 1;
+        }
+    }
+    Ok(items
+        .into_iter()
+        .map(|item| {
+            let recurrence = item.recurrence();
+            let next = match item.next_occurrence {
+                Some(next) if next < today => recurrence.next_occurrence(item.date_value, today),
+                next => next,
+            };
+            DateLine {
+                id: item.id,
+                days_until: next
+                    .map(|n| days_until(today, n))
+                    .filter(|d| (0..=366).contains(d)),
+                next_occurrence: next,
+                repeats: recurrence.describe(),
+                active_reminders: active.get(&item.id).copied().unwrap_or(0),
+                title: item.title,
+            }
         })
         .collect())
 }
