@@ -302,7 +302,7 @@ const PINNED: &[(&str, usize)] = &[
     ("directory", 5),
     ("home", 12),
     ("messages", 4),
-    ("profile", 30),
+    ("profile", 28),
     ("projects", 4),
     ("reminders", 5),
     ("reminders all", 5),
