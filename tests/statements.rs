@@ -302,11 +302,11 @@ const PINNED: &[(&str, usize)] = &[
     ("directory", 5),
     ("home", 12),
     ("messages", 4),
-    ("profile", 28),
+    ("profile", 25),
     ("projects", 4),
     ("reminders", 5),
     ("reminders all", 5),
-    ("search", 5),
+    ("search", 4),
 ];
 
 #[tokio::test]

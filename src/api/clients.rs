@@ -123,13 +123,13 @@ pub async fn delete_client(id: String) -> Result<(), ServerFnError> {
     Ok(())
 }
 
-/// Everything about a client for their profile page.
-#[server(prefix = "/srv", endpoint = "clients/client_dashboard")]
-pub async fn client_dashboard(
+/// What a client's profile page shows besides their details and dates.
+#[server(prefix = "/srv", endpoint = "clients/client_workspace")]
+pub async fn client_workspace(
     id: String,
-) -> Result<crate::domain::profile::Dashboard, ServerFnError> {
+) -> Result<crate::domain::profile::Workspace, ServerFnError> {
     let (state, actor) = super::ssr::actor()?;
-    crate::server::services::dashboard::dashboard(&state, &actor, super::ssr::parse_id(&id)?)
+    crate::server::services::dashboard::workspace(&state, &actor, super::ssr::parse_id(&id)?)
         .await
         .map_err(super::ssr::fail)
 }

@@ -114,6 +114,12 @@ impl DateItem {
         Recurrence::parse(self.recurrence_rule.as_deref().unwrap_or_default()).unwrap_or_default()
     }
 
+    /// The next occurrence as of `today` on the person's clock (see [`Recurrence::next_as_of`]).
+    pub fn next_as_of(&self, today: NaiveDate) -> Option<NaiveDate> {
+        self.recurrence()
+            .next_as_of(self.date_value, self.next_occurrence, today)
+    }
+
     /// The calendar's key for the days this date falls on, so that a day's dates are found
     /// through an index: `YYYY-MM-DD` for a date that does not repeat, `*-MM-DD` for one that
     /// repeats every year on its day, none for any other rule (those few are expanded one by

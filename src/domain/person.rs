@@ -157,8 +157,8 @@ impl Person {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PersonPage {
     pub items: Vec<Person>,
-    /// How many match: exact, or with `more_than` a lower bound (a search is not counted to
-    /// the end).
+    /// How many match: exact, or with `more_than` a lower bound (a tag or a staff member's
+    /// clients are counted up to a thousand).
     pub total: i64,
     #[serde(default)]
     pub more_than: bool,

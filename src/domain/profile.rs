@@ -21,6 +21,19 @@ pub struct Dashboard {
     pub stats: DashboardStats,
 }
 
+/// What a client's profile page shows besides their details and dates (which it reads on
+/// their own): recent conversations, active projects, recent recommendations and identities,
+/// with the totals behind the first and third.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Workspace {
+    pub recent_conversations: Vec<Conversation>,
+    pub total_conversations: i64,
+    pub active_projects: Vec<Project>,
+    pub recent_recommendations: Vec<Recommendation>,
+    pub total_recommendations: i64,
+    pub identities: Vec<CommIdentity>,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DashboardStats {
     pub total_conversations: i64,

@@ -305,6 +305,22 @@ impl Recurrence {
         }
     }
 
+    /// The next occurrence as of `today` for a date first set on `start`, whose occurrence was
+    /// last written as `stored`: that one while it has not passed, otherwise the first on or
+    /// after `today` (housekeeping writes it later). None stays none: a one-off date or a
+    /// finished rule that has passed has no further occurrence.
+    pub fn next_as_of(
+        &self,
+        start: NaiveDate,
+        stored: Option<NaiveDate>,
+        today: NaiveDate,
+    ) -> Option<NaiveDate> {
+        match stored {
+            Some(next) if next < today => self.next_occurrence(start, today),
+            stored => stored,
+        }
+    }
+
     /// Every occurrence in `from..=to`, at most `limit` of them.
     pub fn occurrences_between(
         &self,
@@ -529,6 +545,26 @@ mod tests {
             r.next_occurrence(born, d(2028, 2, 29)),
             Some(d(2028, 2, 29))
         );
+    }
+
+    #[test]
+    fn a_stored_occurrence_holds_until_it_passes() {
+        let yearly = rule("FREQ=YEARLY");
+        let start = d(2020, 4, 5);
+        let today = d(2026, 4, 6);
+        // Not yet passed: the stored one, even where the rule alone would say otherwise.
+        assert_eq!(
+            yearly.next_as_of(start, Some(d(2026, 4, 6)), today),
+            Some(d(2026, 4, 6))
+        );
+        // Passed and not rolled forward yet: the rule's next.
+        assert_eq!(
+            yearly.next_as_of(start, Some(d(2026, 4, 5)), today),
+            Some(d(2027, 4, 5))
+        );
+        // A one-off that has passed, and one with nothing stored, have no next.
+        assert_eq!(Recurrence::None.next_as_of(start, Some(start), today), None);
+        assert_eq!(yearly.next_as_of(start, None, today), None);
     }
 
     #[test]

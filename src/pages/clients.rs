@@ -1,7 +1,7 @@
 //! Clients: the searchable directory, a client's record, and the form to add or edit one.
 
 use crate::api::clients::{
-    client_dashboard, client_timeline, get_client, list_clients, DeleteClient, SaveClient,
+    client_timeline, client_workspace, get_client, list_clients, DeleteClient, SaveClient,
 };
 use crate::api::comms::{AddIdentity, ChangeIdentity};
 use crate::api::engagement::explain_person;
@@ -152,7 +152,7 @@ pub fn ClientPage() -> impl IntoView {
     let dates = client_dates_resource(id);
     let identity_add = ServerAction::<AddIdentity>::new();
     let identity_change = ServerAction::<ChangeIdentity>::new();
-    let dashboard = Resource::new(
+    let workspace = Resource::new(
         move || {
             (
                 id.get(),
@@ -160,12 +160,13 @@ pub fn ClientPage() -> impl IntoView {
                 identity_change.version().get(),
             )
         },
-        |(id, _, _)| client_dashboard(id),
+        |(id, _, _)| client_workspace(id),
     );
     let timeline = Resource::new(move || id.get(), client_timeline);
     let engagement = Resource::new(move || id.get(), explain_person);
     let workspace = Workspace {
-        dashboard,
+        workspace,
+        dates,
         timeline,
         identity_add,
         identity_change,
@@ -225,12 +226,12 @@ fn count(n: i64, what: &str) -> String {
     format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
-/// The rest of a client's profile: projects, conversations, recommendations, identities and
-/// the timeline, from one dashboard request.
-/// The resources and actions behind the rest of the profile.
+/// The resources and actions behind the rest of a client's profile: projects, conversations,
+/// recommendations, identities and the timeline (the dates only for their count).
 #[derive(Clone, Copy)]
 struct Workspace {
-    dashboard: Resource<Result<crate::domain::profile::Dashboard, ServerFnError>>,
+    workspace: Resource<Result<crate::domain::profile::Workspace, ServerFnError>>,
+    dates: crate::pages::dates::DatesResource,
     timeline: Resource<Result<Vec<TimelineEntry>, ServerFnError>>,
     identity_add: ServerAction<AddIdentity>,
     identity_change: ServerAction<ChangeIdentity>,
@@ -243,7 +244,8 @@ fn ClientWorkspace(
     writable: Signal<bool>,
 ) -> impl IntoView {
     let Workspace {
-        dashboard,
+        workspace,
+        dates,
         timeline,
         identity_add,
         identity_change,
@@ -253,20 +255,25 @@ fn ClientWorkspace(
             {move || {
                 let person_id = person_id.clone();
                 Suspend::new(async move {
-                match dashboard.await {
+                // A date is upcoming when it falls within the coming year on the client's clock.
+                let upcoming = dates
+                    .await
+                    .map(|lines| lines.iter().filter(|l| l.days_until.is_some()).count() as i64)
+                    .unwrap_or_default();
+                match workspace.await {
                     Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
                     Ok(d) => view! {
                         <p class="stats">
                             {[
-                                count(d.stats.total_conversations, "conversation"),
-                                count(d.stats.total_upcoming_dates, "upcoming date"),
-                                count(d.stats.total_active_projects, "active project"),
-                                count(d.stats.total_recommendations, "recommendation"),
+                                count(d.total_conversations, "conversation"),
+                                count(upcoming, "upcoming date"),
+                                count(d.active_projects.len() as i64, "active project"),
+                                count(d.total_recommendations, "recommendation"),
                             ].join(" · ")}
                         </p>
                         <div class="profile">
                             <ClientProjects person_id=person_id.clone() projects=d.active_projects writable/>
-                            <ClientConversations person_id=person_id.clone() conversations=d.recent_conversations total=d.stats.total_conversations writable/>
+                            <ClientConversations person_id=person_id.clone() conversations=d.recent_conversations total=d.total_conversations writable/>
                             <RecommendationsPanel person_id=person_id.clone() items=d.recent_recommendations writable/>
                             <ClientIdentities person_id identities=d.identities add=identity_add change=identity_change writable/>
                         </div>

@@ -526,6 +526,17 @@ async fn search_through_the_index(backend: Backend) {
         (page["total"].as_i64(), page["more_than"].as_bool()),
         (Some(4), Some(false))
     );
+    // A page past the last match still says how many there are.
+    let res = app
+        .server_fn(
+            "/srv/clients/list_clients",
+            Some(&session),
+            &[("q", "smith"), ("page", "2")],
+        )
+        .await;
+    let page: Value = res.json().await.unwrap();
+    assert_eq!(names(&page), Vec::<String>::new());
+    assert_eq!(page["total"].as_i64(), Some(4));
     // A name half remembered: nothing matches, close names are offered.
     let res = app
         .server_fn(

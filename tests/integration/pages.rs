@@ -229,6 +229,7 @@ async fn dates_and_reminders_in_the_portal(backend: Backend) {
         profile.contains("2 reminders") && profile.contains("in 22 days"),
         "{profile}"
     );
+    assert!(profile.contains("1 upcoming date ·"), "{profile}");
     let home = app.get_with("/", &session).await.text().await.unwrap();
     assert!(
         home.contains("Coming up in the next 30 days") && home.contains("Grace Hopper"),
@@ -299,6 +300,8 @@ async fn dates_and_reminders_in_the_portal(backend: Backend) {
     assert!(profile.contains(">1 reminder<"), "{profile}");
     assert!(profile.contains("5 Apr 2027 · in 364 days"), "{profile}");
     assert!(profile.contains(">passed<"), "{profile}");
+    // The date that has passed is not counted as coming up; next year's birthday is.
+    assert!(profile.contains("1 upcoming date ·"), "{profile}");
     app.finish().await;
 }
 both_backends!(dates_and_reminders_in_the_portal);

@@ -145,6 +145,21 @@ pub async fn items_for_person(
     })
 }
 
+/// A person's dates, the most recently added first, at most `limit` of them (for their
+/// timeline).
+pub async fn added_for_person(
+    db: &Db,
+    org_id: Uuid,
+    person_id: Uuid,
+    limit: i64,
+) -> Result<Vec<DateItem>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {ITEM_COLUMNS} FROM date_items d WHERE d.org_id = $1 AND d.person_id = $2 \
+         ORDER BY d.created_at DESC, d.id DESC LIMIT $3"
+    );
+    on_db!(db, pool => sqlx::query_as::<_, DateItem>(&sql).bind(org_id).bind(person_id).bind(limit).fetch_all(pool).await)
+}
+
 /// Writes a date item and replaces its reminder rules, all or nothing. `rules` are written
 /// as given; rules of the item that are not among them are removed.
 pub async fn save_item(
@@ -576,6 +591,19 @@ pub async fn rules_for_person(
          ORDER BY r.position, r.created_at, r.id"
     );
     on_db!(db, pool => sqlx::query_as::<_, ReminderRule>(&sql).bind(org_id).bind(person_id).fetch_all(pool).await)
+}
+
+/// How many reminders each of a person's dates has that are not cancelled (dates with none
+/// are left out).
+pub async fn live_reminder_counts(
+    db: &Db,
+    org_id: Uuid,
+    person_id: Uuid,
+) -> Result<Vec<(Uuid, i64)>, sqlx::Error> {
+    let sql = "SELECT r.date_item_id, COUNT(*) FROM reminder_rules r \
+               WHERE r.org_id = $1 AND r.person_id = $2 AND r.date_item_id IS NOT NULL \
+               AND r.status <> 'cancelled' GROUP BY r.date_item_id";
+    on_db!(db, pool => sqlx::query_as::<_, (Uuid, i64)>(sql).bind(org_id).bind(person_id).fetch_all(pool).await)
 }
 
 /// What the reminders list is narrowed to.

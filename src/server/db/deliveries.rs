@@ -628,7 +628,9 @@ pub async fn respond(
 }
 
 /// The engagement story of a person for their timeline: messages that went out and what they
-/// did with them — (event id, event, detail, at, delivery id, subject).
+/// did with them — (event id, event, detail, at, delivery id, subject). Read from the person's
+/// latest `limit` engagement messages (through their newest-first index), so a client with
+/// years of messages costs no more than a new one.
 pub type EngagementEvent = (
     Uuid,
     String,
@@ -644,11 +646,12 @@ pub async fn engagement_events(
     person_id: Uuid,
     limit: i64,
 ) -> Result<Vec<EngagementEvent>, sqlx::Error> {
-    let sql = "SELECT ev.id, ev.event, ev.detail, ev.at, d.id, d.subject FROM delivery_events ev \
-               JOIN deliveries d ON d.id = ev.delivery_id \
-               WHERE d.org_id = $1 AND d.person_id = $2 AND d.kind = 'engagement' \
-               AND ev.event IN ('sent', 'clicked', 'booked', 'responded', 'replied', 'unsubscribed') \
-               ORDER BY ev.at DESC LIMIT $3";
+    let sql = "SELECT ev.id, ev.event, ev.detail, ev.at, d.id, d.subject FROM \
+               (SELECT id, subject FROM deliveries WHERE org_id = $1 AND person_id = $2 \
+                AND kind = 'engagement' ORDER BY created_at DESC, id DESC LIMIT $3) d \
+               JOIN delivery_events ev ON ev.delivery_id = d.id \
+               WHERE ev.event IN ('sent', 'clicked', 'booked', 'responded', 'replied', 'unsubscribed') \
+               ORDER BY ev.at DESC, ev.id DESC LIMIT $3";
     on_db!(db, pool => sqlx::query_as(sql).bind(org_id).bind(person_id).bind(limit).fetch_all(pool).await)
 }
 

@@ -335,8 +335,9 @@ pub async fn list_after(
     })
 }
 
-/// How far a count goes when it cannot be read from an index alone (a search, a tag): past
-/// this the directory says "more than".
+/// How far a count goes when it cannot be read from an index alone (a tag, a staff member, a
+/// search's page past its last match): past this the directory says "more than". A search's
+/// page counts its matches as it ranks them ([`ranked_page`]).
 pub const COUNT_CAP: i64 = 1_000;
 
 /// How many people a filter matches: exact when an index can tell (no filter; people of a
@@ -384,19 +385,15 @@ pub async fn count(db: &Db, org_id: Uuid, filter: &Filter) -> Result<(i64, bool)
     })
 }
 
-/// A numbered page of the directory, by name; with `ranked` and search words, the best
-/// matches first: names that start with the first word, then names with a word that starts
-/// with it, then the rest, each group by name.
+/// A numbered page of the directory in name order.
 pub async fn page(
     db: &Db,
     org_id: Uuid,
     filter: &Filter,
     offset: i64,
     limit: i64,
-    ranked: bool,
 ) -> Result<Vec<Person>, sqlx::Error> {
-    let ranked_words = ranked && !filter.words.is_empty();
-    if offset > 0 && !ranked_words {
+    if offset > 0 {
         // A numbered page in name order is found as a keyset: the key just before it read
         // from the name index alone (with OFFSET over every row and its engagement, page
         // 1,000 of 100,000 clients took half a second), then the page after that key.
@@ -405,8 +402,30 @@ pub async fn page(
             None => Ok(Vec::new()),
         };
     }
+    list_after(db, org_id, filter, None, limit).await
+}
+
+/// A person and how many people the statement matched in all.
+#[derive(sqlx::FromRow)]
+struct Counted {
+    #[sqlx(flatten)]
+    person: Person,
+    matches: i64,
+}
+
+/// A numbered page of a search, the best matches first: names that start with the first word,
+/// then names with a word that starts with it, then the rest, each group by name. Ranking
+/// reads every match, so the same statement counts them (exactly): the total comes back with
+/// the page, none when the page is past the last match.
+pub async fn ranked_page(
+    db: &Db,
+    org_id: Uuid,
+    filter: &Filter,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<Person>, Option<i64>), sqlx::Error> {
     let (clause, mut params) = where_clause(db, filter, 4);
-    let order = match filter.words.first().filter(|_| ranked) {
+    let order = match filter.words.first() {
         Some(word) => {
             let n = 4 + params.len();
             let escaped = like_pattern(word);
@@ -421,18 +440,37 @@ pub async fn page(
         }
         None => "p.sort_name, p.id".to_string(),
     };
-    let sql =
-        format!("SELECT {COLUMNS} FROM {FROM} WHERE {clause} ORDER BY {order} LIMIT $2 OFFSET $3");
+    // The matches are ranked and counted on their keys alone; only the page's rows are then
+    // read whole (sorting every match with all its columns took twice as long).
+    let key = match db {
+        Db::Sqlite(_) => "p.rowid",
+        Db::Postgres(_) => "p.id",
+    };
+    // Only the segment is read from the engagement table.
+    let from = if filter.segment.is_some() {
+        FROM
+    } else {
+        "persons p"
+    };
+    let sql = format!(
+        "SELECT {COLUMNS}, ranked.matches FROM \
+         (SELECT {key} AS ranked_key, COUNT(*) OVER () AS matches FROM {from} WHERE {clause} \
+          ORDER BY {order} LIMIT $2 OFFSET $3) ranked \
+         JOIN persons p ON {key} = ranked.ranked_key \
+         LEFT JOIN person_engagement e ON e.person_id = p.id ORDER BY {order}"
+    );
     let persistent = keeps_plan(db, &params);
-    on_db!(db, pool => {
-        let mut q = sqlx::query_as::<_, Person>(&sql)
+    let rows = on_db!(db, pool => {
+        let mut q = sqlx::query_as::<_, Counted>(&sql)
             .persistent(persistent)
             .bind(org_id)
             .bind(limit)
             .bind(offset);
         q = bind_params!(q, &params);
         q.fetch_all(pool).await
-    })
+    })?;
+    let total = rows.first().map(|r| r.matches);
+    Ok((rows.into_iter().map(|r| r.person).collect(), total))
 }
 
 /// The directory key `(sort_name, id)` of the match at `offset` in name order, read without

@@ -5,7 +5,7 @@ use super::comms::{self, ConversationQuery};
 use super::{dates, persons, projects, vendors};
 use crate::domain::comms::{preview, Direction};
 use crate::domain::profile::{
-    merge_timeline, Dashboard, DashboardStats, TimelineEntry, TimelineKind,
+    merge_timeline, Dashboard, DashboardStats, TimelineEntry, TimelineKind, Workspace,
 };
 use crate::domain::projects::ProjectStatus;
 use crate::server::auth::Actor;
@@ -18,12 +18,48 @@ use uuid::Uuid;
 /// How far ahead the dashboard looks for dates.
 const DATES_AHEAD: i64 = 366;
 
+/// A client's whole picture, for `/persons/{id}/dashboard`.
 pub async fn dashboard(
     state: &AppState,
     actor: &Actor,
     person_id: Uuid,
 ) -> ServiceResult<Dashboard> {
     let person = persons::get(state, actor, person_id).await?;
+    let w = read_workspace(state, actor, person_id).await?;
+    let upcoming = dates::upcoming(state, actor, Some(person_id), DATES_AHEAD, 200).await?;
+    let stats = DashboardStats {
+        total_conversations: w.total_conversations,
+        total_upcoming_dates: upcoming.len() as i64,
+        total_active_projects: w.active_projects.len() as i64,
+        total_recommendations: w.total_recommendations,
+    };
+    Ok(Dashboard {
+        person,
+        recent_conversations: w.recent_conversations,
+        upcoming_dates: upcoming.into_iter().take(10).collect(),
+        active_projects: w.active_projects,
+        recent_recommendations: w.recent_recommendations,
+        identities: w.identities,
+        stats,
+    })
+}
+
+/// What the profile page shows besides the client's details and dates.
+pub async fn workspace(
+    state: &AppState,
+    actor: &Actor,
+    person_id: Uuid,
+) -> ServiceResult<Workspace> {
+    persons::get(state, actor, person_id).await?;
+    read_workspace(state, actor, person_id).await
+}
+
+/// [`workspace`] of a person known to be the organisation's.
+async fn read_workspace(
+    state: &AppState,
+    actor: &Actor,
+    person_id: Uuid,
+) -> ServiceResult<Workspace> {
     let (recent_conversations, total_conversations) = comms::list_conversations(
         state,
         actor,
@@ -35,7 +71,6 @@ pub async fn dashboard(
         },
     )
     .await?;
-    let upcoming = dates::upcoming(state, actor, Some(person_id), DATES_AHEAD, 200).await?;
     let active_projects = projects::list(
         state,
         actor,
@@ -59,21 +94,14 @@ pub async fn dashboard(
         5,
     )
     .await?;
-    let identities = comms::identities(state, actor, person_id).await?;
-    let stats = DashboardStats {
-        total_conversations,
-        total_upcoming_dates: upcoming.len() as i64,
-        total_active_projects: active_projects.len() as i64,
-        total_recommendations,
-    };
-    Ok(Dashboard {
-        person,
+    let identities = db::comms::identities_for(&state.db, actor.org_id(), person_id).await?;
+    Ok(Workspace {
         recent_conversations,
-        upcoming_dates: upcoming.into_iter().take(10).collect(),
+        total_conversations,
         active_projects,
         recent_recommendations,
+        total_recommendations,
         identities,
-        stats,
     })
 }
 
@@ -170,7 +198,7 @@ pub async fn timeline(
         });
     }
 
-    for d in db::dates::items_for_person(&state.db, org, person_id, None).await? {
+    for d in db::dates::added_for_person(&state.db, org, person_id, limit).await? {
         entries.push(TimelineEntry {
             id: d.id,
             kind: TimelineKind::Date,

@@ -330,9 +330,7 @@ pub async fn get_item(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResul
         .ok_or(ServiceError::NotFound)?;
     if let Some(person) = persons::get(&state.db, actor.org_id(), item.person_id).await? {
         let today = local_today(state.clock.now(), person_tz(&person));
-        if item.next_occurrence.is_some_and(|n| n < today) {
-            item.next_occurrence = item.recurrence().next_occurrence(item.date_value, today);
-        }
+        item.next_occurrence = item.next_as_of(today);
     }
     let reminder_rules = dates::rules_for_item(&state.db, actor.org_id(), id).await?;
     Ok(DateItemDetail {
@@ -425,23 +423,16 @@ pub async fn lines_for_person(
     let person = super::persons::get(state, actor, person_id).await?;
     let today = local_today(state.clock.now(), person_tz(&person));
     let items = dates::items_for_person(&state.db, actor.org_id(), person_id, None).await?;
-    let mut active: std::collections::HashMap<Uuid, usize> = Default::default();
-    for rule in dates::rules_for_person(&state.db, actor.org_id(), person_id).await? {
-        if let Some(item) = rule
-            .date_item_id
-            .filter(|_| rule.status != ReminderStatus::Cancelled)
-        {
-            *active.entry(item).or_default() += 1;
-        }
-    }
+    let active: std::collections::HashMap<Uuid, i64> =
+        dates::live_reminder_counts(&state.db, actor.org_id(), person_id)
+            .await?
+            .into_iter()
+            .collect();
     Ok(items
         .into_iter()
         .map(|item| {
             let recurrence = item.recurrence();
-            let next = match item.next_occurrence {
-                Some(next) if next < today => recurrence.next_occurrence(item.date_value, today),
-                next => next,
-            };
+            let next = recurrence.next_as_of(item.date_value, item.next_occurrence, today);
             DateLine {
                 id: item.id,
                 days_until: next
@@ -449,7 +440,7 @@ pub async fn lines_for_person(
                     .filter(|d| (0..=366).contains(d)),
                 next_occurrence: next,
                 repeats: recurrence.describe(),
-                active_reminders: active.get(&item.id).copied().unwrap_or(0),
+                active_reminders: active.get(&item.id).map_or(0, |&n| n as usize),
                 title: item.title,
             }
         })
@@ -493,7 +484,7 @@ pub async fn roll_forward(state: &AppState, org_id: Uuid) -> ServiceResult<u64> 
 /// The item and its next occurrence as of `today` on its person's clock, when that is not
 /// the one stored.
 fn rolled_on(item: &DateItem, today: NaiveDate) -> Option<(Uuid, Option<NaiveDate>)> {
-    let next = item.recurrence().next_occurrence(item.date_value, today);
+    let next = item.next_as_of(today);
     (next != item.next_occurrence).then_some((item.id, next))
 }
 
@@ -543,12 +534,11 @@ pub async fn upcoming(
                 .map(|t| t.tz())
                 .unwrap_or(chrono_tz::UTC);
             let today = local_today(now, tz);
-            if row.next_occurrence < today {
-                // Not rolled forward yet (housekeeping does that): the next one is due.
-                let rule = Recurrence::parse(row.recurrence_rule.as_deref().unwrap_or_default())
-                    .unwrap_or_default();
-                row.next_occurrence = rule.next_occurrence(row.date_value, today)?;
-            }
+            // Not rolled forward yet when it has passed (housekeeping does that).
+            row.next_occurrence =
+                Recurrence::parse(row.recurrence_rule.as_deref().unwrap_or_default())
+                    .unwrap_or_default()
+                    .next_as_of(row.date_value, Some(row.next_occurrence), today)?;
             let days = days_until(today, row.next_occurrence);
             row.days_until = days;
             (0..=days_ahead).contains(&days).then_some(row)

@@ -359,7 +359,7 @@ pub async fn list(
     // One extra row tells whether another page follows.
     let mut items = if skip > 0 && after.is_none() {
         // In the cursor's order (by name), so that skipping and cursors agree.
-        persons::page(&state.db, actor.org_id(), &f, skip, limit + 1, false).await?
+        persons::page(&state.db, actor.org_id(), &f, skip, limit + 1).await?
     } else {
         persons::list_after(&state.db, actor.org_id(), &f, after, limit + 1).await?
     };
@@ -384,18 +384,24 @@ pub async fn page(
 ) -> ServiceResult<PersonPage> {
     let page = page.max(1);
     let mut f = filter(q, narrowing);
-    let (total, more_than) = persons::count(&state.db, actor.org_id(), &f).await?;
-    // Only a page in name order gains (a ranked search sorts its matches whatever happens).
-    f.common = more_than && f.words.is_empty();
-    let items = persons::page(
-        &state.db,
-        actor.org_id(),
-        &f,
-        (page - 1) * PER_PAGE,
-        PER_PAGE,
-        true,
-    )
-    .await?;
+    let offset = (page - 1) * PER_PAGE;
+    let (items, total, more_than) = if f.words.is_empty() {
+        let (total, more_than) = persons::count(&state.db, actor.org_id(), &f).await?;
+        f.common = more_than;
+        let items = persons::page(&state.db, actor.org_id(), &f, offset, PER_PAGE).await?;
+        (items, total, more_than)
+    } else {
+        // A search ranks every match, and counts them in the same statement.
+        let (items, total) =
+            persons::ranked_page(&state.db, actor.org_id(), &f, offset, PER_PAGE).await?;
+        let (total, more_than) = match total {
+            Some(n) => (n, false),
+            None if page == 1 => (0, false),
+            // Past the last match: counted on its own.
+            None => persons::count(&state.db, actor.org_id(), &f).await?,
+        };
+        (items, total, more_than)
+    };
     let close = match q.map(str::trim).filter(|q| !q.is_empty()) {
         Some(q) if items.is_empty() && page == 1 => close_matches(state, actor, q).await?,
         _ => Vec::new(),
