@@ -2,14 +2,13 @@
 //! the test message that proves a channel works.
 
 use super::audit;
-use super::deliveries::{queue, NewDelivery};
+use super::deliveries::{queue, send_now, NewDelivery};
 use crate::domain::channels::{self as spec, ChannelView};
 use crate::domain::dates::Channel;
 use crate::domain::delivery::{DeliveryDetail, DeliveryKind, DeliverySource, DeliveryStatus};
 use crate::server::auth::Actor;
-use crate::server::db::{channels as repo, deliveries, orgs};
+use crate::server::db::{channels as repo, orgs};
 use crate::server::error::{ServiceError, ServiceResult};
-use crate::server::worker::dispatcher;
 use crate::server::AppState;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -197,27 +196,4 @@ pub async fn test(
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-}
-
-/// Sends one pending delivery at once, in this request, unless a worker already took it.
-pub async fn send_now(state: &AppState, org_id: Uuid, id: Uuid) -> ServiceResult<()> {
-    let now = state.clock.now();
-    let owner = format!("request:{}", Uuid::new_v4().simple());
-    let Some(d) = deliveries::claim_one(
-        &state.db,
-        org_id,
-        id,
-        &owner,
-        now,
-        now + state.config.delivery.lease,
-    )
-    .await?
-    else {
-        return Ok(());
-    };
-    let settings = repo::settings(&state.db, org_id).await?;
-    let transports = state.channels.for_org(&state.db, &settings);
-    let outcome = dispatcher::attempt(state, &transports, d).await;
-    deliveries::record(&state.db, &[outcome], state.config.delivery.disable_after).await?;
-    Ok(())
 }

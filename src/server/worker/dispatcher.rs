@@ -15,13 +15,13 @@
 //! On shutdown it stops claiming, lets in-flight sends finish for a grace period, writes what
 //! it can, and hands back whatever is left.
 
-use crate::domain::delivery::{backoff, Delivery, DeliveryKind, DeliveryStatus};
-use crate::server::channels::{Failure, OrgTransports, SendError};
+use crate::domain::delivery::{Delivery, DeliveryKind, DeliveryStatus};
+use crate::server::channels::OrgTransports;
 use crate::server::db::channels;
 use crate::server::db::deliveries::{self as repo, Outcome};
+use crate::server::services::deliveries::{attempt, deferred};
 use crate::server::services::engagement::{recheck, Recheck};
 use crate::server::AppState;
-use rand::Rng;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -43,8 +43,6 @@ const MAX_CLAIM: usize = 256;
 /// The most outcomes kept waiting for the database before sends stop being recorded at all
 /// (the channel to the recorder then fills, and sends wait for it).
 const BACKLOG: usize = 4096;
-/// A delivery whose channel settings could not be read is tried again this much later.
-const SETTINGS_RETRY: chrono::Duration = chrono::Duration::seconds(5);
 
 /// A name for this worker's leases: unique per process run.
 pub fn worker_id() -> String {
@@ -85,79 +83,6 @@ impl TransportCache {
         self.by_org.insert(org_id, (Instant::now(), t.clone()));
         Ok(t)
     }
-}
-
-/// Sends one claimed delivery and says what became of it.
-pub async fn attempt(state: &AppState, transports: &OrgTransports, d: Delivery) -> Outcome {
-    let transport = transports.get(d.channel);
-    let limit = state.config.delivery.send_timeout + Duration::from_secs(5);
-    let result = match tokio::time::timeout(limit, transport.send(&d)).await {
-        Ok(r) => r,
-        Err(_) => Err(SendError::transient(format!(
-            "no answer within {} seconds",
-            limit.as_secs()
-        ))),
-    };
-    let now = state.clock.now();
-    let cfg = &state.config.delivery;
-    let mut outcome = Outcome::of(&d, now);
-    outcome.transport = Some(transport.name().to_string());
-    if d.kind == DeliveryKind::Engagement {
-        outcome.engagement_person = d.person_id;
-    }
-    let label = match result {
-        Ok(sent) => {
-            outcome.provider_message_id = sent.provider_message_id;
-            "sent"
-        }
-        Err(err) => {
-            outcome.detail = Some(err.message);
-            match err.failure {
-                Failure::Transient { retry_after } if d.attempts < d.max_attempts => {
-                    let jitter = rand::thread_rng().gen::<f64>();
-                    let mut wait = backoff(
-                        d.attempts.max(1) as u32,
-                        cfg.backoff_base,
-                        cfg.backoff_cap,
-                        jitter,
-                    );
-                    if let Some(r) = retry_after.and_then(|r| chrono::Duration::from_std(r).ok()) {
-                        wait = wait.max(r.min(cfg.backoff_cap));
-                    }
-                    outcome.status = DeliveryStatus::Pending;
-                    outcome.event = "attempt_failed";
-                    outcome.next_attempt_at = Some(now + wait);
-                    "retry"
-                }
-                Failure::Transient { .. } | Failure::Permanent => {
-                    outcome.status = DeliveryStatus::Failed;
-                    outcome.event = "failed";
-                    "failed"
-                }
-                Failure::Hard => {
-                    outcome.status = DeliveryStatus::Failed;
-                    outcome.event = "bounced";
-                    outcome.hard = true;
-                    "failed"
-                }
-            }
-        }
-    };
-    state.metrics.attempt(d.channel.as_str(), label);
-    outcome
-}
-
-/// Not sent, and not for the delivery's sake: it waits and is tried again shortly, its
-/// attempt given back.
-fn deferred(state: &AppState, d: &Delivery, why: String) -> Outcome {
-    let now = state.clock.now();
-    let mut o = Outcome::of(d, now);
-    o.status = DeliveryStatus::Pending;
-    o.event = "deferred";
-    o.detail = Some(why);
-    o.next_attempt_at = Some(now + SETTINGS_RETRY);
-    o.uncount = true;
-    o
 }
 
 /// SQLite has one writer: the dispatcher's own claims and records take turns in-process
