@@ -160,6 +160,11 @@ pub fn calendar_keys(day: NaiveDate) -> Vec<String> {
     keys
 }
 
+/// How far ahead a date counts as coming up, in days on the person's clock: a year, leap
+/// day included (the profile's count, `/persons/{id}/dashboard`, the upcoming-dates API's
+/// longest look ahead).
+pub const UPCOMING_DAYS: i64 = 366;
+
 /// One line of a client's dates on their profile: only what the line shows, so that a client
 /// with a hundred dates does not carry each whole item and its rules into the page (the
 /// profile's hydration data was 120 KB of them).
@@ -175,6 +180,13 @@ pub struct DateLine {
     pub repeats: String,
     /// Its reminders that are not cancelled.
     pub active_reminders: usize,
+}
+
+impl DateLine {
+    /// Whether it comes up within [`UPCOMING_DAYS`].
+    pub fn is_upcoming(&self) -> bool {
+        self.days_until.is_some()
+    }
 }
 
 /// A date item with its reminder rules, as the API and the form show it.

@@ -255,10 +255,9 @@ fn ClientWorkspace(
             {move || {
                 let person_id = person_id.clone();
                 Suspend::new(async move {
-                // A date is upcoming when it falls within the coming year on the client's clock.
                 let upcoming = dates
                     .await
-                    .map(|lines| lines.iter().filter(|l| l.days_until.is_some()).count() as i64)
+                    .map(|lines| lines.iter().filter(|l| l.is_upcoming()).count() as i64)
                     .unwrap_or_default();
                 match workspace.await {
                     Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),

@@ -15,9 +15,6 @@ use crate::server::error::ServiceResult;
 use crate::server::AppState;
 use uuid::Uuid;
 
-/// How far ahead the dashboard looks for dates.
-const DATES_AHEAD: i64 = 366;
-
 /// A client's whole picture, for `/persons/{id}/dashboard`.
 pub async fn dashboard(
     state: &AppState,
@@ -26,7 +23,14 @@ pub async fn dashboard(
 ) -> ServiceResult<Dashboard> {
     let person = persons::get(state, actor, person_id).await?;
     let w = read_workspace(state, actor, person_id).await?;
-    let upcoming = dates::upcoming(state, actor, Some(person_id), DATES_AHEAD, 200).await?;
+    let upcoming = dates::upcoming(
+        state,
+        actor,
+        Some(person_id),
+        crate::domain::dates::UPCOMING_DAYS,
+        200,
+    )
+    .await?;
     let stats = DashboardStats {
         total_conversations: w.total_conversations,
         total_upcoming_dates: upcoming.len() as i64,

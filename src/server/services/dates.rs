@@ -5,7 +5,7 @@ use super::audit;
 use crate::domain::dates::{
     days_until, next_lead_time_reminder, CategoryDraft, CategoryInput, DateCategory, DateItem,
     DateItemDetail, DateItemDraft, DateItemInput, DateLine, ReminderRule, ReminderRuleDraft,
-    ReminderStatus, ReminderType, Timing, UpcomingDate,
+    ReminderStatus, ReminderType, Timing, UpcomingDate, UPCOMING_DAYS,
 };
 use crate::domain::recurrence::Recurrence;
 use crate::domain::timing::local_today;
@@ -437,7 +437,7 @@ pub async fn lines_for_person(
                 id: item.id,
                 days_until: next
                     .map(|n| days_until(today, n))
-                    .filter(|d| (0..=366).contains(d)),
+                    .filter(|d| (0..=UPCOMING_DAYS).contains(d)),
                 next_occurrence: next,
                 repeats: recurrence.describe(),
                 active_reminders: active.get(&item.id).map_or(0, |&n| n as usize),
@@ -505,10 +505,10 @@ pub async fn upcoming(
     days_ahead: i64,
     limit: i64,
 ) -> ServiceResult<Vec<UpcomingDate>> {
-    if !(0..=366).contains(&days_ahead) {
+    if !(0..=UPCOMING_DAYS).contains(&days_ahead) {
         return Err(ServiceError::invalid(
             "days_ahead",
-            "must be between 0 and 366",
+            format!("must be between 0 and {UPCOMING_DAYS}"),
         ));
     }
     if let Some(p) = person_id {
