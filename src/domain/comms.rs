@@ -45,6 +45,17 @@ impl CommIdentity {
     }
 }
 
+/// Whether an address with `hard_failures` hard failures in a row is to be disabled, at the
+/// installation's `threshold`; and why, naming the `last` failure.
+pub fn disable_after_hard_failures(
+    hard_failures: i32,
+    threshold: i32,
+    last: &str,
+) -> Option<String> {
+    (hard_failures >= threshold)
+        .then(|| format!("disabled after {threshold} hard failures; the last: {last}"))
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IdentityInput {
@@ -348,6 +359,16 @@ pub fn preview(body: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_address_is_disabled_at_the_threshold() {
+        assert_eq!(disable_after_hard_failures(2, 3, "bounced"), None);
+        assert_eq!(
+            disable_after_hard_failures(3, 3, "bounced").as_deref(),
+            Some("disabled after 3 hard failures; the last: bounced")
+        );
+        assert!(disable_after_hard_failures(4, 3, "bounced").is_some());
+    }
 
     #[test]
     fn addresses_are_checked_for_their_channel() {

@@ -359,6 +359,28 @@ text_enum!(ReminderStatus, "a reminder status", {
     Pending => "pending", Sent => "sent", Failed => "failed", Cancelled => "cancelled",
 });
 
+impl ReminderStatus {
+    /// What a reminder becomes when a delivery it carried went out: one that had failed (and
+    /// was retried) is no longer failed: a one-off is sent, a repeating one waits for its next
+    /// occurrence. Any other status stands (the scheduler already moved it on when it queued).
+    pub fn after_sent(self, kind: ReminderType) -> Self {
+        match (self, kind) {
+            (ReminderStatus::Failed, ReminderType::Scheduled) => ReminderStatus::Sent,
+            (ReminderStatus::Failed, ReminderType::LeadTime) => ReminderStatus::Pending,
+            (status, _) => status,
+        }
+    }
+
+    /// What a reminder becomes when a delivery it carried failed for good: failed, unless
+    /// staff have cancelled it meanwhile.
+    pub fn after_failed(self) -> Self {
+        match self {
+            ReminderStatus::Cancelled => ReminderStatus::Cancelled,
+            _ => ReminderStatus::Failed,
+        }
+    }
+}
+
 impl Channel {
     pub fn label(self) -> &'static str {
         match self {
@@ -591,6 +613,18 @@ pub fn days_until(today: NaiveDate, date: NaiveDate) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_delivery_outcome_moves_its_reminder() {
+        use ReminderStatus::*;
+        assert_eq!(Failed.after_sent(ReminderType::Scheduled), Sent);
+        assert_eq!(Failed.after_sent(ReminderType::LeadTime), Pending);
+        assert_eq!(Pending.after_sent(ReminderType::Scheduled), Pending);
+        assert_eq!(Cancelled.after_sent(ReminderType::LeadTime), Cancelled);
+        assert_eq!(Pending.after_failed(), Failed);
+        assert_eq!(Sent.after_failed(), Failed);
+        assert_eq!(Cancelled.after_failed(), Cancelled);
+    }
 
     fn rule_input(json: serde_json::Value) -> ReminderRuleInput {
         serde_json::from_value(json).unwrap()

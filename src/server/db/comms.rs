@@ -1,10 +1,10 @@
 //! Communication identities, conversations and their messages.
 
-use super::Db;
+use super::{Db, Tx};
 use crate::domain::comms::{
     CommIdentity, Conversation, ConversationDraft, IdentityDraft, Message, MessageDraft,
 };
-use crate::on_db;
+use crate::{on_db, on_tx};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -359,4 +359,41 @@ pub async fn set_identity_disabled(
                disabled_reason = $3, hard_failures = 0, updated_at = $4 WHERE org_id = $1 AND id = $2";
     on_db!(db, pool => sqlx::query(sql).bind(org_id).bind(id).bind(reason).bind(at)
         .execute(pool).await.map(|_| ()))
+}
+
+/// Counts a hard failure (a bounce, an unknown number) against an identity in the unit of work
+/// `tx`; returns how many there are now in a row, and whether it is already disabled.
+pub async fn count_hard_failure(
+    tx: &mut Tx,
+    org_id: Uuid,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<Option<(i32, bool)>, sqlx::Error> {
+    let sql = "UPDATE comm_identities SET hard_failures = hard_failures + 1, updated_at = $3 \
+               WHERE org_id = $1 AND id = $2 RETURNING hard_failures, disabled_at";
+    let row: Option<(i32, Option<DateTime<Utc>>)> = on_tx!(tx, conn => sqlx::query_as(sql)
+        .bind(org_id).bind(id).bind(at).fetch_optional(&mut *conn).await?);
+    Ok(row.map(|(n, disabled)| (n, disabled.is_some())))
+}
+
+/// Disables an identity that kept failing, with why; in the unit of work `tx`.
+pub async fn disable_identity(
+    tx: &mut Tx,
+    org_id: Uuid,
+    id: Uuid,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let sql = "UPDATE comm_identities SET disabled_at = $3, disabled_reason = $4, updated_at = $3 \
+               WHERE org_id = $1 AND id = $2 AND disabled_at IS NULL";
+    on_tx!(tx, conn => sqlx::query(sql).bind(org_id).bind(id).bind(at).bind(reason)
+        .execute(&mut *conn).await.map(|_| ()))
+}
+
+/// A message reached the identity: its run of hard failures is over.
+pub async fn identity_reached(tx: &mut Tx, org_id: Uuid, id: Uuid) -> Result<(), sqlx::Error> {
+    let sql = "UPDATE comm_identities SET hard_failures = 0 \
+               WHERE org_id = $1 AND id = $2 AND hard_failures > 0";
+    on_tx!(tx, conn => sqlx::query(sql).bind(org_id).bind(id)
+        .execute(&mut *conn).await.map(|_| ()))
 }

@@ -1,9 +1,11 @@
 //! Date categories, date items and their reminder rules. Every query is scoped to one
 //! organisation, and dates of soft-deleted people are invisible.
 
-use super::Db;
-use crate::domain::dates::{CategoryDraft, DateCategory, DateItem, ReminderRule, UpcomingDate};
-use crate::on_db;
+use super::{value_rows, Db, Tx};
+use crate::domain::dates::{
+    CategoryDraft, DateCategory, DateItem, ReminderRule, ReminderStatus, ReminderType, UpcomingDate,
+};
+use crate::{on_db, on_tx};
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
@@ -805,4 +807,55 @@ pub async fn advance_rules(
         tx.commit().await?;
         Ok(moved)
     })
+}
+
+/// Where each of the reminder rules `rules` (organisation, rule) stands: its status and type,
+/// read in the unit of work `tx` (which a delivery's outcome then moves on).
+pub async fn rule_states(
+    tx: &mut Tx,
+    rules: &[(Uuid, Uuid)],
+) -> Result<Vec<(Uuid, ReminderStatus, ReminderType)>, sqlx::Error> {
+    let mut out = Vec::with_capacity(rules.len());
+    for chunk in rules.chunks(500) {
+        let sql = format!(
+            "SELECT r.id, r.status, r.reminder_type FROM reminder_rules r \
+             JOIN (VALUES {}) AS v ON r.org_id = v.column1 AND r.id = v.column2",
+            value_rows(tx, 1, chunk.len(), 2, Some(&["UUID", "UUID"]))
+        );
+        let rows: Vec<(Uuid, String, String)> = on_tx!(tx, conn => {
+            let mut q = sqlx::query_as(&sql);
+            for (org, id) in chunk {
+                q = q.bind(org).bind(id);
+            }
+            q.fetch_all(&mut *conn).await?
+        });
+        for (id, status, kind) in rows {
+            let status =
+                ReminderStatus::parse(&status).map_err(|e| sqlx::Error::Decode(e.into()))?;
+            let kind = ReminderType::parse(&kind).map_err(|e| sqlx::Error::Decode(e.into()))?;
+            out.push((id, status, kind));
+        }
+    }
+    Ok(out)
+}
+
+/// Moves a reminder rule from `from` to `to` after a delivery it carried (sent at `sent_at`,
+/// or failed with `last_error`), unless it moved meanwhile; in the unit of work `tx`.
+#[allow(clippy::too_many_arguments)]
+pub async fn set_rule_outcome(
+    tx: &mut Tx,
+    org_id: Uuid,
+    id: Uuid,
+    from: ReminderStatus,
+    to: ReminderStatus,
+    sent_at: Option<DateTime<Utc>>,
+    last_error: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let sql = "UPDATE reminder_rules SET status = $4, sent_at = COALESCE($5, sent_at), \
+               last_error = $6, updated_at = $7 WHERE org_id = $1 AND id = $2 AND status = $3";
+    on_tx!(tx, conn => sqlx::query(sql)
+        .bind(org_id).bind(id).bind(from.as_str()).bind(to.as_str()).bind(sent_at)
+        .bind(last_error).bind(at)
+        .execute(&mut *conn).await.map(|_| ()))
 }

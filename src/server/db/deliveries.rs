@@ -2,11 +2,12 @@
 //! PostgreSQL skips rows another worker holds (`FOR UPDATE SKIP LOCKED`); SQLite has a single
 //! writer, so its `UPDATE … RETURNING` is atomic as it stands.
 
-use super::{ph, phs, value_rows, Db};
+use super::{ph, phs, value_rows, Db, Dialect, Tx};
 use crate::domain::delivery::{Delivery, DeliveryEvent, DeliveryFilter, DeliveryStatus};
-use crate::on_db;
+use crate::{on_db, on_tx};
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
+use std::collections::HashSet;
 use uuid::Uuid;
 
 pub const COLUMNS: &str = "id, org_id, person_id, staff_id, identity_id, kind, source, channel, \
@@ -284,30 +285,6 @@ pub async fn expired_leases(
     on_db!(db, pool => sqlx::query_as::<_, Delivery>(&sql).bind(now).bind(limit).fetch_all(pool).await)
 }
 
-/// Counts a hard failure against an identity, and disables it at the threshold.
-const IDENTITY_HARD: &str = "UPDATE comm_identities SET hard_failures = hard_failures + 1, \
-    disabled_at = CASE WHEN hard_failures + 1 >= $2 AND disabled_at IS NULL THEN $3 ELSE disabled_at END, \
-    disabled_reason = CASE WHEN hard_failures + 1 >= $2 AND disabled_at IS NULL THEN $4 ELSE disabled_reason END, \
-    updated_at = $3 WHERE id = $1";
-
-fn disabled_reason(threshold: i32, last: &str) -> String {
-    format!("disabled after {threshold} hard failures; the last: {last}")
-}
-
-/// A hard failure reported later (a bounce by callback).
-pub async fn identity_hard_failure(
-    db: &Db,
-    identity: Uuid,
-    threshold: i32,
-    last: &str,
-    at: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    let reason = disabled_reason(threshold, last);
-    on_db!(db, pool => sqlx::query(IDENTITY_HARD)
-        .bind(identity).bind(threshold).bind(at).bind(reason)
-        .execute(pool).await.map(|_| ()))
-}
-
 /// What became of one attempt (or of a lease that ran out, or of a check before sending), to
 /// be written back.
 #[derive(Clone, Debug)]
@@ -365,11 +342,11 @@ impl Outcome {
 /// Parameters per outcome in the record statement.
 const RECORD_COLUMNS: usize = 11;
 /// How many outcomes go into one statement (well under either backend's parameter limit).
-const RECORD_CHUNK: usize = 400;
+pub const RECORD_CHUNK: usize = 400;
 
 /// One UPDATE for a chunk of outcomes (each only while its lease is still current), returning
 /// the ids that landed; and one INSERT for their events.
-fn record_sql(db: &Db, rows: usize) -> (String, String) {
+fn record_sql(db: &impl Dialect, rows: usize) -> (String, String) {
     let types = [
         "UUID",
         "UUID",
@@ -406,92 +383,46 @@ fn record_sql(db: &Db, rows: usize) -> (String, String) {
     (update, insert)
 }
 
-/// Writes a batch of outcomes in one transaction: each delivery's new state (only while the
-/// recorded lease is still its own), its event, the reminder it carried, the hard-failure
-/// count of the identity it went to (which is disabled at `disable_after`), and, for an
-/// engagement message that went out, its recipient's unanswered count. Returns how many
-/// landed. Set-based, so a worker sending thousands a second spends a few statements per
-/// batch. Writing the same outcomes twice changes nothing the second time.
-pub async fn record(
-    db: &Db,
-    outcomes: &[Outcome],
-    disable_after: i32,
-) -> Result<usize, sqlx::Error> {
-    // A retried reminder that now went out is no longer failed: a one-off is sent, a recurring
-    // one waits for its next occurrence.
-    let rule_sent = "UPDATE reminder_rules SET sent_at = $2, last_error = NULL, updated_at = $2, \
-        status = CASE WHEN status = 'failed' THEN \
-            (CASE WHEN reminder_type = 'scheduled' THEN 'sent' ELSE 'pending' END) ELSE status END \
-        WHERE id = $1";
-    let rule_failed =
-        "UPDATE reminder_rules SET status = 'failed', last_error = $2, updated_at = $3 \
-        WHERE id = $1 AND status <> 'cancelled'";
-    let identity_ok =
-        "UPDATE comm_identities SET hard_failures = 0 WHERE id = $1 AND hard_failures > 0";
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let mut landed_total = 0;
-        for chunk in outcomes.chunks(RECORD_CHUNK) {
-            let (update, insert) = record_sql(db, chunk.len());
+/// Writes a batch of outcomes into the unit of work `tx`: each delivery's new state (only
+/// while the recorded lease is still its own) and its event, a few statements per
+/// [`RECORD_CHUNK`] outcomes. Returns the ids that landed; writing the same outcomes twice
+/// lands none the second time. What follows from an outcome is the service's to decide.
+pub async fn record(tx: &mut Tx, outcomes: &[Outcome]) -> Result<HashSet<Uuid>, sqlx::Error> {
+    let mut landed_all = HashSet::new();
+    for chunk in outcomes.chunks(RECORD_CHUNK) {
+        let (update, insert) = record_sql(tx, chunk.len());
+        let landed: HashSet<Uuid> = on_tx!(tx, conn => {
             let mut q = sqlx::query_scalar::<_, Uuid>(&update);
             for o in chunk {
                 q = q.bind(o.id).bind(o.org_id).bind(o.status.as_str()).bind(o.next_attempt_at)
                     .bind(&o.detail).bind(&o.transport).bind(&o.provider_message_id).bind(o.at)
                     .bind(&o.owner).bind(&o.reason).bind(o.uncount as i32);
             }
-            let landed: std::collections::HashSet<Uuid> =
-                q.fetch_all(&mut *tx).await?.into_iter().collect();
-            let done: Vec<&Outcome> = chunk.iter().filter(|o| landed.contains(&o.id)).collect();
-            if done.is_empty() {
-                continue;
-            }
-            landed_total += done.len();
-            let (_, insert) = if done.len() == chunk.len() {
-                (String::new(), insert)
-            } else {
-                record_sql(db, done.len())
-            };
+            q.fetch_all(&mut *conn).await?
+        })
+        .into_iter()
+        .collect();
+        let done: Vec<&Outcome> = chunk.iter().filter(|o| landed.contains(&o.id)).collect();
+        if done.is_empty() {
+            continue;
+        }
+        let insert = if done.len() == chunk.len() {
+            insert
+        } else {
+            record_sql(tx, done.len()).1
+        };
+        on_tx!(tx, conn => {
             let mut q = sqlx::query(&insert);
             for o in &done {
                 q = q.bind(Uuid::now_v7()).bind(o.org_id).bind(o.id).bind(o.event)
                     .bind(o.status.as_str()).bind(o.attempt - o.uncount as i32).bind(&o.detail)
                     .bind(o.at);
             }
-            q.execute(&mut *tx).await?;
-            for o in done {
-                if let Some(rule) = o.reminder_rule_id {
-                    match o.status {
-                        DeliveryStatus::Sent => {
-                            sqlx::query(rule_sent).bind(rule).bind(o.at).execute(&mut *tx).await?;
-                        }
-                        DeliveryStatus::Failed => {
-                            sqlx::query(rule_failed).bind(rule).bind(&o.detail).bind(o.at)
-                                .execute(&mut *tx).await?;
-                        }
-                        _ => {}
-                    }
-                }
-                if let Some(identity) = o.identity_id {
-                    if o.hard {
-                        let reason = disabled_reason(
-                            disable_after,
-                            o.detail.as_deref().unwrap_or("no reason given"),
-                        );
-                        sqlx::query(IDENTITY_HARD).bind(identity).bind(disable_after).bind(o.at)
-                            .bind(reason).execute(&mut *tx).await?;
-                    } else if o.status == DeliveryStatus::Sent {
-                        sqlx::query(identity_ok).bind(identity).execute(&mut *tx).await?;
-                    }
-                }
-                if let (Some(person), DeliveryStatus::Sent) = (o.engagement_person, o.status) {
-                    sqlx::query(super::engagement::NUDGED).bind(person).bind(o.at.timestamp())
-                        .execute(&mut *tx).await?;
-                }
-            }
-        }
-        tx.commit().await?;
-        Ok(landed_total)
-    })
+            q.execute(&mut *conn).await.map(|_| ())?
+        });
+        landed_all.extend(landed);
+    }
+    Ok(landed_all)
 }
 
 /// Keeps the leases of `ids` (held by `owner`) for another stretch: a worker renews what it
@@ -523,7 +454,7 @@ pub async fn renew(
 }
 
 /// Moves a delivery from one status to another (for staff and provider callbacks), with its
-/// event. `fields` are set alongside: delivered_at, response and its time, an error.
+/// event, in the unit of work `tx`; false when it was not in one of the `from` statuses. `fields` are set alongside: delivered_at, response and its time, an error.
 pub struct Transition<'a> {
     pub org_id: Uuid,
     pub id: Uuid,
@@ -536,7 +467,7 @@ pub struct Transition<'a> {
     pub response: Option<&'a str>,
 }
 
-pub async fn transition(db: &Db, t: &Transition<'_>) -> Result<bool, sqlx::Error> {
+pub async fn transition(tx: &mut Tx, t: &Transition<'_>) -> Result<bool, sqlx::Error> {
     let allowed: Vec<&str> = t.from.iter().map(|s| s.as_str()).collect();
     let list = allowed
         .iter()
@@ -554,20 +485,18 @@ pub async fn transition(db: &Db, t: &Transition<'_>) -> Result<bool, sqlx::Error
          response_at = CASE WHEN $7 IS NULL THEN response_at ELSE $4 END \
          WHERE org_id = $1 AND id = $2 AND status IN ({list})"
     );
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
+    on_tx!(tx, conn => {
         let done = sqlx::query(&sql)
             .bind(t.org_id).bind(t.id).bind(t.to.as_str()).bind(t.at).bind(t.reset_attempts)
             .bind(&t.detail).bind(t.response)
-            .execute(&mut *tx).await?
+            .execute(&mut *conn).await?
             .rows_affected() == 1;
         if done {
             sqlx::query(EVENT_INSERT)
                 .bind(Uuid::now_v7()).bind(t.org_id).bind(t.id).bind(t.event)
                 .bind(t.to.as_str()).bind(0_i32).bind(&t.detail).bind(t.at)
-                .execute(&mut *tx).await?;
+                .execute(&mut *conn).await?;
         }
-        tx.commit().await?;
         Ok(done)
     })
 }

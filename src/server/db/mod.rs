@@ -5,6 +5,7 @@
 pub mod activity;
 pub mod api_keys;
 pub mod audit;
+pub mod campaigns;
 pub mod channels;
 pub mod comms;
 pub mod dates;
@@ -43,6 +44,60 @@ macro_rules! on_db {
             $crate::server::db::Db::Postgres($pool) => $body,
         }
     };
+}
+
+/// A unit of work: one transaction on whichever backend the [`Db`] holds. A service begins it
+/// ([`Db::begin`]), passes it to each repository function that writes part of one operation,
+/// and commits once, so the operation lands whole or not at all (dropped uncommitted, it rolls
+/// back).
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// Runs the same expression on the connection of whichever transaction `$tx` (a `&mut Tx`)
+/// holds: `on_tx!(tx, conn => query.execute(&mut *conn).await)`.
+#[macro_export]
+macro_rules! on_tx {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match $tx {
+            $crate::server::db::Tx::Sqlite(t) => {
+                let $conn = &mut **t;
+                $body
+            }
+            $crate::server::db::Tx::Postgres(t) => {
+                let $conn = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await,
+            Tx::Postgres(t) => t.commit().await,
+        }
+    }
+}
+
+/// Which SQL dialect a statement is written for: the helpers that spell placeholders take a
+/// [`Db`] or a [`Tx`] alike.
+pub trait Dialect {
+    fn is_postgres(&self) -> bool;
+}
+
+impl Dialect for Db {
+    fn is_postgres(&self) -> bool {
+        matches!(self, Db::Postgres(_))
+    }
+}
+
+impl Dialect for Tx {
+    fn is_postgres(&self) -> bool {
+        matches!(self, Tx::Postgres(_))
+    }
 }
 
 /// The ids of the organisation's (`$1`) deleted people, as a subquery for `person_id NOT IN …`:
@@ -129,6 +184,14 @@ impl Db {
             .context("could not build the activity roll-ups")
     }
 
+    /// Begins a unit of work (see [`Tx`]).
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
     pub fn backend(&self) -> &'static str {
         match self {
             Db::Sqlite(_) => "sqlite",
@@ -190,10 +253,11 @@ pub fn is_unique_violation(err: &sqlx::Error, column: &str) -> bool {
 /// walking a list: a statement with thousands of `$n` placeholders binds in time quadratic in
 /// their number (a 500-row insert spent a second there). Statements with many parameters are
 /// written with this instead, and then use it for every parameter, in the order they are bound.
-pub(crate) fn ph(db: &Db, n: usize) -> String {
-    match db {
-        Db::Postgres(_) => format!("${n}"),
-        Db::Sqlite(_) => "?".to_string(),
+pub(crate) fn ph(db: &impl Dialect, n: usize) -> String {
+    if db.is_postgres() {
+        format!("${n}")
+    } else {
+        "?".to_string()
     }
 }
 
@@ -261,7 +325,7 @@ pub(crate) fn push_conditions(
 }
 
 /// `count` placeholders from the `first`, comma-separated (see [`ph`]).
-pub(crate) fn phs(db: &Db, first: usize, count: usize) -> String {
+pub(crate) fn phs(db: &impl Dialect, first: usize, count: usize) -> String {
     (first..first + count)
         .map(|n| ph(db, n))
         .collect::<Vec<_>>()
@@ -270,10 +334,11 @@ pub(crate) fn phs(db: &Db, first: usize, count: usize) -> String {
 
 /// The placeholder of the `n`th parameter cast to `ty` where PostgreSQL needs it (values in a
 /// VALUES list have no column to take their type from); SQLite takes the value as it is bound.
-pub(crate) fn typed(db: &Db, n: usize, ty: &str) -> String {
-    match db {
-        Db::Postgres(_) => format!("CAST(${n} AS {ty})"),
-        Db::Sqlite(_) => "?".to_string(),
+pub(crate) fn typed(db: &impl Dialect, n: usize, ty: &str) -> String {
+    if db.is_postgres() {
+        format!("CAST(${n} AS {ty})")
+    } else {
+        "?".to_string()
     }
 }
 
@@ -281,7 +346,7 @@ pub(crate) fn typed(db: &Db, n: usize, ty: &str) -> String {
 /// `($1, $2), ($3, $4)` (or `(?, ?), (?, ?)`). `types` casts the columns that need it on
 /// PostgreSQL (an empty string: none).
 pub(crate) fn value_rows(
-    db: &Db,
+    db: &impl Dialect,
     first: usize,
     rows: usize,
     cols: usize,

@@ -19,7 +19,7 @@ use crate::domain::delivery::{Delivery, DeliveryKind, DeliveryStatus};
 use crate::server::channels::OrgTransports;
 use crate::server::db::channels;
 use crate::server::db::deliveries::{self as repo, Outcome};
-use crate::server::services::deliveries::{attempt, deferred};
+use crate::server::services::deliveries::{attempt, deferred, record};
 use crate::server::services::engagement::{recheck, Recheck};
 use crate::server::AppState;
 use std::collections::{HashMap, HashSet};
@@ -149,7 +149,6 @@ async fn record_loop(
     writes: WriteLock,
     held: Held,
 ) -> Vec<Uuid> {
-    let disable_after = state.config.delivery.disable_after;
     let mut backlog: Vec<Outcome> = Vec::new();
     let mut wait = Duration::from_millis(100);
     let mut closed = false;
@@ -173,7 +172,7 @@ async fn record_loop(
         }
         let result = {
             let _turn = writes.turn(&state).await;
-            repo::record(&state.db, &backlog, disable_after).await
+            record(&state, &backlog).await
         };
         match result {
             Ok(_) => {
@@ -256,7 +255,7 @@ async fn reap_except(state: &AppState, held: &Held) -> Result<usize, sqlx::Error
             o
         })
         .collect();
-    let landed = repo::record(&state.db, &outcomes, state.config.delivery.disable_after).await?;
+    let landed = record(state, &outcomes).await?;
     if landed > 0 {
         tracing::warn!(count = landed, "handed back deliveries whose lease ran out");
     }

@@ -8,10 +8,10 @@ mod runs;
 
 pub use runs::*;
 
-use super::{ph, phs, value_rows, Db};
+use super::{ph, phs, value_rows, Db, Tx};
 use crate::domain::activity::ActivityEvent;
 use crate::domain::engagement::score::{self, EventFacts, Rollup, Thresholds};
-use crate::on_db;
+use crate::{on_db, on_tx};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -321,11 +321,20 @@ pub async fn forget(db: &Db, org_id: Uuid, person_id: Uuid) -> Result<(), sqlx::
     on_db!(db, pool => sqlx::query(sql).bind(org_id).bind(person_id).execute(pool).await.map(|_| ()))
 }
 
-/// An engagement message went out to the person ($1) at $2 (seconds): it counts as
-/// unanswered until they next show activity.
-pub const NUDGED: &str = "UPDATE person_engagement SET unanswered = unanswered + 1, next_score_s = 0, \
-    last_nudge_s = CASE WHEN last_nudge_s IS NULL OR last_nudge_s < $2 THEN $2 ELSE last_nudge_s END \
-    WHERE person_id = $1";
+/// An engagement message went out to the person at `at`, in the unit of work `tx`: it counts
+/// as unanswered until they next show activity, and their score is due again.
+pub async fn nudged(
+    tx: &mut Tx,
+    org_id: Uuid,
+    person_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let sql = "UPDATE person_engagement SET unanswered = unanswered + 1, next_score_s = 0, \
+        last_nudge_s = CASE WHEN last_nudge_s IS NULL OR last_nudge_s < $3 THEN $3 ELSE last_nudge_s END \
+        WHERE person_id = $2 AND org_id = $1";
+    on_tx!(tx, conn => sqlx::query(sql).bind(org_id).bind(person_id).bind(at.timestamp())
+        .execute(&mut *conn).await.map(|_| ()))
+}
 
 /// A value for a `@name` placeholder.
 #[derive(Clone, Copy, Debug)]

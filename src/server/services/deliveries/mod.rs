@@ -1,27 +1,27 @@
-//! Deliveries: queueing a message (choosing the address, or recording why there is none),
-//! utility messages from the API, attempting a claimed one (what its channel's answer makes
-//! of it: sent, retried with backoff, failed, bounced), the Messages log, retry and cancel,
-//! and what providers tell us afterwards. Nothing is sent except through a delivery queued
-//! here. The worker only runs the loops that claim, attempt and record.
+//! A delivery's life, in one place: queueing a message (choosing the address, or recording
+//! why there is none), utility messages from the API, the Messages log, retry and cancel
+//! here; attempting a claimed one, its outcome and everything that follows from it in
+//! [`outcome`]. Nothing is sent except through a delivery queued here. The worker only runs
+//! the loops that claim, attempt and record; the repositories only run statements.
+
+mod outcome;
+
+pub use outcome::{attempt, deferred, provider_event, record, send_now, SETTINGS_RETRY};
 
 use super::audit;
 use crate::domain::dates::Channel;
 use crate::domain::delivery::{
-    backoff, explain, utility_text, Delivery, DeliveryDetail, DeliveryEventInput, DeliveryFilter,
-    DeliveryKind, DeliverySource, DeliveryStatus, ProviderEvent, SendUtilityInput,
+    explain, utility_text, Delivery, DeliveryDetail, DeliveryFilter, DeliveryKind, DeliverySource,
+    DeliveryStatus, SendUtilityInput,
 };
 use crate::domain::route::{route, NoRoute, Route};
 use crate::domain::Person;
 use crate::server::auth::Actor;
-use crate::server::channels::{Failure, OrgTransports, SendError};
-use crate::server::db::deliveries::Outcome;
 use crate::server::db::{comms, deliveries as repo, persons};
 use crate::server::error::{ServiceError, ServiceResult};
 use crate::server::AppState;
 use chrono::{DateTime, Utc};
-use rand::Rng;
 use serde_json::json;
-use std::time::Duration;
 use uuid::Uuid;
 
 /// A message to queue.
@@ -388,8 +388,9 @@ async fn move_to(
     actor.require_write()?;
     let current = get(state, actor, id).await?;
     let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
     let done = repo::transition(
-        &state.db,
+        &mut tx,
         &repo::Transition {
             org_id: actor.org_id(),
             id,
@@ -403,6 +404,7 @@ async fn move_to(
         },
     )
     .await?;
+    tx.commit().await?;
     if !done {
         return Err(ServiceError::Conflict {
             field: None,
@@ -452,214 +454,4 @@ pub async fn cancel(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResult<
         "cancelled",
     )
     .await
-}
-
-/// A provider's report: delivered, failed (a hard one counts against the address), opened,
-/// or a response (clicked, replied, booked).
-pub async fn provider_event(
-    state: &AppState,
-    actor: &Actor,
-    id: Uuid,
-    input: &DeliveryEventInput,
-) -> ServiceResult<DeliveryDetail> {
-    actor.require_write()?;
-    let event = input.parse()?;
-    let current = get(state, actor, id).await?.delivery;
-    let at = event.at.unwrap_or_else(|| state.clock.now());
-    let org = actor.org_id();
-    let detail = event.error.clone().or_else(|| {
-        event
-            .provider_message_id
-            .as_ref()
-            .map(|p| format!("provider id {p}"))
-    });
-    match event.event {
-        ProviderEvent::Delivered | ProviderEvent::Failed => {
-            let (to, from): (DeliveryStatus, &[DeliveryStatus]) =
-                if event.event == ProviderEvent::Delivered {
-                    (
-                        DeliveryStatus::Delivered,
-                        &[DeliveryStatus::Sending, DeliveryStatus::Sent],
-                    )
-                } else {
-                    (
-                        DeliveryStatus::Failed,
-                        &[
-                            DeliveryStatus::Sending,
-                            DeliveryStatus::Sent,
-                            DeliveryStatus::Delivered,
-                        ],
-                    )
-                };
-            if current.status == to {
-                // Providers repeat themselves; the second report changes nothing.
-                return get(state, actor, id).await;
-            }
-            let done = repo::transition(
-                &state.db,
-                &repo::Transition {
-                    org_id: org,
-                    id,
-                    from,
-                    to,
-                    event: event.event.as_str(),
-                    detail: detail.clone(),
-                    at,
-                    reset_attempts: false,
-                    response: None,
-                },
-            )
-            .await?;
-            if !done {
-                return Err(ServiceError::Conflict {
-                    field: Some("event".into()),
-                    message: format!(
-                        "a {} delivery cannot become {}",
-                        current.status.as_str(),
-                        to.as_str()
-                    ),
-                });
-            }
-            if let (true, Some(identity)) = (
-                event.event == ProviderEvent::Failed && event.hard,
-                current.identity_id,
-            ) {
-                repo::identity_hard_failure(
-                    &state.db,
-                    identity,
-                    state.config.delivery.disable_after,
-                    detail.as_deref().unwrap_or("a hard bounce"),
-                    at,
-                )
-                .await?;
-            }
-        }
-        ProviderEvent::Opened => {
-            repo::add_event(
-                &state.db,
-                org,
-                id,
-                "opened",
-                current.status,
-                detail.as_deref(),
-                at,
-                None,
-            )
-            .await?;
-        }
-        ProviderEvent::Clicked | ProviderEvent::Replied | ProviderEvent::Booked => {
-            let response = event.event.as_str();
-            repo::add_event(
-                &state.db,
-                org,
-                id,
-                response,
-                current.status,
-                detail.as_deref(),
-                at,
-                Some(response),
-            )
-            .await?;
-        }
-    }
-    get(state, actor, id).await
-}
-
-/// A delivery whose channel settings could not be read is tried again this much later.
-pub const SETTINGS_RETRY: chrono::Duration = chrono::Duration::seconds(5);
-
-/// Sends one claimed delivery and says what became of it.
-pub async fn attempt(state: &AppState, transports: &OrgTransports, d: Delivery) -> Outcome {
-    let transport = transports.get(d.channel);
-    let limit = state.config.delivery.send_timeout + Duration::from_secs(5);
-    let result = match tokio::time::timeout(limit, transport.send(&d)).await {
-        Ok(r) => r,
-        Err(_) => Err(SendError::transient(format!(
-            "no answer within {} seconds",
-            limit.as_secs()
-        ))),
-    };
-    let now = state.clock.now();
-    let cfg = &state.config.delivery;
-    let mut outcome = Outcome::of(&d, now);
-    outcome.transport = Some(transport.name().to_string());
-    if d.kind == DeliveryKind::Engagement {
-        outcome.engagement_person = d.person_id;
-    }
-    let label = match result {
-        Ok(sent) => {
-            outcome.provider_message_id = sent.provider_message_id;
-            "sent"
-        }
-        Err(err) => {
-            outcome.detail = Some(err.message);
-            match err.failure {
-                Failure::Transient { retry_after } if d.attempts < d.max_attempts => {
-                    let jitter = rand::thread_rng().gen::<f64>();
-                    let mut wait = backoff(
-                        d.attempts.max(1) as u32,
-                        cfg.backoff_base,
-                        cfg.backoff_cap,
-                        jitter,
-                    );
-                    if let Some(r) = retry_after.and_then(|r| chrono::Duration::from_std(r).ok()) {
-                        wait = wait.max(r.min(cfg.backoff_cap));
-                    }
-                    outcome.status = DeliveryStatus::Pending;
-                    outcome.event = "attempt_failed";
-                    outcome.next_attempt_at = Some(now + wait);
-                    "retry"
-                }
-                Failure::Transient { .. } | Failure::Permanent => {
-                    outcome.status = DeliveryStatus::Failed;
-                    outcome.event = "failed";
-                    "failed"
-                }
-                Failure::Hard => {
-                    outcome.status = DeliveryStatus::Failed;
-                    outcome.event = "bounced";
-                    outcome.hard = true;
-                    "failed"
-                }
-            }
-        }
-    };
-    state.metrics.attempt(d.channel.as_str(), label);
-    outcome
-}
-
-/// Not sent, and not for the delivery's sake: it waits and is tried again shortly, its
-/// attempt given back.
-pub fn deferred(state: &AppState, d: &Delivery, why: String) -> Outcome {
-    let now = state.clock.now();
-    let mut o = Outcome::of(d, now);
-    o.status = DeliveryStatus::Pending;
-    o.event = "deferred";
-    o.detail = Some(why);
-    o.next_attempt_at = Some(now + SETTINGS_RETRY);
-    o.uncount = true;
-    o
-}
-
-/// Sends one pending delivery at once, in this request, unless a worker already took it.
-pub async fn send_now(state: &AppState, org_id: Uuid, id: Uuid) -> ServiceResult<()> {
-    let now = state.clock.now();
-    let owner = format!("request:{}", Uuid::new_v4().simple());
-    let Some(d) = repo::claim_one(
-        &state.db,
-        org_id,
-        id,
-        &owner,
-        now,
-        now + state.config.delivery.lease,
-    )
-    .await?
-    else {
-        return Ok(());
-    };
-    let settings = crate::server::db::channels::settings(&state.db, org_id).await?;
-    let transports = state.channels.for_org(&state.db, &settings);
-    let outcome = attempt(state, &transports, d).await;
-    repo::record(&state.db, &[outcome], state.config.delivery.disable_after).await?;
-    Ok(())
 }
