@@ -36,6 +36,7 @@ macro_rules! text_enum {
 }
 
 pub mod calendar;
+pub mod campaigns;
 pub mod channels;
 pub mod comms;
 mod contact;

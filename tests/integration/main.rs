@@ -6,6 +6,7 @@ mod activity;
 mod api;
 mod auth;
 mod calendar;
+mod campaigns;
 mod cli;
 mod common;
 mod comms;

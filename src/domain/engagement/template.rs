@@ -84,10 +84,26 @@ fn fields(p: &EngagementPolicy) -> [(&'static str, NudgeKind, bool, &str); 4] {
 /// Checks every template of a policy: it parses, uses known variables only, and (for a policy
 /// that sends by SMS or WhatsApp) fits the channel at its longest. Errors name the field.
 pub fn check(policy: &EngagementPolicy) -> Result<(), FieldErrors> {
+    check_texts(
+        fields(policy)
+            .into_iter()
+            .map(|(field, _, is_body, source)| (field.to_string(), is_body, source)),
+        policy.channel,
+    )
+}
+
+/// Checks templates, each `(field, is_body, source)`, for messages sent on `channel`: each
+/// parses, uses known variables only, and (a body, by SMS or WhatsApp) fits the channel at
+/// its longest. Errors name the field.
+pub fn check_texts<'a>(
+    texts: impl IntoIterator<Item = (String, bool, &'a str)>,
+    channel: NudgeChannel,
+) -> Result<(), FieldErrors> {
     let mut errors = FieldErrors::new();
     let env = environment();
     let known: Vec<&str> = VARIABLES.iter().map(|(n, _)| *n).collect();
-    for (field, _, is_body, source) in fields(policy) {
+    for (field, is_body, source) in texts {
+        let field = field.as_str();
         let template = match env.template_from_str(source) {
             Ok(t) => t,
             Err(e) => {
@@ -130,7 +146,7 @@ pub fn check(policy: &EngagementPolicy) -> Result<(), FieldErrors> {
         if !is_body {
             continue;
         }
-        let limit_channel = match policy.channel {
+        let limit_channel = match channel {
             NudgeChannel::Sms => Some(Channel::Sms),
             NudgeChannel::Whatsapp => Some(Channel::Whatsapp),
             _ => None,
@@ -172,17 +188,27 @@ pub fn with_unsubscribe(body: String, link: &str) -> String {
     }
 }
 
-/// A policy's templates, parsed once for a whole run.
+/// Templates (a policy's, or a campaign's variants'), parsed once for a whole run.
 pub struct Compiled<'s> {
     env: Environment<'s>,
 }
 
 impl<'s> Compiled<'s> {
     pub fn new(policy: &'s EngagementPolicy) -> Result<Self, String> {
+        Self::of(
+            fields(policy)
+                .into_iter()
+                .map(|(field, _, _, source)| (field.to_string(), source)),
+        )
+    }
+
+    /// Named templates: `(name, source)`.
+    pub fn of(templates: impl IntoIterator<Item = (String, &'s str)>) -> Result<Self, String> {
         let mut env = environment();
-        for (field, _, _, source) in fields(policy) {
-            env.add_template(field, source)
-                .map_err(|e| format!("{field}: {e}"))?;
+        for (name, source) in templates {
+            let context = name.clone();
+            env.add_template_owned(name, source)
+                .map_err(|e| format!("{context}: {e}"))?;
         }
         Ok(Self { env })
     }
@@ -193,6 +219,17 @@ impl<'s> Compiled<'s> {
             NudgeKind::Dormant => ("dormant_subject", "dormant_body"),
             NudgeKind::Rebook => ("rebook_subject", "rebook_body"),
         };
+        self.render_pair(subject, body, vars)
+    }
+
+    /// The subject and body (the templates named so) for one recipient, the body carrying the
+    /// unsubscribe link.
+    pub fn render_pair(
+        &self,
+        subject: &str,
+        body: &str,
+        vars: &Variables,
+    ) -> Result<(String, String), String> {
         let render = |name: &str| {
             self.env
                 .get_template(name)

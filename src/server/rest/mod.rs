@@ -2,6 +2,7 @@
 //! (RFC 9457), and one router per resource.
 
 mod activity;
+mod campaigns;
 mod comms;
 mod conditional;
 mod dashboard;
@@ -39,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .merge(dashboard::router())
         .merge(deliveries::router())
         .merge(engagement::router())
+        .merge(campaigns::router())
         .fallback(|req: Request| async move {
             ApiError::not_found(format!(
                 "there is no API route {} {}",

@@ -116,6 +116,14 @@ routes! {
     "get" "/vendors/{id}" "Vendors" "Read a vendor";
     "put" "/vendors/{id}" "Vendors" "Change a vendor";
     "delete" "/vendors/{id}" "Vendors" "Take a vendor out of the catalogue";
+    "get" "/campaigns" "Campaigns" "List campaigns, newest first", query = &[
+        ("status", "Only campaigns in this status (draft, active, paused, completed)"),
+        ("skip", "How many to skip"), ("limit", "How many to return (1–200)"),
+    ];
+    "post" "/campaigns" "Campaigns" "Create a campaign (a draft): audience, channel, variants with weights, holdout, schedule, send window";
+    "get" "/campaigns/{id}" "Campaigns" "Read a campaign";
+    "put" "/campaigns/{id}" "Campaigns" "Change a campaign (fields present replace its own; a status activates, pauses or resumes it)";
+    "get" "/campaigns/{id}/audience" "Campaigns" "The campaign's audience now: its size, each arm, and how many the policy would send, hold or skip (and why)";
     "get" "/recommendations" "Vendors" "List recommendations, newest first", query = &[
         ("person_id", "Only to this person"), ("project_id", "Only for this project"), ("vendor_id", "Only of this vendor"),
         ("skip", "How many to skip"), ("limit", "How many to return (1–200)"),

@@ -5,6 +5,7 @@ pub mod activity;
 pub mod api_keys;
 pub mod auth;
 pub mod calendar;
+pub mod campaigns;
 pub mod channels;
 pub mod comms;
 pub mod dashboard;

@@ -7,6 +7,8 @@ mod links;
 mod recheck;
 mod run;
 
+pub(crate) use run::{read_batch, Batch};
+
 pub use links::{follow, unsubscribe, unsubscribe_page, Followed, Unsubscribe};
 pub use recheck::{recheck, Recheck};
 pub use run::{run, run_scheduled, KEEP_DECISIONS};

@@ -55,13 +55,13 @@ pub async fn run_scheduled(state: &AppState, every: std::time::Duration) -> Serv
 }
 
 /// Everything a batch of candidates' decisions needs, read in a few queries.
-struct Batch {
-    people: HashMap<Uuid, Person>,
-    identities: HashMap<Uuid, Vec<crate::domain::comms::CommIdentity>>,
-    priors: HashMap<Uuid, Vec<Prior>>,
+pub(crate) struct Batch {
+    pub people: HashMap<Uuid, Person>,
+    pub identities: HashMap<Uuid, Vec<crate::domain::comms::CommIdentity>>,
+    pub priors: HashMap<Uuid, Vec<Prior>>,
 }
 
-async fn read_batch(
+pub(crate) async fn read_batch(
     state: &AppState,
     org_id: Uuid,
     ids: &[Uuid],

@@ -1,0 +1,312 @@
+//! Campaigns: creating and editing them, and moving them along `draft → active ⇄ paused`
+//! (completion is the system's). Admins configure campaigns in the portal; over the API any
+//! key that may write does (API keys act for the system integrating with us).
+
+use super::engagement::{policy_of, read_batch};
+use super::{audit, deserialize_input, enum_filter, merge_patch, page_bounds};
+use crate::domain::campaigns::{
+    Arm, AudiencePreview, Campaign, CampaignDraft, CampaignInput, CampaignStatus,
+};
+use crate::domain::delivery::DeliveryKind;
+use crate::domain::engagement::decide::{self, Decision, SkipReason};
+use crate::domain::engagement::{score, template};
+use crate::domain::FieldErrors;
+use crate::server::auth::Actor;
+use crate::server::db::campaigns as repo;
+use crate::server::error::{ServiceError, ServiceResult};
+use crate::server::AppState;
+use serde_json::json;
+use uuid::Uuid;
+
+/// Who may configure campaigns: admins among staff; API keys that may write.
+fn require_editor(actor: &Actor) -> ServiceResult<()> {
+    match actor {
+        Actor::Staff(_) => actor.require_admin(),
+        Actor::ApiKey { .. } => actor.require_write(),
+    }
+}
+
+pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResult<Campaign> {
+    repo::get(&state.db, actor.org_id(), id)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+pub async fn list(
+    state: &AppState,
+    actor: &Actor,
+    status: Option<&str>,
+    skip: i64,
+    limit: i64,
+) -> ServiceResult<(Vec<Campaign>, i64)> {
+    page_bounds(skip, limit)?;
+    let status = enum_filter("status", status, CampaignStatus::parse)?;
+    Ok(repo::list(&state.db, actor.org_id(), status, skip, limit).await?)
+}
+
+/// Parses a campaign's fields and checks its templates for its channel.
+fn parse(input: &CampaignInput) -> ServiceResult<CampaignDraft> {
+    let draft = CampaignDraft::parse(input)?;
+    let texts = draft.variants.iter().enumerate().flat_map(|(i, v)| {
+        [
+            (format!("variants[{i}].subject"), false, v.subject.as_str()),
+            (format!("variants[{i}].body"), true, v.body.as_str()),
+        ]
+    });
+    template::check_texts(texts, draft.channel)?;
+    Ok(draft)
+}
+
+fn apply(c: &mut Campaign, d: CampaignDraft) {
+    c.name = d.name;
+    c.channel = d.channel;
+    c.audience = d.audience;
+    c.variants = d.variants;
+    c.holdout_percent = d.holdout_percent;
+    c.starts_at = d.starts_at;
+    c.ends_at = d.ends_at;
+    c.repeat_days = d.repeat_days;
+    c.send_window_start = d.send_window_start;
+    c.send_window_end = d.send_window_end;
+    c.conversion_days = d.conversion_days;
+}
+
+/// A new campaign, as a draft.
+pub async fn create(
+    state: &AppState,
+    actor: &Actor,
+    input: &CampaignInput,
+) -> ServiceResult<Campaign> {
+    require_editor(actor)?;
+    let draft = parse(input)?;
+    let now = state.clock.now();
+    let mut c = Campaign {
+        id: Uuid::now_v7(),
+        org_id: actor.org_id(),
+        name: String::new(),
+        status: CampaignStatus::Draft,
+        channel: Default::default(),
+        audience: Default::default(),
+        variants: Vec::new(),
+        holdout_percent: 0,
+        starts_at: None,
+        ends_at: None,
+        repeat_days: None,
+        send_window_start: None,
+        send_window_end: None,
+        conversion_days: 0,
+        created_at: now,
+        updated_at: now,
+        activated_at: None,
+        completed_at: None,
+    };
+    apply(&mut c, draft);
+    let staff = match actor {
+        Actor::Staff(s) => Some(s.staff_id),
+        Actor::ApiKey { .. } => None,
+    };
+    repo::save(&state.db, &c, staff, true).await?;
+    audit(
+        &state.db,
+        actor,
+        "create",
+        "campaign",
+        Some(c.id),
+        json!({ "name": c.name, "variants": c.variants.len(), "holdout_percent": c.holdout_percent }),
+        now,
+    )
+    .await;
+    Ok(c)
+}
+
+/// Changes a campaign: the fields present in `patch` replace its own (a `status` moves it, as
+/// [`set_status`] does). Once it has started, its arms (variant keys and weights, holdout)
+/// stay as they are; a completed campaign does not change.
+pub async fn update(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    mut patch: serde_json::Map<String, serde_json::Value>,
+) -> ServiceResult<Campaign> {
+    require_editor(actor)?;
+    let status = patch
+        .remove("status")
+        .map(|s| {
+            deserialize_input::<String>(s)
+                .map_err(|_| ServiceError::invalid("status", "must be a text"))
+                .and_then(|s| {
+                    CampaignStatus::parse(&s).map_err(|e| ServiceError::invalid("status", e))
+                })
+        })
+        .transpose()?;
+    let mut c = get(state, actor, id).await?;
+    if !patch.is_empty() {
+        if c.status == CampaignStatus::Completed {
+            return Err(ServiceError::Conflict {
+                field: None,
+                message: "a completed campaign cannot be changed".into(),
+            });
+        }
+        let input: CampaignInput = merge_patch(&c.input(), patch, &[])?;
+        let draft = parse(&input)?;
+        if c.status.has_started() {
+            if let Some((field, message)) = draft.changes_arms_of(&c) {
+                return Err(ServiceError::Invalid(FieldErrors::single(field, message)));
+            }
+        }
+        apply(&mut c, draft);
+        c.updated_at = state.clock.now();
+        if !repo::save(&state.db, &c, None, false).await? {
+            return Err(ServiceError::NotFound);
+        }
+        audit(
+            &state.db,
+            actor,
+            "update",
+            "campaign",
+            Some(id),
+            json!({ "name": c.name }),
+            c.updated_at,
+        )
+        .await;
+    }
+    match status {
+        Some(to) if to != c.status => set_status(state, actor, id, to).await,
+        _ => Ok(c),
+    }
+}
+
+/// Activates, pauses or resumes a campaign.
+pub async fn set_status(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    to: CampaignStatus,
+) -> ServiceResult<Campaign> {
+    require_editor(actor)?;
+    let c = get(state, actor, id).await?;
+    if c.status == to {
+        return Ok(c);
+    }
+    if !c.status.staff_may_become(to) {
+        let why = if to == CampaignStatus::Completed {
+            "a campaign is completed by the system once every message of it was delivered or failed for good; pause it to stop sending".to_string()
+        } else {
+            format!(
+                "a {} campaign cannot become {}",
+                c.status.as_str(),
+                to.as_str()
+            )
+        };
+        return Err(ServiceError::Conflict {
+            field: Some("status".into()),
+            message: why,
+        });
+    }
+    let now = state.clock.now();
+    if !repo::set_status(&state.db, actor.org_id(), id, c.status, to, now).await? {
+        return Err(ServiceError::Conflict {
+            field: Some("status".into()),
+            message: "the campaign changed meanwhile; look again".into(),
+        });
+    }
+    let action = match to {
+        CampaignStatus::Active if c.status == CampaignStatus::Draft => "activate",
+        CampaignStatus::Active => "resume",
+        _ => "pause",
+    };
+    audit(
+        &state.db,
+        actor,
+        action,
+        "campaign",
+        Some(id),
+        json!({ "from": c.status.as_str(), "to": to.as_str() }),
+        now,
+    )
+    .await;
+    get(state, actor, id).await
+}
+
+/// People read and decided at a time.
+const BATCH: i64 = 1_000;
+
+/// The campaign's audience as it stands now: everyone who meets its criteria, their arms, and
+/// what the organisation's policy would decide about each in a variant's arm (the engagement
+/// run's own decision, so the numbers agree with what a run would do).
+pub async fn audience(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResult<AudiencePreview> {
+    let c = get(state, actor, id).await?;
+    let org_id = actor.org_id();
+    let policy = policy_of(state, org_id).await?;
+    let now = state.clock.now();
+    let now_s = now.timestamp();
+    let mut preview = AudiencePreview::default();
+    for v in &c.variants {
+        preview.arms.insert(v.key.clone(), 0);
+    }
+    preview.arms.insert(Arm::Holdout.key().to_string(), 0);
+    let mut after = Uuid::nil();
+    loop {
+        let page = repo::audience(
+            &state.db,
+            &repo::AudiencePage {
+                org_id,
+                criteria: &c.audience,
+                now_s,
+                due_before: now_s - policy.rebook_grace_days as i64 * score::DAY,
+                after,
+                limit: BATCH,
+            },
+        )
+        .await?;
+        let Some(last) = page.last() else { break };
+        after = last.person_id;
+        let ids: Vec<Uuid> = page.iter().map(|r| r.person_id).collect();
+        let data = read_batch(state, org_id, &ids, now).await?;
+        for person in ids.iter().filter_map(|id| data.people.get(id)) {
+            let verdict = decide::decide(
+                DeliveryKind::Engagement,
+                person,
+                data.identities
+                    .get(&person.id)
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]),
+                c.channel.channel(),
+                &policy,
+                data.priors
+                    .get(&person.id)
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]),
+                now,
+            );
+            let unreachable = matches!(
+                verdict.decision,
+                Decision::Skip {
+                    reason: SkipReason::NoChannel { .. } | SkipReason::OptedOut { .. },
+                    ..
+                }
+            );
+            if unreachable && c.audience.has_usable_channel {
+                preview.without_channel += 1;
+                continue;
+            }
+            preview.size += 1;
+            let arm = c.arm_of(person.id);
+            *preview.arms.entry(arm.key().to_string()).or_default() += 1;
+            if arm == Arm::Holdout {
+                continue;
+            }
+            match verdict.decision {
+                Decision::SendNow => preview.would_send += 1,
+                Decision::HoldUntil(_) => preview.would_hold += 1,
+                Decision::Skip { reason, .. } => {
+                    *preview.skipped.entry(reason.key().to_string()).or_default() += 1
+                }
+            }
+        }
+        if (page.len() as i64) < BATCH {
+            break;
+        }
+    }
+    Ok(preview)
+}

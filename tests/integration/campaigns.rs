@@ -1,0 +1,340 @@
+//! Campaigns over the API, on both databases: created as drafts with variants, weights and a
+//! holdout; read, listed and changed; moved along draft → active ⇄ paused (never completed by
+//! hand); their arms fixed once started; bad input named field by field; other
+//! organisations' campaigns not found.
+
+use crate::both_backends;
+use crate::common::{spawn_app, Api, Backend};
+use crate::delivery::person;
+use serde_json::{json, Value};
+
+fn two_variants() -> Value {
+    json!({
+        "name": "Spring return",
+        "channel": "email",
+        "audience": { "segments": ["dormant", "at_risk"], "tags": ["vip"], "churn_risk_min": 0.3 },
+        "variants": [
+            { "name": "Warm", "subject": "We miss you, {{ preferred_name }}",
+              "body": "Hi {{ preferred_name }}, come back soon. {{ unsubscribe_link }}", "weight": 1 },
+            { "name": "Direct", "subject": "Book again",
+              "body": "Book your next {{ service }} today, {{ preferred_name }}.", "weight": 3 }
+        ],
+        "holdout_percent": 10,
+        "send_window_start": "10:00",
+        "send_window_end": "18:30",
+        "conversion_days": 5
+    })
+}
+
+async fn campaigns_crud_and_status(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let api = Api::setup(&app, "acme").await;
+    let (status, c) = api.post("/campaigns", two_variants()).await;
+    assert_eq!(status, 201, "{c}");
+    assert_eq!(c["status"], "draft");
+    assert_eq!(c["name"], "Spring return");
+    assert_eq!(c["channel"], "email");
+    assert_eq!(c["holdout_percent"], 10);
+    assert_eq!(c["variants"][0]["key"], "A");
+    assert_eq!(c["variants"][1]["key"], "B");
+    assert_eq!(c["variants"][1]["weight"], 3);
+    assert_eq!(c["send_window_start"], "10:00");
+    assert_eq!(c["send_window_end"], "18:30");
+    assert_eq!(c["audience"]["segments"], json!(["dormant", "at_risk"]));
+    assert_eq!(c["audience"]["has_usable_channel"], true);
+    assert_eq!(c["conversion_days"], 5);
+    assert!(c["activated_at"].is_null());
+    let id = c["id"].as_str().unwrap().to_string();
+    let path = format!("/campaigns/{id}");
+
+    let (status, read) = api.get(&path).await;
+    assert_eq!(status, 200);
+    assert_eq!(read, c);
+    let (status, list) = api.get("/campaigns").await;
+    assert_eq!(status, 200);
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["items"][0]["id"], c["id"]);
+    let (_, drafts) = api.get("/campaigns?status=active").await;
+    assert_eq!(drafts["total"], 0);
+    let (status, problem) = api.get("/campaigns?status=sleeping").await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["field"], "status");
+
+    // A draft changes freely; absent fields are kept.
+    let (status, changed) = api
+        .put(
+            &path,
+            json!({ "name": "Spring welcome back", "holdout_percent": 20 }),
+        )
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(changed["name"], "Spring welcome back");
+    assert_eq!(changed["holdout_percent"], 20);
+    assert_eq!(changed["variants"], c["variants"]);
+
+    // Activated, its arms are fixed; its words are not.
+    let (status, active) = api.put(&path, json!({ "status": "active" })).await;
+    assert_eq!(status, 200, "{active}");
+    assert_eq!(active["status"], "active");
+    assert!(active["activated_at"].is_string());
+    let (status, problem) = api.put(&path, json!({ "holdout_percent": 5 })).await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["field"], "holdout_percent");
+    let mut variants = active["variants"].clone();
+    variants[1]["weight"] = json!(1);
+    let (status, problem) = api.put(&path, json!({ "variants": variants })).await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["field"], "variants");
+    let mut variants = active["variants"].clone();
+    variants[0]["body"] = json!("Hello again, {{ preferred_name }}.");
+    let (status, reworded) = api.put(&path, json!({ "variants": variants })).await;
+    assert_eq!(status, 200, "{reworded}");
+    assert_eq!(
+        reworded["variants"][0]["body"],
+        "Hello again, {{ preferred_name }}."
+    );
+
+    // Paused and resumed; never completed by hand, never back to draft.
+    let (status, paused) = api.put(&path, json!({ "status": "paused" })).await;
+    assert_eq!(status, 200, "{paused}");
+    assert_eq!(paused["status"], "paused");
+    let (status, problem) = api.put(&path, json!({ "status": "completed" })).await;
+    assert_eq!(status, 409, "{problem}");
+    assert_eq!(problem["field"], "status");
+    let (status, problem) = api.put(&path, json!({ "status": "draft" })).await;
+    assert_eq!(status, 409, "{problem}");
+    let (status, resumed) = api.put(&path, json!({ "status": "active" })).await;
+    assert_eq!(status, 200, "{resumed}");
+    assert_eq!(resumed["status"], "active");
+    assert_eq!(resumed["activated_at"], active["activated_at"]);
+
+    // Another organisation sees none of it.
+    let globex = Api::setup(&app, "globex").await;
+    assert_eq!(globex.get(&path).await.0, 404);
+    assert_eq!(globex.put(&path, json!({ "name": "Mine" })).await.0, 404);
+    assert_eq!(globex.get("/campaigns").await.1["total"], 0);
+    assert_eq!(api.get("/campaigns/not-an-id").await.0, 404);
+    app.finish().await;
+}
+both_backends!(campaigns_crud_and_status);
+
+async fn bad_campaigns_are_named_field_by_field(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let api = Api::setup(&app, "acme").await;
+    let with = |patch: Value| {
+        let mut body = two_variants();
+        for (k, v) in patch.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+    let cases = [
+        (with(json!({ "name": "" })), "name"),
+        (with(json!({ "channel": "pigeon" })), "channel"),
+        (with(json!({ "variants": [] })), "variants"),
+        (
+            with(json!({ "variants": [{ "subject": "x" }] })),
+            "variants[0].body",
+        ),
+        (
+            with(json!({ "variants": [{ "body": "Hi {{ nickname }}" }] })),
+            "variants[0].body",
+        ),
+        (
+            with(json!({ "variants": [{ "body": "a", "key": "A" }, { "body": "b", "key": "A" }] })),
+            "variants[1].key",
+        ),
+        (
+            with(json!({ "variants": [{ "body": "a", "weight": 0 }] })),
+            "variants[0].weight",
+        ),
+        (with(json!({ "holdout_percent": 91 })), "holdout_percent"),
+        (with(json!({ "holdout_percent": "ten" })), "holdout_percent"),
+        (
+            with(json!({ "send_window_end": "25:00" })),
+            "send_window_end",
+        ),
+        (
+            with(json!({ "audience": { "churn_risk_min": 0.9, "churn_risk_max": 0.2 } })),
+            "audience.churn_risk_max",
+        ),
+        (
+            with(json!({ "audience": { "segment": "dormant" } })),
+            "audience",
+        ),
+        (with(json!({ "colour": "blue" })), "colour"),
+        (
+            with(json!({ "starts_at": "2026-03-01T00:00:00Z", "ends_at": "2026-02-01T00:00:00Z" })),
+            "ends_at",
+        ),
+        (
+            with(json!({ "channel": "sms", "variants": [{ "body": "x".repeat(500) }] })),
+            "variants[0].body",
+        ),
+    ];
+    for (body, field) in cases {
+        let (status, problem) = api.post("/campaigns", body.clone()).await;
+        assert_eq!(status, 422, "{body}: {problem}");
+        let named: Vec<&str> = problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["field"].as_str())
+            .collect();
+        assert!(
+            named.contains(&field),
+            "{body}: expected {field} in {problem}"
+        );
+    }
+    assert_eq!(
+        api.get("/campaigns").await.1["total"],
+        0,
+        "nothing was stored"
+    );
+    let (status, _) = api.post("/campaigns", json!(["not", "an", "object"])).await;
+    assert_eq!(status, 400);
+    app.finish().await;
+}
+both_backends!(bad_campaigns_are_named_field_by_field);
+
+async fn the_audience_before_activating(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // Noon in London: no quiet hours in the way.
+    app.clock.set(
+        chrono::DateTime::parse_from_rfc3339("2026-06-10T11:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc),
+    );
+    let api = Api::setup(&app, "acme").await;
+    let client = |name: &str, extra: Value| {
+        let mut body = json!({ "full_name": name, "timezone": "Europe/London", "tags": ["vip"] });
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+    let consenting = json!({ "email": "x@example.com", "marketing_consent": true });
+    person(&api, client("Ada Ready", consenting.clone())).await;
+    person(
+        &api,
+        client("Bob No-Consent", json!({ "email": "bob@example.com" })),
+    )
+    .await;
+    let cy = person(
+        &api,
+        client("Cy Opted-Out", json!({ "marketing_consent": true })),
+    )
+    .await;
+    let (s, identity) = api
+        .post(
+            &format!("/persons/{cy}/identities"),
+            json!({ "channel": "email", "address": "cy@example.com", "preferred": true }),
+        )
+        .await;
+    assert_eq!(s, 201, "{identity}");
+    let (s, _) = api
+        .put(
+            &format!("/identities/{}", identity["id"].as_str().unwrap()),
+            json!({ "opted_out": true }),
+        )
+        .await;
+    assert_eq!(s, 200);
+    person(
+        &api,
+        client("Dee Unreachable", json!({ "marketing_consent": true })),
+    )
+    .await;
+    let eve = person(&api, client("Eve Active", consenting.clone())).await;
+    let mut untagged = client("Fay Untagged", consenting.clone());
+    untagged["tags"] = json!([]);
+    person(&api, untagged).await;
+
+    // Eight days on, all but Eve are dormant (scored, nothing sent).
+    app.clock.advance(chrono::Duration::days(8));
+    assert_eq!(
+        api.post("/activity/login", json!({ "person_id": eve }))
+            .await
+            .0,
+        201
+    );
+    let org = concierge::server::db::orgs::by_slug(&app.state().db, "acme")
+        .await
+        .unwrap()
+        .unwrap();
+    concierge::server::services::engagement::rescore(app.state(), org.id)
+        .await
+        .unwrap();
+
+    let mut body = two_variants();
+    body["audience"] = json!({ "segments": ["dormant"], "tags": ["VIP"] });
+    body["holdout_percent"] = json!(0);
+    let (_, c) = api.post("/campaigns", body).await;
+    let path = format!("/campaigns/{}/audience", c["id"].as_str().unwrap());
+    let (status, a) = api.get(&path).await;
+    assert_eq!(status, 200, "{a}");
+    // Ada and Bob are in it; Cy (opted out) and Dee (no address) have no usable channel; Eve
+    // is active and Fay untagged.
+    assert_eq!(a["size"], 2, "{a}");
+    assert_eq!(a["without_channel"], 2, "{a}");
+    assert_eq!(a["would_send"], 1, "{a}");
+    assert_eq!(a["would_hold"], 0, "{a}");
+    assert_eq!(a["skipped"]["no_consent"], 1, "{a}");
+    assert_eq!(a["arms"]["holdout"], 0, "{a}");
+    assert_eq!(
+        a["arms"]["A"].as_i64().unwrap() + a["arms"]["B"].as_i64().unwrap(),
+        2,
+        "{a}"
+    );
+
+    // Not asking for a usable channel: they are in the audience and skipped, each with why.
+    let id = c["id"].as_str().unwrap();
+    let (s, _) = api
+        .put(
+            &format!("/campaigns/{id}"),
+            json!({ "audience": { "segments": ["dormant"], "tags": ["vip"], "has_usable_channel": false } }),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (_, a) = api.get(&path).await;
+    assert_eq!(a["size"], 4, "{a}");
+    assert_eq!(a["without_channel"], 0, "{a}");
+    assert_eq!(a["skipped"]["opted_out"], 1, "{a}");
+    assert_eq!(a["skipped"]["no_channel"], 1, "{a}");
+
+    // Everyone in the holdout: nobody would be sent anything.
+    let (s, _) = api
+        .put(
+            &format!("/campaigns/{id}"),
+            json!({ "holdout_percent": 90 }),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (_, a) = api.get(&path).await;
+    let in_holdout = a["arms"]["holdout"].as_i64().unwrap();
+    assert!(in_holdout >= 1, "{a}");
+    assert_eq!(
+        a["would_send"].as_i64().unwrap()
+            + a["would_hold"].as_i64().unwrap()
+            + a["skipped"]
+                .as_object()
+                .unwrap()
+                .values()
+                .map(|v| v.as_i64().unwrap())
+                .sum::<i64>()
+            + in_holdout,
+        4,
+        "{a}"
+    );
+
+    // Narrower criteria: nobody has been inactive for 30 days.
+    let (s, _) = api
+        .put(
+            &format!("/campaigns/{id}"),
+            json!({ "audience": { "min_days_inactive": 30 } }),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(api.get(&path).await.1["size"], 0);
+    app.finish().await;
+}
+both_backends!(the_audience_before_activating);
