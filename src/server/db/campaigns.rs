@@ -196,7 +196,7 @@ pub async fn audience(db: &Db, q: &AudiencePage<'_>) -> Result<Vec<Rollup>, sqlx
     let c = q.criteria;
     let mut params = vec![P::Id(q.org_id)];
     let mut clause = String::from("pe.org_id = $1 AND p.org_id = $1 AND p.deleted_at IS NULL");
-    let mut next = |params: &mut Vec<P>, p: P| {
+    let next = |params: &mut Vec<P>, p: P| {
         params.push(p);
         format!("${}", params.len())
     };
