@@ -2,7 +2,7 @@
 //! (`draft → active ⇄ paused → completed`), audience criteria, variants with weights (each a
 //! template, optionally an AI prompt), a holdout that hears nothing (so lift can be measured),
 //! a schedule and a send window on each recipient's clock. The rules here are pure: parsing an
-//! admin's input into a [`CampaignDraft`], which status may follow which, and the
+//! admin's input into a [`CampaignSettings`], which status may follow which, and the
 //! deterministic assignment of a person to an arm.
 
 use super::engagement::{NudgeChannel, Segment};
@@ -212,34 +212,14 @@ mod opt_hhmm {
     }
 }
 
-/// A campaign as stored.
+/// A campaign as stored: its settings (everything an admin edits), where it stands, and when.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Campaign {
     pub id: Uuid,
     pub org_id: Uuid,
-    pub name: String,
     pub status: CampaignStatus,
-    pub channel: NudgeChannel,
-    pub audience: AudienceCriteria,
-    pub variants: Vec<Variant>,
-    /// Percent of the audience (0–90) that hears nothing, to measure lift against.
-    pub holdout_percent: i32,
-    /// Nothing is queued before this instant (none: from activation).
-    pub starts_at: Option<DateTime<Utc>>,
-    /// Nothing is queued after this instant (none: a one-off ends with its first run that
-    /// reached everyone; a recurring one runs until paused).
-    pub ends_at: Option<DateTime<Utc>>,
-    /// One-off (`None`): each person hears from it once. Recurring: a person may hear again
-    /// after this many days.
-    pub repeat_days: Option<i32>,
-    /// The hours of the recipient's day in which its messages may arrive (both or neither,
-    /// `HH:MM`); the organisation's quiet hours apply as well.
-    #[serde(with = "opt_hhmm")]
-    pub send_window_start: Option<NaiveTime>,
-    #[serde(with = "opt_hhmm")]
-    pub send_window_end: Option<NaiveTime>,
-    /// Activity or a booking within this many days of being assigned counts as a conversion.
-    pub conversion_days: i32,
+    #[serde(flatten)]
+    pub settings: CampaignSettings,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub activated_at: Option<DateTime<Utc>>,
@@ -249,32 +229,36 @@ pub struct Campaign {
 impl Campaign {
     /// Its editable fields, as the form and `PUT` take them.
     pub fn input(&self) -> CampaignInput {
+        let s = &self.settings;
         CampaignInput {
-            name: Some(self.name.clone()),
-            channel: Some(self.channel.as_str().to_string()),
-            audience: Some(self.audience.clone()),
-            variants: Some(self.variants.iter().map(VariantInput::from).collect()),
-            holdout_percent: Some(self.holdout_percent),
-            starts_at: self.starts_at,
-            ends_at: self.ends_at,
-            repeat_days: self.repeat_days,
-            send_window_start: self
-                .send_window_start
-                .map(|t| t.format("%H:%M").to_string()),
-            send_window_end: self.send_window_end.map(|t| t.format("%H:%M").to_string()),
-            conversion_days: Some(self.conversion_days),
+            name: Some(s.name.clone()),
+            channel: Some(s.channel.as_str().to_string()),
+            audience: Some(s.audience.clone()),
+            variants: Some(s.variants.iter().map(VariantInput::from).collect()),
+            holdout_percent: Some(s.holdout_percent),
+            starts_at: s.starts_at,
+            ends_at: s.ends_at,
+            repeat_days: s.repeat_days,
+            send_window_start: s.send_window_start.map(|t| t.format("%H:%M").to_string()),
+            send_window_end: s.send_window_end.map(|t| t.format("%H:%M").to_string()),
+            conversion_days: Some(s.conversion_days),
         }
     }
 
     /// The arm `person` is in: deterministic, so the same person always lands in the same
     /// arm of this campaign. See [`assign`].
     pub fn arm_of(&self, person: Uuid) -> Arm {
-        assign(self.id, person, self.holdout_percent, &self.variants)
+        assign(
+            self.id,
+            person,
+            self.settings.holdout_percent,
+            &self.settings.variants,
+        )
     }
 
     /// "one-off" or "every 30 days".
     pub fn schedule_label(&self) -> String {
-        match self.repeat_days {
+        match self.settings.repeat_days {
             None => "one-off".into(),
             Some(1) => "every day".into(),
             Some(n) => format!("every {n} days"),
@@ -283,7 +267,8 @@ impl Campaign {
 
     /// Whether `now` is within its schedule.
     pub fn in_schedule(&self, now: DateTime<Utc>) -> bool {
-        self.starts_at.is_none_or(|s| s <= now) && self.ends_at.is_none_or(|e| now < e)
+        let s = &self.settings;
+        s.starts_at.is_none_or(|t| t <= now) && s.ends_at.is_none_or(|e| now < e)
     }
 }
 
@@ -318,19 +303,30 @@ pub struct CampaignInput {
     pub conversion_days: Option<i32>,
 }
 
-/// A campaign's fields once parsed: every one valid.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CampaignDraft {
+/// A campaign's settings, once parsed: every one valid.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CampaignSettings {
     pub name: String,
     pub channel: NudgeChannel,
     pub audience: AudienceCriteria,
     pub variants: Vec<Variant>,
+    /// Percent of the audience (0–90) that hears nothing, to measure lift against.
     pub holdout_percent: i32,
+    /// Nothing is queued before this instant (none: from activation).
     pub starts_at: Option<DateTime<Utc>>,
+    /// Nothing is queued after this instant (none: a one-off ends with its first run that
+    /// reached everyone; a recurring one runs until paused).
     pub ends_at: Option<DateTime<Utc>>,
+    /// One-off (`None`): each person hears from it once. Recurring: a person may hear again
+    /// after this many days.
     pub repeat_days: Option<i32>,
+    /// The hours of the recipient's day in which its messages may arrive (both or neither,
+    /// `HH:MM`); the organisation's quiet hours apply as well.
+    #[serde(with = "opt_hhmm")]
     pub send_window_start: Option<NaiveTime>,
+    #[serde(with = "opt_hhmm")]
     pub send_window_end: Option<NaiveTime>,
+    /// Activity or a booking within this many days of being assigned counts as a conversion.
     pub conversion_days: i32,
 }
 
@@ -340,7 +336,7 @@ pub const MAX_WEIGHT: u32 = 1_000;
 pub const MAX_TEXT: usize = 5_000;
 pub const DEFAULT_CONVERSION_DAYS: i32 = 7;
 
-impl CampaignDraft {
+impl CampaignSettings {
     pub fn parse(input: &CampaignInput) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::new();
         let name = match present(&input.name) {
@@ -427,7 +423,7 @@ impl CampaignDraft {
     /// What changing a started campaign's arms would break: once people are assigned, the
     /// variants' keys and weights and the holdout stay as they are (their words may change).
     pub fn changes_arms_of(&self, current: &Campaign) -> Option<(&'static str, String)> {
-        if self.holdout_percent != current.holdout_percent {
+        if self.holdout_percent != current.settings.holdout_percent {
             return Some((
                 "holdout_percent",
                 "cannot change once the campaign has started: people are already assigned".into(),
@@ -436,7 +432,7 @@ impl CampaignDraft {
         let arms = |v: &[Variant]| -> Vec<(String, u32)> {
             v.iter().map(|v| (v.key.clone(), v.weight)).collect()
         };
-        if arms(&self.variants) != arms(&current.variants) {
+        if arms(&self.variants) != arms(&current.settings.variants) {
             return Some((
                 "variants",
                 "the variants' keys and weights cannot change once the campaign has started \
@@ -698,7 +694,7 @@ mod tests {
 
     #[test]
     fn a_campaign_parses_with_defaults() {
-        let d = CampaignDraft::parse(&input(serde_json::json!({
+        let d = CampaignSettings::parse(&input(serde_json::json!({
             "name": " Spring ", "variants": [{"body": "Hi {{ preferred_name }}"}, {"body": "Hello", "weight": 3}]
         })))
         .unwrap();
@@ -755,7 +751,7 @@ mod tests {
             ),
         ];
         for (json, field) in cases {
-            let errors = CampaignDraft::parse(&input(json.clone())).unwrap_err();
+            let errors = CampaignSettings::parse(&input(json.clone())).unwrap_err();
             assert!(errors.get(field).is_some(), "{json}: {errors}");
         }
     }

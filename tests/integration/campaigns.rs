@@ -6,6 +6,7 @@
 use crate::both_backends;
 use crate::common::{spawn_app, Api, Backend};
 use crate::delivery::person;
+use crate::engagement::opted_out_email;
 use serde_json::{json, Value};
 
 fn two_variants() -> Value {
@@ -225,20 +226,7 @@ async fn the_audience_before_activating(backend: Backend) {
         client("Cy Opted-Out", json!({ "marketing_consent": true })),
     )
     .await;
-    let (s, identity) = api
-        .post(
-            &format!("/persons/{cy}/identities"),
-            json!({ "channel": "email", "address": "cy@example.com", "preferred": true }),
-        )
-        .await;
-    assert_eq!(s, 201, "{identity}");
-    let (s, _) = api
-        .put(
-            &format!("/identities/{}", identity["id"].as_str().unwrap()),
-            json!({ "opted_out": true }),
-        )
-        .await;
-    assert_eq!(s, 200);
+    opted_out_email(&api, &cy, "cy@example.com").await;
     person(
         &api,
         client("Dee Unreachable", json!({ "marketing_consent": true })),

@@ -65,6 +65,24 @@ pub async fn set_policy(app: &TestApp, org: &str, fields: Value) {
     .expect("the policy saves");
 }
 
+/// Gives `person` a preferred e-mail `address` that they have opted out of.
+pub async fn opted_out_email(api: &Api<'_>, person: &str, address: &str) {
+    let (s, identity) = api
+        .post(
+            &format!("/persons/{person}/identities"),
+            json!({ "channel": "email", "address": address, "preferred": true }),
+        )
+        .await;
+    assert_eq!(s, 201, "{identity}");
+    let (s, out) = api
+        .put(
+            &format!("/identities/{}", identity["id"].as_str().unwrap()),
+            json!({ "opted_out": true }),
+        )
+        .await;
+    assert_eq!(s, 200, "{out}");
+}
+
 async fn run(api: &Api<'_>, dry_run: bool) -> Value {
     let path = if dry_run {
         "/cron/run-engagement?dry_run=true"
@@ -142,20 +160,7 @@ async fn dormant_consenting_person_gets_one_message(backend: Backend) {
                 "marketing_consent": true }),
     )
     .await;
-    let (s, identity) = api
-        .post(
-            &format!("/persons/{cy}/identities"),
-            json!({ "channel": "email", "address": "cy@example.com", "preferred": true }),
-        )
-        .await;
-    assert_eq!(s, 201, "{identity}");
-    let (s, _) = api
-        .put(
-            &format!("/identities/{}", identity["id"].as_str().unwrap()),
-            json!({ "opted_out": true }),
-        )
-        .await;
-    assert_eq!(s, 200);
+    opted_out_email(&api, &cy, "cy@example.com").await;
     let dee = person(
         &api,
         json!({ "full_name": "Dee Unreachable", "timezone": "Europe/London", "marketing_consent": true }),

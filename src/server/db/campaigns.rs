@@ -4,7 +4,9 @@ use super::engagement::ROLLUP_COLUMNS;
 use super::persons::like_pattern;
 use super::vendors::tag_json;
 use super::Db;
-use crate::domain::campaigns::{AudienceCriteria, Campaign, CampaignStatus, Variant};
+use crate::domain::campaigns::{
+    AudienceCriteria, Campaign, CampaignSettings, CampaignStatus, Variant,
+};
 use crate::domain::engagement::{NudgeChannel, Rollup};
 use crate::domain::timing::parse_time_of_day;
 use crate::on_db;
@@ -48,18 +50,20 @@ impl TryFrom<Row> for Campaign {
         Ok(Campaign {
             id: r.id,
             org_id: r.org_id,
-            name: r.name,
             status: CampaignStatus::parse(&r.status).map_err(decode)?,
-            channel: NudgeChannel::parse(&r.channel).map_err(decode)?,
-            audience: r.audience.0,
-            variants: r.variants.0,
-            holdout_percent: r.holdout_percent,
-            starts_at: r.starts_at,
-            ends_at: r.ends_at,
-            repeat_days: r.repeat_days,
-            send_window_start: time(r.send_window_start).map_err(decode)?,
-            send_window_end: time(r.send_window_end).map_err(decode)?,
-            conversion_days: r.conversion_days,
+            settings: CampaignSettings {
+                name: r.name,
+                channel: NudgeChannel::parse(&r.channel).map_err(decode)?,
+                audience: r.audience.0,
+                variants: r.variants.0,
+                holdout_percent: r.holdout_percent,
+                starts_at: r.starts_at,
+                ends_at: r.ends_at,
+                repeat_days: r.repeat_days,
+                send_window_start: time(r.send_window_start).map_err(decode)?,
+                send_window_end: time(r.send_window_end).map_err(decode)?,
+                conversion_days: r.conversion_days,
+            },
             created_at: r.created_at,
             updated_at: r.updated_at,
             activated_at: r.activated_at,
@@ -93,12 +97,13 @@ pub async fn save(
          WHERE id = $1 AND org_id = $2"
     };
     on_db!(db, pool => {
+        let s = &c.settings;
         let q = sqlx::query(sql)
-            .bind(c.id).bind(c.org_id).bind(&c.name).bind(c.status.as_str())
-            .bind(c.channel.as_str()).bind(Json(&c.audience)).bind(Json(&c.variants))
-            .bind(c.holdout_percent).bind(c.starts_at).bind(c.ends_at).bind(c.repeat_days)
-            .bind(hhmm(c.send_window_start)).bind(hhmm(c.send_window_end))
-            .bind(c.conversion_days).bind(c.created_at).bind(c.updated_at).bind(c.activated_at)
+            .bind(c.id).bind(c.org_id).bind(&s.name).bind(c.status.as_str())
+            .bind(s.channel.as_str()).bind(Json(&s.audience)).bind(Json(&s.variants))
+            .bind(s.holdout_percent).bind(s.starts_at).bind(s.ends_at).bind(s.repeat_days)
+            .bind(hhmm(s.send_window_start)).bind(hhmm(s.send_window_end))
+            .bind(s.conversion_days).bind(c.created_at).bind(c.updated_at).bind(c.activated_at)
             .bind(c.completed_at);
         let q = if insert { q.bind(created_by) } else { q };
         q.execute(pool).await.map(|r| r.rows_affected() == 1)

@@ -5,7 +5,7 @@
 use super::engagement::{policy_of, read_batch};
 use super::{audit, deserialize_input, enum_filter, merge_patch, page_bounds};
 use crate::domain::campaigns::{
-    Arm, AudiencePreview, Campaign, CampaignDraft, CampaignInput, CampaignStatus,
+    Arm, AudiencePreview, Campaign, CampaignInput, CampaignSettings, CampaignStatus,
 };
 use crate::domain::delivery::DeliveryKind;
 use crate::domain::engagement::decide::{self, Decision, SkipReason};
@@ -44,31 +44,17 @@ pub async fn list(
     Ok(repo::list(&state.db, actor.org_id(), status, skip, limit).await?)
 }
 
-/// Parses a campaign's fields and checks its templates for its channel.
-fn parse(input: &CampaignInput) -> ServiceResult<CampaignDraft> {
-    let draft = CampaignDraft::parse(input)?;
-    let texts = draft.variants.iter().enumerate().flat_map(|(i, v)| {
+/// Parses a campaign's settings and checks its templates for its channel.
+fn parse(input: &CampaignInput) -> ServiceResult<CampaignSettings> {
+    let settings = CampaignSettings::parse(input)?;
+    let texts = settings.variants.iter().enumerate().flat_map(|(i, v)| {
         [
             (format!("variants[{i}].subject"), false, v.subject.as_str()),
             (format!("variants[{i}].body"), true, v.body.as_str()),
         ]
     });
-    template::check_texts(texts, draft.channel)?;
-    Ok(draft)
-}
-
-fn apply(c: &mut Campaign, d: CampaignDraft) {
-    c.name = d.name;
-    c.channel = d.channel;
-    c.audience = d.audience;
-    c.variants = d.variants;
-    c.holdout_percent = d.holdout_percent;
-    c.starts_at = d.starts_at;
-    c.ends_at = d.ends_at;
-    c.repeat_days = d.repeat_days;
-    c.send_window_start = d.send_window_start;
-    c.send_window_end = d.send_window_end;
-    c.conversion_days = d.conversion_days;
+    template::check_texts(texts, settings.channel)?;
+    Ok(settings)
 }
 
 /// A new campaign, as a draft.
@@ -78,29 +64,17 @@ pub async fn create(
     input: &CampaignInput,
 ) -> ServiceResult<Campaign> {
     require_editor(actor)?;
-    let draft = parse(input)?;
     let now = state.clock.now();
-    let mut c = Campaign {
+    let c = Campaign {
         id: Uuid::now_v7(),
         org_id: actor.org_id(),
-        name: String::new(),
         status: CampaignStatus::Draft,
-        channel: Default::default(),
-        audience: Default::default(),
-        variants: Vec::new(),
-        holdout_percent: 0,
-        starts_at: None,
-        ends_at: None,
-        repeat_days: None,
-        send_window_start: None,
-        send_window_end: None,
-        conversion_days: 0,
+        settings: parse(input)?,
         created_at: now,
         updated_at: now,
         activated_at: None,
         completed_at: None,
     };
-    apply(&mut c, draft);
     let staff = match actor {
         Actor::Staff(s) => Some(s.staff_id),
         Actor::ApiKey { .. } => None,
@@ -112,7 +86,11 @@ pub async fn create(
         "create",
         "campaign",
         Some(c.id),
-        json!({ "name": c.name, "variants": c.variants.len(), "holdout_percent": c.holdout_percent }),
+        json!({
+            "name": c.settings.name,
+            "variants": c.settings.variants.len(),
+            "holdout_percent": c.settings.holdout_percent,
+        }),
         now,
     )
     .await;
@@ -148,13 +126,13 @@ pub async fn update(
             });
         }
         let input: CampaignInput = merge_patch(&c.input(), patch, &[])?;
-        let draft = parse(&input)?;
+        let settings = parse(&input)?;
         if c.status.has_started() {
-            if let Some((field, message)) = draft.changes_arms_of(&c) {
+            if let Some((field, message)) = settings.changes_arms_of(&c) {
                 return Err(ServiceError::Invalid(FieldErrors::single(field, message)));
             }
         }
-        apply(&mut c, draft);
+        c.settings = settings;
         c.updated_at = state.clock.now();
         if !repo::save(&state.db, &c, None, false).await? {
             return Err(ServiceError::NotFound);
@@ -165,7 +143,7 @@ pub async fn update(
             "update",
             "campaign",
             Some(id),
-            json!({ "name": c.name }),
+            json!({ "name": c.settings.name }),
             c.updated_at,
         )
         .await;
@@ -241,7 +219,8 @@ pub async fn audience(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResul
     let now = state.clock.now();
     let now_s = now.timestamp();
     let mut preview = AudiencePreview::default();
-    for v in &c.variants {
+    let settings = &c.settings;
+    for v in &settings.variants {
         preview.arms.insert(v.key.clone(), 0);
     }
     preview.arms.insert(Arm::Holdout.key().to_string(), 0);
@@ -251,7 +230,7 @@ pub async fn audience(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResul
             &state.db,
             &repo::AudiencePage {
                 org_id,
-                criteria: &c.audience,
+                criteria: &settings.audience,
                 now_s,
                 due_before: now_s - policy.rebook_grace_days as i64 * score::DAY,
                 after,
@@ -271,7 +250,7 @@ pub async fn audience(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResul
                     .get(&person.id)
                     .map(Vec::as_slice)
                     .unwrap_or(&[]),
-                c.channel.channel(),
+                settings.channel.channel(),
                 &policy,
                 data.priors
                     .get(&person.id)
@@ -286,7 +265,7 @@ pub async fn audience(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResul
                     ..
                 }
             );
-            if unreachable && c.audience.has_usable_channel {
+            if unreachable && settings.audience.has_usable_channel {
                 preview.without_channel += 1;
                 continue;
             }
