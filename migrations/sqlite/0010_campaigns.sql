@@ -21,7 +21,9 @@ CREATE TABLE campaigns (
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     activated_at TEXT,
-    completed_at TEXT
+    completed_at TEXT,
+    -- The latest engagement run that sent for it (a one-off without an end sends in one).
+    last_run_at TEXT
 );
 CREATE INDEX campaigns_org ON campaigns(org_id, created_at, id);
 CREATE INDEX campaigns_live ON campaigns(org_id) WHERE status = 'active';
@@ -32,10 +34,12 @@ CREATE TABLE campaign_assignments (
     org_id BLOB NOT NULL REFERENCES organisations(id),
     arm TEXT NOT NULL,
     assigned_at TEXT NOT NULL,
-    -- The latest time they were included (a recurring campaign includes them again).
-    last_round_at TEXT NOT NULL,
+    -- When a message of the campaign was last queued for them (none yet: skipped so far, or
+    -- in the holdout, which is recorded at once).
+    last_round_at TEXT,
     PRIMARY KEY (campaign_id, person_id)
 );
 CREATE INDEX campaign_assignments_arm ON campaign_assignments(campaign_id, arm);
 
-CREATE INDEX deliveries_campaign ON deliveries(campaign_id, variant) WHERE campaign_id IS NOT NULL;
+-- A campaign's messages by status: whether any is unsettled, and its results per variant.
+CREATE INDEX deliveries_campaign ON deliveries(campaign_id, status, variant) WHERE campaign_id IS NOT NULL;

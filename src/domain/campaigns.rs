@@ -5,7 +5,8 @@
 //! admin's input into a [`CampaignSettings`], which status may follow which, and the
 //! deterministic assignment of a person to an arm.
 
-use super::engagement::{NudgeChannel, Segment};
+use super::engagement::decide::{closed_until, quiet_until};
+use super::engagement::{EngagementPolicy, NudgeChannel, Segment};
 use super::person::present;
 use super::timing::parse_time_of_day;
 use super::FieldErrors;
@@ -224,6 +225,9 @@ pub struct Campaign {
     pub updated_at: DateTime<Utc>,
     pub activated_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// The latest engagement run that sent for it.
+    #[serde(default)]
+    pub last_run_at: Option<DateTime<Utc>>,
 }
 
 impl Campaign {
@@ -328,6 +332,57 @@ pub struct CampaignSettings {
     pub send_window_end: Option<NaiveTime>,
     /// Activity or a booking within this many days of being assigned counts as a conversion.
     pub conversion_days: i32,
+}
+
+impl CampaignSettings {
+    /// The first instant at or after `at` when one of its messages may arrive on the clock
+    /// `tz`: inside its send window and outside the organisation's quiet hours. `None` when
+    /// the two never meet (a window wholly inside the quiet hours).
+    pub fn next_open(
+        &self,
+        policy: &EngagementPolicy,
+        tz: chrono_tz::Tz,
+        at: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        let mut t = at;
+        // Each step moves to the end of one closed stretch; a few suffice for two windows.
+        for _ in 0..4 {
+            let mut moved = false;
+            if let Some(open) = quiet_until(policy, tz, t) {
+                t = open;
+                moved = true;
+            }
+            if let (Some(start), Some(end)) = (self.send_window_start, self.send_window_end) {
+                // Outside the window is closed: from its end to its start.
+                if let Some(open) = closed_until(end, start, tz, t) {
+                    t = open;
+                    moved = true;
+                }
+            }
+            if !moved {
+                return Some(t);
+            }
+        }
+        None
+    }
+
+    /// Which round of the campaign `at` falls in: 0 for a one-off; for a recurring one, the
+    /// number of whole repeats since the epoch (a person hears once per round).
+    pub fn round(&self, at: DateTime<Utc>) -> i64 {
+        match self.repeat_days {
+            Some(days) if days > 0 => at.timestamp().div_euclid(days as i64 * 86_400),
+            _ => 0,
+        }
+    }
+
+    /// Whether a person last reached at `last` is due again at `now`.
+    pub fn due_again(&self, last: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+        match (last, self.repeat_days) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(last), Some(days)) => now - last >= chrono::Duration::days(days as i64),
+        }
+    }
 }
 
 pub const MAX_VARIANTS: usize = 10;
@@ -567,6 +622,22 @@ impl AudiencePreview {
     }
 }
 
+/// What one engagement run did for one campaign.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CampaignRunCounts {
+    pub name: String,
+    /// People in its audience this run decided about (the holdout included).
+    pub reached: i64,
+    /// Recorded in the holdout: nothing sent.
+    pub holdout: i64,
+    pub queued: i64,
+    /// Queued to go when the quiet hours end or the send window opens on their clock.
+    pub held: i64,
+    /// Not sent, by reason (the run's own keys, and `send_window` when the window never
+    /// meets the hours outside quiet hours, `too_long` when the text does not fit).
+    pub skipped: std::collections::BTreeMap<String, i64>,
+}
+
 /// The arm of a campaign a person is in.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -581,6 +652,15 @@ pub enum Arm {
 pub const HOLDOUT: &str = "holdout";
 
 impl Arm {
+    /// The arm a stored key names.
+    pub fn from_key(key: &str) -> Self {
+        if key == HOLDOUT {
+            Arm::Holdout
+        } else {
+            Arm::Variant(key.to_string())
+        }
+    }
+
     pub fn key(&self) -> &str {
         match self {
             Arm::Variant(key) => key,
@@ -754,6 +834,78 @@ mod tests {
             let errors = CampaignSettings::parse(&input(json.clone())).unwrap_err();
             assert!(errors.get(field).is_some(), "{json}: {errors}");
         }
+    }
+
+    fn settings(window: Option<(&str, &str)>) -> CampaignSettings {
+        let mut json = serde_json::json!({ "name": "x", "variants": [{ "body": "x" }] });
+        if let Some((s, e)) = window {
+            json["send_window_start"] = s.into();
+            json["send_window_end"] = e.into();
+        }
+        CampaignSettings::parse(&input(json)).unwrap()
+    }
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn the_send_window_and_quiet_hours_both_hold() {
+        let policy = EngagementPolicy::default(); // quiet 21:00–09:00
+        let london = chrono_tz::Europe::London;
+        // No window: only the quiet hours.
+        let s = settings(None);
+        assert_eq!(
+            s.next_open(&policy, london, utc("2026-06-10T11:00:00Z")),
+            Some(utc("2026-06-10T11:00:00Z"))
+        );
+        assert_eq!(
+            s.next_open(&policy, london, utc("2026-06-10T21:30:00Z")),
+            Some(utc("2026-06-11T08:00:00Z")) // 09:00 BST
+        );
+        // A window of 14:00–16:00 on their clock.
+        let s = settings(Some(("14:00", "16:00")));
+        assert_eq!(
+            s.next_open(&policy, london, utc("2026-06-10T11:00:00Z")),
+            Some(utc("2026-06-10T13:00:00Z"))
+        );
+        assert_eq!(
+            s.next_open(&policy, london, utc("2026-06-10T14:00:00Z")),
+            Some(utc("2026-06-10T14:00:00Z"))
+        );
+        assert_eq!(
+            s.next_open(&policy, london, utc("2026-06-10T15:30:00Z")),
+            Some(utc("2026-06-11T13:00:00Z"))
+        );
+        // A window of 20:00–23:00: only its first hour is outside the quiet hours.
+        let s = settings(Some(("20:00", "23:00")));
+        assert_eq!(
+            s.next_open(&policy, london, utc("2026-06-10T20:30:00Z")),
+            Some(utc("2026-06-11T19:00:00Z"))
+        );
+        // Wholly inside the quiet hours: never.
+        let s = settings(Some(("22:00", "23:00")));
+        assert_eq!(
+            s.next_open(&policy, london, utc("2026-06-10T11:00:00Z")),
+            None
+        );
+    }
+
+    #[test]
+    fn rounds_and_who_is_due_again() {
+        let once = settings(None);
+        let now = utc("2026-06-10T11:00:00Z");
+        assert_eq!(once.round(now), 0);
+        assert!(once.due_again(None, now));
+        assert!(!once.due_again(Some(now), now + chrono::Duration::days(400)));
+        let mut every = settings(None);
+        every.repeat_days = Some(7);
+        assert!(!every.due_again(Some(now), now + chrono::Duration::days(6)));
+        assert!(every.due_again(Some(now), now + chrono::Duration::days(7)));
+        assert_eq!(
+            every.round(now) + 1,
+            every.round(now + chrono::Duration::days(7))
+        );
     }
 
     #[test]

@@ -326,3 +326,211 @@ async fn the_audience_before_activating(backend: Backend) {
     app.finish().await;
 }
 both_backends!(the_audience_before_activating);
+
+/// An app whose worker does not send (messages are sent one by one with `send_now`), allowed
+/// to reach the local fakes; noon in London.
+async fn quiet_app(backend: Backend) -> crate::common::TestApp {
+    let app = crate::common::spawn_app_with(backend, |c| {
+        c.run_worker = false;
+        c.delivery.allow_loopback = true;
+    })
+    .await;
+    app.clock.set(
+        chrono::DateTime::parse_from_rfc3339("2026-06-10T11:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc),
+    );
+    app
+}
+
+/// `n` new clients who consent, each with an e-mail address; their ids.
+async fn clients(api: &Api<'_>, n: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        ids.push(
+            person(
+                api,
+                json!({ "full_name": format!("Client {i:03}"), "email": format!("c{i}@example.com"),
+                        "timezone": "Europe/London", "marketing_consent": true }),
+            )
+            .await,
+        );
+    }
+    ids
+}
+
+async fn run(api: &Api<'_>) -> Value {
+    let (status, body) = api.post("/cron/run-engagement", json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// The campaign messages queued so far, by person.
+async fn campaign_messages(api: &Api<'_>) -> Vec<Value> {
+    let (status, list) = api.get("/deliveries?kind=engagement&limit=200").await;
+    assert_eq!(status, 200, "{list}");
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["source"] == "campaign")
+        .cloned()
+        .collect()
+}
+
+async fn a_campaign_sends_by_arm_and_completes_when_delivered(backend: Backend) {
+    let app = quiet_app(backend).await;
+    let api = Api::setup(&app, "acme").await;
+    let smtp = crate::fakes::FakeSmtp::start().await;
+    crate::delivery::configure_smtp(&app, "127.0.0.1", smtp.port).await;
+    let people = clients(&api, 40).await;
+    let mut body = two_variants();
+    body["audience"] = json!({});
+    body["variants"][1]["weight"] = json!(1);
+    body["send_window_start"] = Value::Null;
+    body["send_window_end"] = Value::Null;
+    let (s, c) = api.post("/campaigns", body).await;
+    assert_eq!(s, 201, "{c}");
+    let id = c["id"].as_str().unwrap().to_string();
+    let campaign: uuid::Uuid = id.parse().unwrap();
+    let variants: Vec<concierge::domain::campaigns::Variant> =
+        serde_json::from_value(c["variants"].clone()).unwrap();
+
+    // A draft sends nothing.
+    run(&api).await;
+    assert!(campaign_messages(&api).await.is_empty());
+
+    assert_eq!(
+        api.put(&format!("/campaigns/{id}"), json!({ "status": "active" }))
+            .await
+            .0,
+        200
+    );
+    let report = run(&api).await;
+    let counts = &report["campaigns"][&id];
+    let holdout = counts["holdout"].as_i64().unwrap();
+    assert_eq!(counts["reached"], 40, "{report}");
+    assert_eq!(counts["queued"].as_i64().unwrap() + holdout, 40, "{report}");
+    let messages = campaign_messages(&api).await;
+    assert_eq!(messages.len() as i64, 40 - holdout);
+
+    // Each person is in the arm the assignment gives them; the holdout got nothing.
+    let arm =
+        |p: &str| concierge::domain::campaigns::assign(campaign, p.parse().unwrap(), 10, &variants);
+    for m in &messages {
+        let p = m["person_id"].as_str().unwrap();
+        assert_eq!(m["campaign_id"], id.as_str());
+        assert_eq!(m["variant"], arm(p).key(), "{m}");
+        let variant = variants.iter().find(|v| v.key == arm(p).key()).unwrap();
+        let first_words = variant.body.split("{{").next().unwrap().trim();
+        assert!(m["body"].as_str().unwrap().contains(first_words), "{m}");
+    }
+    let expected_holdout = people
+        .iter()
+        .filter(|p| arm(p) == concierge::domain::campaigns::Arm::Holdout)
+        .count() as i64;
+    assert_eq!(holdout, expected_holdout);
+
+    // A one-off sends once: the next run queues nothing more.
+    app.clock.advance(chrono::Duration::hours(2));
+    let again = run(&api).await;
+    assert!(again["campaigns"].get(&id).is_none(), "{again}");
+    assert_eq!(campaign_messages(&api).await.len(), messages.len());
+
+    // Completed only once every message has gone: not while one is still queued.
+    let org = concierge::server::db::orgs::by_slug(&app.state().db, "acme")
+        .await
+        .unwrap()
+        .unwrap();
+    let (last, rest) = messages.split_last().unwrap();
+    for m in rest {
+        concierge::server::services::deliveries::send_now(
+            app.state(),
+            org.id,
+            m["id"].as_str().unwrap().parse().unwrap(),
+        )
+        .await
+        .unwrap();
+    }
+    let (_, now) = api.get(&format!("/campaigns/{id}")).await;
+    assert_eq!(
+        now["status"], "active",
+        "one message is still pending: {now}"
+    );
+    concierge::server::services::deliveries::send_now(
+        app.state(),
+        org.id,
+        last["id"].as_str().unwrap().parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let (_, done) = api.get(&format!("/campaigns/{id}")).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert!(done["completed_at"].is_string());
+    assert_eq!(smtp.mails().len(), messages.len());
+    app.finish().await;
+}
+both_backends!(a_campaign_sends_by_arm_and_completes_when_delivered);
+
+async fn caps_hold_across_two_active_campaigns(backend: Backend) {
+    let app = quiet_app(backend).await;
+    let api = Api::setup(&app, "acme").await;
+    clients(&api, 12).await;
+    let mut ids = Vec::new();
+    for name in ["First", "Second"] {
+        let mut body = two_variants();
+        body["name"] = json!(name);
+        body["audience"] = json!({});
+        body["holdout_percent"] = json!(0);
+        body["send_window_start"] = Value::Null;
+        body["send_window_end"] = Value::Null;
+        let (_, c) = api.post("/campaigns", body).await;
+        let id = c["id"].as_str().unwrap().to_string();
+        assert_eq!(
+            api.put(&format!("/campaigns/{id}"), json!({ "status": "active" }))
+                .await
+                .0,
+            200
+        );
+        ids.push(id);
+    }
+    let report = run(&api).await;
+    let first = &report["campaigns"][&ids[0]];
+    let second = &report["campaigns"][&ids[1]];
+    assert_eq!(first["queued"], 12, "{report}");
+    assert_eq!(second["queued"], 0, "{report}");
+    assert_eq!(second["skipped"]["frequency_cap"], 12, "{report}");
+    let messages = campaign_messages(&api).await;
+    assert_eq!(
+        messages.len(),
+        12,
+        "one message per person across both campaigns"
+    );
+    assert!(messages.iter().all(|m| m["campaign_id"] == ids[0].as_str()));
+    app.finish().await;
+}
+both_backends!(caps_hold_across_two_active_campaigns);
+
+async fn the_send_window_holds_messages_on_their_clock(backend: Backend) {
+    let app = quiet_app(backend).await;
+    let api = Api::setup(&app, "acme").await;
+    clients(&api, 3).await;
+    let mut body = two_variants();
+    body["audience"] = json!({});
+    body["holdout_percent"] = json!(0);
+    // 12:00 in London now; the window opens at 14:00 on their clock (13:00 UTC in June).
+    body["send_window_start"] = json!("14:00");
+    body["send_window_end"] = json!("16:00");
+    let (_, c) = api.post("/campaigns", body).await;
+    let id = c["id"].as_str().unwrap().to_string();
+    api.put(&format!("/campaigns/{id}"), json!({ "status": "active" }))
+        .await;
+    let report = run(&api).await;
+    assert_eq!(report["campaigns"][&id]["held"], 3, "{report}");
+    for m in campaign_messages(&api).await {
+        assert_eq!(m["status"], "pending");
+        assert_eq!(m["next_attempt_at"], "2026-06-10T13:00:00Z", "{m}");
+    }
+    app.finish().await;
+}
+both_backends!(the_send_window_holds_messages_on_their_clock);

@@ -13,7 +13,7 @@ use crate::domain::delivery::DeliveryKind;
 use crate::domain::route::{route, NoRoute, Route};
 use crate::domain::timing::local_instant;
 use crate::domain::Person;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -158,15 +158,25 @@ pub fn quiet_until(policy: &EngagementPolicy, tz: Tz, now: DateTime<Utc>) -> Opt
     if !policy.has_quiet_hours() {
         return None;
     }
+    closed_until(policy.quiet_start, policy.quiet_end, tz, now)
+}
+
+/// When the stretch of each day from `start` to `end` (across midnight when `end` is earlier)
+/// that holds `now` ends on the clock of `tz`, or `None` when `now` is outside it.
+pub fn closed_until(
+    start: NaiveTime,
+    end: NaiveTime,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
     let local = now.with_timezone(&tz);
     let time = local.time();
-    let (start, end) = (policy.quiet_start, policy.quiet_end);
-    let quiet = if start < end {
+    let closed = if start < end {
         time >= start && time < end
     } else {
         time >= start || time < end
     };
-    if !quiet {
+    if !closed {
         return None;
     }
     let mut day = local.date_naive();

@@ -77,6 +77,10 @@ pub struct RunSummary {
     /// How long each phase took, in milliseconds.
     #[serde(default)]
     pub phases_ms: BTreeMap<String, u64>,
+    /// What the run did for each active campaign, by the campaign's id (apart from the
+    /// counts above, which are the dormancy policy's own).
+    #[serde(default)]
+    pub campaigns: BTreeMap<String, crate::domain::campaigns::CampaignRunCounts>,
 }
 
 impl RunSummary {

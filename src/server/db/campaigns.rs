@@ -3,20 +3,21 @@
 use super::engagement::ROLLUP_COLUMNS;
 use super::persons::like_pattern;
 use super::vendors::tag_json;
-use super::Db;
+use super::{ph, phs, value_rows, Db, Tx};
 use crate::domain::campaigns::{
     AudienceCriteria, Campaign, CampaignSettings, CampaignStatus, Variant,
 };
 use crate::domain::engagement::{NudgeChannel, Rollup};
 use crate::domain::timing::parse_time_of_day;
-use crate::on_db;
+use crate::{on_db, on_tx};
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 const COLUMNS: &str = "id, org_id, name, status, channel, audience, variants, holdout_percent, \
     starts_at, ends_at, repeat_days, send_window_start, send_window_end, conversion_days, \
-    created_at, updated_at, activated_at, completed_at";
+    created_at, updated_at, activated_at, completed_at, last_run_at";
 
 /// A campaign as its row holds it.
 #[derive(sqlx::FromRow)]
@@ -39,6 +40,7 @@ struct Row {
     updated_at: DateTime<Utc>,
     activated_at: Option<DateTime<Utc>>,
     completed_at: Option<DateTime<Utc>>,
+    last_run_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<Row> for Campaign {
@@ -68,6 +70,7 @@ impl TryFrom<Row> for Campaign {
             updated_at: r.updated_at,
             activated_at: r.activated_at,
             completed_at: r.completed_at,
+            last_run_at: r.last_run_at,
         })
     }
 }
@@ -271,4 +274,102 @@ pub async fn audience(db: &Db, q: &AudiencePage<'_>) -> Result<Vec<Rollup>, sqlx
         }
         query.fetch_all(pool).await
     })
+}
+
+/// Where each of `people` stands in a campaign: their arm's key and when a message of it was
+/// last queued for them.
+pub async fn assignments(
+    db: &Db,
+    org_id: Uuid,
+    campaign: Uuid,
+    people: &[Uuid],
+) -> Result<HashMap<Uuid, (String, Option<DateTime<Utc>>)>, sqlx::Error> {
+    let mut out = HashMap::with_capacity(people.len());
+    for chunk in people.chunks(500) {
+        let sql = format!(
+            "SELECT person_id, arm, last_round_at FROM campaign_assignments \
+             WHERE org_id = {} AND campaign_id = {} AND person_id IN ({})",
+            ph(db, 1),
+            ph(db, 2),
+            phs(db, 3, chunk.len())
+        );
+        let rows: Vec<(Uuid, String, Option<DateTime<Utc>>)> = on_db!(db, pool => {
+            let mut q = sqlx::query_as(&sql).bind(org_id).bind(campaign);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            q.fetch_all(pool).await?
+        });
+        out.extend(rows.into_iter().map(|(p, arm, last)| (p, (arm, last))));
+    }
+    Ok(out)
+}
+
+/// One person's arm of a campaign to record, and (when a message was queued for them, or
+/// they are in the holdout) the round's time.
+pub struct Assignment {
+    pub person_id: Uuid,
+    pub arm: String,
+    pub reached_at: Option<DateTime<Utc>>,
+}
+
+/// Records arms (a person's first keeps their arm for good) and rounds, in multi-row
+/// statements.
+pub async fn save_assignments(
+    db: &Db,
+    org_id: Uuid,
+    campaign: Uuid,
+    rows: &[Assignment],
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    for chunk in rows.chunks(400) {
+        let sql = format!(
+            "INSERT INTO campaign_assignments \
+             (campaign_id, person_id, org_id, arm, assigned_at, last_round_at) VALUES {} \
+             ON CONFLICT (campaign_id, person_id) DO UPDATE SET \
+             last_round_at = COALESCE(excluded.last_round_at, campaign_assignments.last_round_at)",
+            value_rows(db, 1, chunk.len(), 6, None)
+        );
+        on_db!(db, pool => {
+            let mut q = sqlx::query(&sql);
+            for a in chunk {
+                q = q.bind(campaign).bind(a.person_id).bind(org_id).bind(&a.arm).bind(at)
+                    .bind(a.reached_at);
+            }
+            q.execute(pool).await.map(|_| ())?
+        });
+    }
+    Ok(())
+}
+
+/// Notes that an engagement run sent for the campaign at `at`.
+pub async fn mark_run(
+    db: &Db,
+    org_id: Uuid,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let sql = "UPDATE campaigns SET last_run_at = $3 WHERE org_id = $1 AND id = $2";
+    on_db!(db, pool => sqlx::query(sql).bind(org_id).bind(id).bind(at)
+        .execute(pool).await.map(|_| ()))
+}
+
+/// Completes an active campaign whose sending is over — its end has passed, or it is a one-off
+/// without an end that a run has sent — once none of its messages is still pending or being
+/// sent (each was delivered, sent, or failed for good). In the unit of work `tx`, so that it
+/// sees the outcomes written with it. True when it completed now.
+pub async fn complete_if_settled(
+    tx: &mut Tx,
+    org_id: Uuid,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let sql = "UPDATE campaigns SET status = 'completed', completed_at = $3, updated_at = $3 \
+        WHERE org_id = $1 AND id = $2 AND status = 'active' \
+        AND ((ends_at IS NOT NULL AND ends_at <= $3) \
+             OR (repeat_days IS NULL AND ends_at IS NULL AND last_run_at IS NOT NULL)) \
+        AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.campaign_id = $2 \
+                        AND d.status IN ('pending', 'sending'))";
+    on_tx!(tx, conn => sqlx::query(sql).bind(org_id).bind(id).bind(at)
+        .execute(&mut *conn).await.map(|r| r.rows_affected() == 1))
 }

@@ -312,6 +312,8 @@ pub struct Outcome {
     pub uncount: bool,
     /// The person an engagement message went to, whose unanswered count it adds to.
     pub engagement_person: Option<Uuid>,
+    /// The campaign it belongs to, which may be complete once it settles.
+    pub campaign_id: Option<Uuid>,
 }
 
 impl Outcome {
@@ -335,6 +337,7 @@ impl Outcome {
             reason: None,
             uncount: false,
             engagement_person: None,
+            campaign_id: d.campaign_id,
         }
     }
 }

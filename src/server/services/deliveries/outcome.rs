@@ -2,8 +2,9 @@
 //! through its channel (sent, retried with backoff and jitter, failed, bounced, deferred), a
 //! provider's later report, and the follow-ups of an outcome, decided here and written in the
 //! same unit of work as the outcome itself: the reminder it carried moves on, the address it
-//! went to is healthy again or counts a hard failure (and is disabled at the threshold), and
-//! an engagement message counts as unanswered.
+//! went to is healthy again or counts a hard failure (and is disabled at the threshold), an
+//! engagement message counts as unanswered, and a campaign whose messages have all settled is
+//! complete.
 
 use super::get;
 use crate::domain::comms::disable_after_hard_failures;
@@ -15,7 +16,7 @@ use crate::domain::delivery::{
 use crate::server::auth::Actor;
 use crate::server::channels::{Failure, OrgTransports, SendError};
 use crate::server::db::deliveries::{self as repo, Outcome};
-use crate::server::db::{comms, dates, engagement, Tx};
+use crate::server::db::{campaigns, comms, dates, engagement, Tx};
 use crate::server::error::{ServiceError, ServiceResult};
 use crate::server::AppState;
 use chrono::{DateTime, Utc};
@@ -86,6 +87,19 @@ async fn follow_up(tx: &mut Tx, disable_after: i32, done: &[&Outcome]) -> Result
         }
         if let (Some(person), DeliveryStatus::Sent) = (o.engagement_person, o.status) {
             engagement::nudged(tx, o.org_id, person, o.at).await?;
+        }
+    }
+    // A campaign whose last message settled here is complete (if its sending is over). Two
+    // workers settling a campaign's last two messages at once each still see the other's as
+    // unsettled; the next engagement run completes it then.
+    let settled_campaigns: HashSet<(Uuid, Uuid)> = done
+        .iter()
+        .filter(|o| !matches!(o.status, DeliveryStatus::Pending | DeliveryStatus::Sending))
+        .filter_map(|o| o.campaign_id.map(|c| (o.org_id, c)))
+        .collect();
+    if let Some(at) = done.iter().map(|o| o.at).max() {
+        for (org_id, campaign) in settled_campaigns {
+            campaigns::complete_if_settled(tx, org_id, campaign, at).await?;
         }
     }
     Ok(())

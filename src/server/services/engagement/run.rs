@@ -116,11 +116,11 @@ pub(super) async fn read_batch_raw(
 
 /// What a run needs to write a message: the organisation's name and the staff who look after
 /// people, the policy's templates, the link signer.
-struct Writer<'a> {
-    max_attempts: i32,
+pub(crate) struct Writer<'a> {
+    pub max_attempts: i32,
     org_name: String,
     staff_names: HashMap<Uuid, String>,
-    policy: &'a EngagementPolicy,
+    pub policy: &'a EngagementPolicy,
     compiled: Compiled<'a>,
     links: crate::server::links::Links,
     base: String,
@@ -247,7 +247,7 @@ impl Writer<'_> {
         };
         line.channel = Some(route.channel.as_str().to_string());
         let id = Uuid::now_v7();
-        let vars = self.variables(person, c, id, now);
+        let vars = self.variables(person, &c.rollup, id, now);
         let (subject, body) = self
             .compiled
             .render(kind, &vars)
@@ -324,14 +324,15 @@ impl Writer<'_> {
         Ok(())
     }
 
-    fn variables(
+    /// The values a message to `person` (whose roll-up is `r`) is written with: its deep link
+    /// and unsubscribe link are signed for the delivery `id`.
+    pub fn variables(
         &self,
         person: &Person,
-        c: &repo::Candidate,
+        r: &score::Rollup,
         id: Uuid,
         now: DateTime<Utc>,
     ) -> Variables {
-        let r = &c.rollup;
         let reference = r.last_active_s.unwrap_or(r.joined_s);
         let deep_link = match &self.policy.booking_url {
             Some(_) => {
@@ -578,5 +579,10 @@ async fn run_inner(
     summary.eligible = summary.queued + summary.held;
     summary.phases_ms.insert("decide".into(), decide_ms as u64);
     summary.phases_ms.insert("queue".into(), queue_ms as u64);
+    if !dry_run {
+        let clock = Instant::now();
+        crate::server::services::campaigns::send(state, org_id, now, &writer, summary).await?;
+        phase(summary, "campaigns", clock);
+    }
     Ok(())
 }

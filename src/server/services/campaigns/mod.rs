@@ -1,6 +1,11 @@
 //! Campaigns: creating and editing them, and moving them along `draft → active ⇄ paused`
 //! (completion is the system's). Admins configure campaigns in the portal; over the API any
-//! key that may write does (API keys act for the system integrating with us).
+//! key that may write does (API keys act for the system integrating with us). Sending them is
+//! a phase of the engagement run ([`send`]).
+
+mod send;
+
+pub(crate) use send::send;
 
 use super::engagement::{policy_of, read_batch};
 use super::{audit, deserialize_input, enum_filter, merge_patch, page_bounds};
@@ -74,6 +79,7 @@ pub async fn create(
         updated_at: now,
         activated_at: None,
         completed_at: None,
+        last_run_at: None,
     };
     let staff = match actor {
         Actor::Staff(s) => Some(s.staff_id),
@@ -207,7 +213,7 @@ pub async fn set_status(
 }
 
 /// People read and decided at a time.
-const BATCH: i64 = 1_000;
+pub(crate) const BATCH: i64 = 1_000;
 
 /// The campaign's audience as it stands now: everyone who meets its criteria, their arms, and
 /// what the organisation's policy would decide about each in a variant's arm (the engagement

@@ -1,0 +1,247 @@
+//! Sending campaigns, as a phase of the engagement run (after the dormancy policy's own
+//! nudges): for each active campaign within its schedule, its audience a thousand at a time;
+//! each person's arm (recorded, the holdout's too, so lift can be measured); the same policy
+//! decision as every engagement message (consent, caps counted across every campaign and the
+//! dormancy nudges, quiet hours) and the campaign's send window on the person's clock; then
+//! the messages, queued in the outbox under one key per campaign, person and round.
+
+use super::BATCH;
+use crate::domain::campaigns::{Arm, Campaign, CampaignRunCounts};
+use crate::domain::delivery::{Delivery, DeliveryKind, DeliverySource};
+use crate::domain::engagement::decide::{self, Decision, SkipReason};
+use crate::domain::engagement::template::{self, Compiled};
+use crate::domain::engagement::{score, RunSummary};
+use crate::domain::Timezone;
+use crate::server::db::campaigns::{self as repo, Assignment, AudiencePage};
+use crate::server::db::deliveries;
+use crate::server::error::ServiceResult;
+use crate::server::services::engagement::{read_batch, Writer};
+use crate::server::AppState;
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use uuid::Uuid;
+
+/// Sends the organisation's active campaigns (see the module's note), and completes those
+/// whose sending is over and whose messages have all settled.
+pub(crate) async fn send(
+    state: &AppState,
+    org_id: Uuid,
+    now: DateTime<Utc>,
+    writer: &Writer<'_>,
+    summary: &mut RunSummary,
+) -> ServiceResult<()> {
+    for c in repo::active(&state.db, org_id).await? {
+        let one_off_sent = c.settings.repeat_days.is_none()
+            && c.settings.ends_at.is_none()
+            && c.last_run_at.is_some();
+        if c.in_schedule(now) && !one_off_sent {
+            let counts = send_one(state, &c, now, writer).await?;
+            repo::mark_run(&state.db, org_id, c.id, now).await?;
+            summary.campaigns.insert(c.id.to_string(), counts);
+        }
+        let mut tx = state.db.begin().await?;
+        if repo::complete_if_settled(&mut tx, org_id, c.id, now).await? {
+            tracing::info!(campaign = %c.id, "campaign completed");
+        }
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+/// The templates of a campaign's variants, named `{key}.subject` and `{key}.body`.
+fn compile(c: &Campaign) -> ServiceResult<Compiled<'_>> {
+    Ok(Compiled::of(c.settings.variants.iter().flat_map(|v| {
+        [
+            (format!("{}.subject", v.key), v.subject.as_str()),
+            (format!("{}.body", v.key), v.body.as_str()),
+        ]
+    }))
+    .map_err(|e| anyhow::anyhow!("campaign {}'s templates: {e}", c.id))?)
+}
+
+async fn send_one(
+    state: &AppState,
+    c: &Campaign,
+    now: DateTime<Utc>,
+    writer: &Writer<'_>,
+) -> ServiceResult<CampaignRunCounts> {
+    let settings = &c.settings;
+    let policy = writer.policy;
+    let compiled = compile(c)?;
+    let mut counts = CampaignRunCounts {
+        name: settings.name.clone(),
+        ..Default::default()
+    };
+    let now_s = now.timestamp();
+    let round = settings.round(now);
+    let mut after = Uuid::nil();
+    loop {
+        let page = repo::audience(
+            &state.db,
+            &AudiencePage {
+                org_id: c.org_id,
+                criteria: &settings.audience,
+                now_s,
+                due_before: now_s - policy.rebook_grace_days as i64 * score::DAY,
+                after,
+                limit: BATCH,
+            },
+        )
+        .await?;
+        let Some(last) = page.last() else { break };
+        after = last.person_id;
+        let ids: Vec<Uuid> = page.iter().map(|r| r.person_id).collect();
+        let data = read_batch(state, c.org_id, &ids, now).await?;
+        let known = repo::assignments(&state.db, c.org_id, c.id, &ids).await?;
+        let mut outbox: Vec<Delivery> = Vec::new();
+        let mut events: Vec<&'static str> = Vec::new();
+        let mut arms: Vec<Assignment> = Vec::new();
+        for rollup in &page {
+            let Some(person) = data.people.get(&rollup.person_id) else {
+                continue;
+            };
+            let earlier = known.get(&person.id);
+            if !settings.due_again(earlier.and_then(|(_, last)| *last), now) {
+                continue;
+            }
+            let verdict = decide::decide(
+                DeliveryKind::Engagement,
+                person,
+                data.identities
+                    .get(&person.id)
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]),
+                settings.channel.channel(),
+                policy,
+                data.priors
+                    .get(&person.id)
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]),
+                now,
+            );
+            let unreachable = matches!(
+                verdict.decision,
+                Decision::Skip {
+                    reason: SkipReason::NoChannel { .. } | SkipReason::OptedOut { .. },
+                    ..
+                }
+            );
+            if unreachable && settings.audience.has_usable_channel {
+                continue;
+            }
+            // A person's first arm is theirs for good.
+            let arm = match earlier {
+                Some((key, _)) => Arm::from_key(key),
+                None => c.arm_of(person.id),
+            };
+            counts.reached += 1;
+            let mut assigned = Assignment {
+                person_id: person.id,
+                arm: arm.key().to_string(),
+                reached_at: None,
+            };
+            let variant = match &arm {
+                Arm::Holdout => {
+                    counts.holdout += 1;
+                    assigned.reached_at = Some(now);
+                    arms.push(assigned);
+                    continue;
+                }
+                Arm::Variant(key) => key.clone(),
+            };
+            let (at, route) = match (verdict.decision, verdict.route) {
+                (Decision::Skip { reason, .. }, _) => {
+                    skip(&mut counts, reason.key(), &mut arms, assigned);
+                    continue;
+                }
+                (Decision::SendNow, Some(route)) => (now, route),
+                (Decision::HoldUntil(until), Some(route)) => (until, route),
+                (_, None) => continue,
+            };
+            let tz = Timezone::parse(&person.timezone)
+                .map(|t| t.tz())
+                .unwrap_or(chrono_tz::UTC);
+            let Some(open) = settings.next_open(policy, tz, at) else {
+                skip(&mut counts, "send_window", &mut arms, assigned);
+                continue;
+            };
+            let id = Uuid::now_v7();
+            let vars = writer.variables(person, rollup, id, now);
+            let (subject, body) = compiled
+                .render_pair(
+                    &format!("{variant}.subject"),
+                    &format!("{variant}.body"),
+                    &vars,
+                )
+                .map_err(|e| anyhow::anyhow!("rendering campaign {}: {e}", c.id))?;
+            if body.chars().count() > template::max_body(route.channel) {
+                skip(&mut counts, "too_long", &mut arms, assigned);
+                continue;
+            }
+            let held = open > now;
+            if held {
+                counts.held += 1;
+            } else {
+                counts.queued += 1;
+            }
+            let mut metadata = json!({
+                "campaign": settings.name,
+                "variant": variant,
+                "days_inactive": vars.days_inactive,
+                "unsubscribe_url": vars.unsubscribe_link,
+                "person": crate::server::services::deliveries::person_summary(person),
+            });
+            if !vars.deep_link.is_empty() {
+                metadata["deep_link"] = json!(vars.deep_link);
+            }
+            if held {
+                metadata["held_until"] = json!(open);
+            }
+            events.push(if held { "held" } else { "queued" });
+            assigned.reached_at = Some(now);
+            arms.push(assigned);
+            outbox.push(Delivery {
+                id,
+                person_id: Some(person.id),
+                identity_id: route.identity_id,
+                address: route.address,
+                subject: Some(subject),
+                body,
+                metadata,
+                max_attempts: writer.max_attempts,
+                next_attempt_at: Some(open),
+                correlation_id: Some(format!("campaign:{}:run:{}", c.id, now_s)),
+                campaign_id: Some(c.id),
+                variant: Some(variant.clone()),
+                template: Some(format!("campaign:{variant}")),
+                ..Delivery::queued(
+                    c.org_id,
+                    DeliveryKind::Engagement,
+                    DeliverySource::Campaign,
+                    route.channel,
+                    // One message per campaign, person and round: a second run (or worker)
+                    // cannot queue it again.
+                    format!("campaign:{}:{}:{round}", c.id, person.id),
+                    now,
+                )
+            });
+        }
+        // The messages first: should the arms then fail to be written, the next run finds
+        // these people again, and their messages' keys keep them from a second one.
+        let written = deliveries::insert_many(&state.db, &outbox, &events).await?;
+        if !written.is_empty() {
+            state.wake.notify_one();
+        }
+        repo::save_assignments(&state.db, c.org_id, c.id, &arms, now).await?;
+        if (page.len() as i64) < BATCH {
+            break;
+        }
+    }
+    Ok(counts)
+}
+
+/// Counts a person not sent to, keeping their arm (they are asked again next run).
+fn skip(counts: &mut CampaignRunCounts, key: &str, arms: &mut Vec<Assignment>, a: Assignment) {
+    *counts.skipped.entry(key.to_string()).or_default() += 1;
+    arms.push(a);
+}
