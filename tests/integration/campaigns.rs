@@ -534,3 +534,183 @@ async fn the_send_window_holds_messages_on_their_clock(backend: Backend) {
     app.finish().await;
 }
 both_backends!(the_send_window_holds_messages_on_their_clock);
+
+async fn results_are_exact_on_a_constructed_history(backend: Backend) {
+    let app = quiet_app(backend).await;
+    let api = Api::setup(&app, "acme").await;
+    let smtp = crate::fakes::FakeSmtp::start().await;
+    crate::delivery::configure_smtp(&app, "127.0.0.1", smtp.port).await;
+    let people = clients(&api, 30).await;
+    let mut body = two_variants();
+    body["audience"] = json!({});
+    body["variants"][1]["weight"] = json!(1);
+    body["holdout_percent"] = json!(20);
+    body["conversion_days"] = json!(7);
+    body["send_window_start"] = Value::Null;
+    body["send_window_end"] = Value::Null;
+    let (_, c) = api.post("/campaigns", body).await;
+    let id = c["id"].as_str().unwrap().to_string();
+    let campaign: uuid::Uuid = id.parse().unwrap();
+    let variants: Vec<concierge::domain::campaigns::Variant> =
+        serde_json::from_value(c["variants"].clone()).unwrap();
+    api.put(&format!("/campaigns/{id}"), json!({ "status": "active" }))
+        .await;
+    run(&api).await;
+    let arm = |p: &str| {
+        concierge::domain::campaigns::assign(campaign, p.parse().unwrap(), 20, &variants)
+            .key()
+            .to_string()
+    };
+
+    // Every message goes; the first of A is delivered, opened and clicked, and a booking
+    // comes through the first of B.
+    let org = concierge::server::db::orgs::by_slug(&app.state().db, "acme")
+        .await
+        .unwrap()
+        .unwrap();
+    let messages = campaign_messages(&api).await;
+    for m in &messages {
+        concierge::server::services::deliveries::send_now(
+            app.state(),
+            org.id,
+            m["id"].as_str().unwrap().parse().unwrap(),
+        )
+        .await
+        .unwrap();
+    }
+    let first_of = |key: &str| messages.iter().find(|m| m["variant"] == key).cloned();
+    let (a, b) = (
+        first_of("A").expect("someone in A"),
+        first_of("B").expect("someone in B"),
+    );
+    let a_id = a["id"].as_str().unwrap();
+    for event in ["delivered", "opened", "clicked"] {
+        let (s, e) = api
+            .post(
+                &format!("/deliveries/{a_id}/events"),
+                json!({ "event": event }),
+            )
+            .await;
+        assert_eq!(s, 200, "{e}");
+    }
+    app.clock.advance(chrono::Duration::days(1));
+    let b_id = b["id"].as_str().unwrap();
+    let b_person = b["person_id"].as_str().unwrap().to_string();
+    let (s, e) = api
+        .post(
+            &format!("/deliveries/{b_id}/events"),
+            json!({ "event": "booked" }),
+        )
+        .await;
+    assert_eq!(s, 200, "{e}");
+
+    // Activity: every second person books on day 3 (a conversion); every third signed in an
+    // hour before they were assigned (not one); every fifth signs in on day 10 (too late).
+    let mut converted: std::collections::HashSet<String> = [b_person].into();
+    for p in people.iter().step_by(3) {
+        let (s, e) = api
+            .post(
+                "/activity/event",
+                json!({ "person_id": p, "name": "login", "occurred_at": "2026-06-10T10:00:00Z" }),
+            )
+            .await;
+        assert_eq!(s, 201, "{e}");
+    }
+    app.clock.advance(chrono::Duration::days(2));
+    for p in people.iter().step_by(2) {
+        let (s, e) = api
+            .post(
+                "/activity/event",
+                json!({ "person_id": p, "name": "booking" }),
+            )
+            .await;
+        assert_eq!(s, 201, "{e}");
+        converted.insert(p.clone());
+    }
+    app.clock.advance(chrono::Duration::days(7));
+    for p in people.iter().step_by(5) {
+        let (s, _) = api.post("/activity/login", json!({ "person_id": p })).await;
+        assert_eq!(s, 201);
+    }
+
+    let (status, stats) = api.get(&format!("/campaigns/{id}/stats")).await;
+    assert_eq!(status, 200, "{stats}");
+    let arms = stats["arms"].as_array().unwrap();
+    assert_eq!(
+        arms.iter()
+            .map(|a| a["arm"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["A", "B", "holdout"]
+    );
+    let mut rates = std::collections::HashMap::new();
+    for a in arms {
+        let key = a["arm"].as_str().unwrap();
+        let assigned = people.iter().filter(|p| arm(p) == key).count() as i64;
+        let conv = people
+            .iter()
+            .filter(|p| arm(p) == key && converted.contains(*p))
+            .count() as i64;
+        let sent = if key == "holdout" { 0 } else { assigned };
+        let touched = i64::from(key == "A");
+        assert_eq!(a["assigned"], assigned, "{key}: {a}");
+        assert_eq!(a["sent"], sent, "{key}: {a}");
+        assert_eq!(a["delivered"], touched, "{key}: {a}");
+        assert_eq!(a["opened"], touched, "{key}: {a}");
+        assert_eq!(a["clicked"], touched, "{key}: {a}");
+        assert_eq!(a["converted"], conv, "{key}: {a}");
+        let rate = conv as f64 / assigned as f64;
+        assert!(
+            (a["conversion_rate"].as_f64().unwrap() - rate).abs() < 1e-12,
+            "{a}"
+        );
+        let (low, high) = concierge::domain::campaigns::stats::wilson(conv, assigned);
+        assert!((a["rate_low"].as_f64().unwrap() - low).abs() < 1e-12, "{a}");
+        assert!(
+            (a["rate_high"].as_f64().unwrap() - high).abs() < 1e-12,
+            "{a}"
+        );
+        rates.insert(key.to_string(), rate);
+    }
+    for a in &arms[..2] {
+        let key = a["arm"].as_str().unwrap();
+        let difference = a["lift"]["difference"].as_f64().unwrap();
+        assert!(
+            (difference - (rates[key] - rates["holdout"])).abs() < 1e-12,
+            "{a}"
+        );
+    }
+    assert!(arms[2]["lift"].is_null());
+    let total_sent: i64 = stats["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["sent"].as_i64().unwrap())
+        .sum();
+    assert_eq!(total_sent, messages.len() as i64);
+
+    // The same numbers as CSV.
+    let res = app
+        .client
+        .get(app.url(&format!("/api/v1/campaigns/{id}/stats.csv")))
+        .bearer_auth(&api.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let csv = res.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 4, "{csv}");
+    assert!(
+        lines[3].starts_with(&format!(
+            "holdout,Holdout (no message),{},0,",
+            arms[2]["assigned"]
+        )),
+        "{csv}"
+    );
+    app.finish().await;
+}
+both_backends!(results_are_exact_on_a_constructed_history);

@@ -4,6 +4,7 @@ use super::engagement::ROLLUP_COLUMNS;
 use super::persons::like_pattern;
 use super::vendors::tag_json;
 use super::{ph, phs, value_rows, Db, Tx};
+use crate::domain::campaigns::stats::{AssignedRow, MessageRow};
 use crate::domain::campaigns::{
     AudienceCriteria, Campaign, CampaignSettings, CampaignStatus, Variant,
 };
@@ -372,4 +373,77 @@ pub async fn complete_if_settled(
                         AND d.status IN ('pending', 'sending'))";
     on_tx!(tx, conn => sqlx::query(sql).bind(org_id).bind(id).bind(at)
         .execute(&mut *conn).await.map(|r| r.rows_affected() == 1))
+}
+
+/// Everyone assigned to the campaign: their arm, when, and their first activity after it.
+pub async fn assigned_rows(
+    db: &Db,
+    org_id: Uuid,
+    campaign: Uuid,
+) -> Result<Vec<(Uuid, AssignedRow)>, sqlx::Error> {
+    let sql = "SELECT a.person_id, a.arm, a.assigned_at, MIN(e.occurred_at) AS first_after \
+        FROM campaign_assignments a \
+        LEFT JOIN activity_events e ON e.person_id = a.person_id AND e.occurred_at > a.assigned_at \
+        WHERE a.org_id = $1 AND a.campaign_id = $2 \
+        GROUP BY a.person_id, a.arm, a.assigned_at";
+    type Raw = (Uuid, String, DateTime<Utc>, Option<DateTime<Utc>>);
+    let rows: Vec<Raw> = on_db!(db, pool =>
+        sqlx::query_as(sql).bind(org_id).bind(campaign).fetch_all(pool).await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(person, arm, assigned_at, first)| {
+            (
+                person,
+                AssignedRow {
+                    arm,
+                    assigned_at,
+                    first_activity_after: first,
+                    booked_at: None,
+                },
+            )
+        })
+        .collect())
+}
+
+/// The campaign's messages, each with the person, whether it was opened and clicked, and when
+/// a booking came through it.
+pub async fn message_rows(
+    db: &Db,
+    org_id: Uuid,
+    campaign: Uuid,
+) -> Result<Vec<(Option<Uuid>, Option<DateTime<Utc>>, MessageRow)>, sqlx::Error> {
+    let sql = "SELECT d.person_id, COALESCE(d.variant, ''), d.sent_at, d.status = 'delivered', \
+        EXISTS (SELECT 1 FROM delivery_events ev WHERE ev.delivery_id = d.id AND ev.event = 'opened'), \
+        EXISTS (SELECT 1 FROM delivery_events ev WHERE ev.delivery_id = d.id AND ev.event = 'clicked'), \
+        CASE WHEN d.response = 'booked' THEN d.response_at END \
+        FROM deliveries d WHERE d.org_id = $1 AND d.campaign_id = $2";
+    type Raw = (
+        Option<Uuid>,
+        String,
+        Option<DateTime<Utc>>,
+        bool,
+        bool,
+        bool,
+        Option<DateTime<Utc>>,
+    );
+    let rows: Vec<Raw> = on_db!(db, pool =>
+        sqlx::query_as(sql).bind(org_id).bind(campaign).fetch_all(pool).await)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(person, variant, sent_at, delivered, opened, clicked, booked)| {
+                (
+                    person,
+                    booked,
+                    MessageRow {
+                        variant,
+                        sent_at,
+                        delivered,
+                        opened,
+                        clicked,
+                    },
+                )
+            },
+        )
+        .collect())
 }

@@ -1,14 +1,17 @@
 //! `/api/v1/campaigns`: list and create campaigns, read and change one (a `status` in the body
-//! activates, pauses or resumes it), and its audience as it stands.
+//! activates, pauses or resumes it), its audience as it stands, and its results (JSON, or the
+//! per-arm table as CSV).
 
 use super::{object_body, patch_body, path_id, ApiActor, ApiError};
+use crate::domain::campaigns::stats::CampaignStats;
 use crate::domain::campaigns::{AudiencePreview, Campaign, CampaignInput};
 use crate::server::services::campaigns;
 use crate::server::services::deserialize_input;
 use crate::server::AppState;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -19,6 +22,8 @@ pub fn router() -> Router<AppState> {
         .route("/campaigns", get(list).post(create))
         .route("/campaigns/{id}", get(read).put(update))
         .route("/campaigns/{id}/audience", get(audience))
+        .route("/campaigns/{id}/stats", get(stats))
+        .route("/campaigns/{id}/stats.csv", get(stats_csv))
 }
 
 #[derive(Deserialize)]
@@ -91,4 +96,32 @@ async fn audience(
 ) -> Result<Json<AudiencePreview>, ApiError> {
     let id = path_id(&id, "campaign")?;
     Ok(Json(campaigns::audience(&state, &actor, id).await?))
+}
+
+async fn stats(
+    State(state): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path(id): Path<String>,
+) -> Result<Json<CampaignStats>, ApiError> {
+    let id = path_id(&id, "campaign")?;
+    Ok(Json(campaigns::stats(&state, &actor, id).await?))
+}
+
+async fn stats_csv(
+    State(state): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = path_id(&id, "campaign")?;
+    let stats = campaigns::stats(&state, &actor, id).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"campaign-{id}-results.csv\""),
+            ),
+        ],
+        stats.csv(),
+    ))
 }

@@ -123,6 +123,8 @@ routes! {
     "post" "/campaigns" "Campaigns" "Create a campaign (a draft): audience, channel, variants with weights, holdout, schedule, send window";
     "get" "/campaigns/{id}" "Campaigns" "Read a campaign";
     "put" "/campaigns/{id}" "Campaigns" "Change a campaign (fields present replace its own; a status activates, pauses or resumes it)";
+    "get" "/campaigns/{id}/stats" "Campaigns" "The campaign's results per variant and for the holdout: assigned, sent, delivered, opened, clicked, converted, conversion rate with its 95 % interval, lift against the holdout; day by day";
+    "get" "/campaigns/{id}/stats.csv" "Campaigns" "The campaign's results per arm as CSV";
     "get" "/campaigns/{id}/audience" "Campaigns" "The campaign's audience now: its size, each arm, and how many the policy would send, hold or skip (and why)";
     "get" "/recommendations" "Vendors" "List recommendations, newest first", query = &[
         ("person_id", "Only to this person"), ("project_id", "Only for this project"), ("vendor_id", "Only of this vendor"),

@@ -9,6 +9,7 @@ pub(crate) use send::send;
 
 use super::engagement::{policy_of, read_batch};
 use super::{audit, deserialize_input, enum_filter, merge_patch, page_bounds};
+use crate::domain::campaigns::stats::{AssignedRow, CampaignStats, MessageRow};
 use crate::domain::campaigns::{
     Arm, AudiencePreview, Campaign, CampaignInput, CampaignSettings, CampaignStatus,
 };
@@ -16,11 +17,14 @@ use crate::domain::delivery::DeliveryKind;
 use crate::domain::engagement::decide::{self, Decision, SkipReason};
 use crate::domain::engagement::{score, template};
 use crate::domain::FieldErrors;
+use crate::domain::Timezone;
 use crate::server::auth::Actor;
-use crate::server::db::campaigns as repo;
+use crate::server::db::{campaigns as repo, orgs};
 use crate::server::error::{ServiceError, ServiceResult};
 use crate::server::AppState;
+use chrono::{DateTime, Utc};
 use serde_json::json;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// Who may configure campaigns: admins among staff; API keys that may write.
@@ -294,4 +298,37 @@ pub async fn audience(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResul
         }
     }
     Ok(preview)
+}
+
+/// The campaign's results (see [`CampaignStats`]), days on the organisation's clock.
+pub async fn stats(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResult<CampaignStats> {
+    let c = get(state, actor, id).await?;
+    let org_id = actor.org_id();
+    let tz = orgs::by_id(&state.db, org_id)
+        .await?
+        .and_then(|o| Timezone::parse(&o.timezone).ok())
+        .map(|t| t.tz())
+        .unwrap_or(chrono_tz::UTC);
+    let messages = repo::message_rows(&state.db, org_id, id).await?;
+    let mut booked: HashMap<Uuid, DateTime<Utc>> = HashMap::new();
+    for (person, at) in messages.iter().filter_map(|(p, at, _)| p.zip(*at)) {
+        let first = booked.entry(person).or_insert(at);
+        *first = (*first).min(at);
+    }
+    let assigned: Vec<AssignedRow> = repo::assigned_rows(&state.db, org_id, id)
+        .await?
+        .into_iter()
+        .map(|(person, mut row)| {
+            row.booked_at = booked.get(&person).copied();
+            row
+        })
+        .collect();
+    let messages: Vec<MessageRow> = messages.into_iter().map(|(_, _, m)| m).collect();
+    Ok(CampaignStats::build(
+        &c,
+        &assigned,
+        &messages,
+        tz,
+        state.clock.now(),
+    ))
 }

@@ -5,6 +5,8 @@
 //! admin's input into a [`CampaignSettings`], which status may follow which, and the
 //! deterministic assignment of a person to an arm.
 
+pub mod stats;
+
 use super::engagement::decide::{closed_until, quiet_until};
 use super::engagement::{EngagementPolicy, NudgeChannel, Segment};
 use super::person::present;
