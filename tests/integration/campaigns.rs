@@ -215,7 +215,14 @@ async fn the_audience_before_activating(backend: Backend) {
         body
     };
     let consenting = json!({ "email": "x@example.com", "marketing_consent": true });
-    person(&api, client("Ada Ready", consenting.clone())).await;
+    let ada = person(
+        &api,
+        client(
+            "Ada Ready",
+            json!({ "preferred_name": "Ada", "email": "ada@example.com", "marketing_consent": true }),
+        ),
+    )
+    .await;
     person(
         &api,
         client("Bob No-Consent", json!({ "email": "bob@example.com" })),
@@ -312,6 +319,45 @@ async fn the_audience_before_activating(backend: Backend) {
             + in_holdout,
         4,
         "{a}"
+    );
+
+    // Each variant as Ada would read it, her arm, and what the policy would do now.
+    let (status, p) = api
+        .get(&format!("/campaigns/{id}/preview?person_id={ada}"))
+        .await;
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(p["person_name"], "Ada Ready");
+    assert_eq!(p["decision"], "sent now");
+    assert_eq!(p["channel"], "email");
+    assert_eq!(p["variants"][0]["subject"], "We miss you, Ada");
+    let body = p["variants"][0]["body"].as_str().unwrap();
+    assert!(body.starts_with("Hi Ada, come back soon. http"), "{body}");
+    assert!(
+        body.contains("/u/"),
+        "the unsubscribe link is filled in: {body}"
+    );
+    assert_eq!(
+        p["variants"][1]["body"],
+        "Book your next your usual today, Ada.\n\nNo more of these: ".to_string()
+            + body.rsplit(' ').next().unwrap()
+    );
+    assert!(["A", "B", "holdout"].contains(&p["arm"].as_str().unwrap()));
+    let (status, problem) = api.get(&format!("/campaigns/{id}/preview")).await;
+    assert_eq!(
+        (status, problem["field"].as_str()),
+        (422, Some("person_id")),
+        "{problem}"
+    );
+    let (status, problem) = api
+        .get(&format!(
+            "/campaigns/{id}/preview?person_id={}",
+            uuid::Uuid::nil()
+        ))
+        .await;
+    assert_eq!(
+        (status, problem["field"].as_str()),
+        (422, Some("person_id")),
+        "{problem}"
     );
 
     // Narrower criteria: nobody has been inactive for 30 days.

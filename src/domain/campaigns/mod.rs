@@ -624,6 +624,33 @@ impl AudiencePreview {
     }
 }
 
+/// One variant as a chosen client would receive it now.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VariantPreview {
+    pub key: String,
+    pub name: String,
+    pub subject: String,
+    pub body: String,
+    /// Characters in the body, and the most the channel carries.
+    pub length: usize,
+    pub max_length: usize,
+}
+
+/// A campaign's variants rendered for one client, with their arm and what the policy would
+/// do about a message to them now.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CampaignPreview {
+    pub person_id: Uuid,
+    pub person_name: String,
+    /// The arm they are (or would be) in: a variant's key, or `holdout`.
+    pub arm: String,
+    /// "sent now", "held until 09:00 on their clock …", "skipped — no marketing consent".
+    pub decision: String,
+    /// The channel it would go on, when one can reach them.
+    pub channel: Option<String>,
+    pub variants: Vec<VariantPreview>,
+}
+
 /// What one engagement run did for one campaign.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CampaignRunCounts {

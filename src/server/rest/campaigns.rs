@@ -2,9 +2,9 @@
 //! activates, pauses or resumes it), its audience as it stands, and its results (JSON, or the
 //! per-arm table as CSV).
 
-use super::{object_body, patch_body, path_id, ApiActor, ApiError};
+use super::{object_body, patch_body, path_id, query_id, ApiActor, ApiError};
 use crate::domain::campaigns::stats::CampaignStats;
-use crate::domain::campaigns::{AudiencePreview, Campaign, CampaignInput};
+use crate::domain::campaigns::{AudiencePreview, Campaign, CampaignInput, CampaignPreview};
 use crate::server::services::campaigns;
 use crate::server::services::deserialize_input;
 use crate::server::AppState;
@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/campaigns", get(list).post(create))
         .route("/campaigns/{id}", get(read).put(update))
         .route("/campaigns/{id}/audience", get(audience))
+        .route("/campaigns/{id}/preview", get(preview))
         .route("/campaigns/{id}/stats", get(stats))
         .route("/campaigns/{id}/stats.csv", get(stats_csv))
 }
@@ -124,4 +125,22 @@ async fn stats_csv(
         ],
         stats.csv(),
     ))
+}
+
+#[derive(Deserialize)]
+struct PreviewParams {
+    person_id: Option<String>,
+}
+
+async fn preview(
+    State(state): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path(id): Path<String>,
+    params: Result<Query<PreviewParams>, QueryRejection>,
+) -> Result<Json<CampaignPreview>, ApiError> {
+    let id = path_id(&id, "campaign")?;
+    let Query(p) = params?;
+    let person = query_id("person_id", p.person_id.as_deref())?
+        .ok_or_else(|| ApiError::invalid("person_id", "choose the client to preview for"))?;
+    Ok(Json(campaigns::preview(&state, &actor, id, person).await?))
 }

@@ -123,6 +123,9 @@ routes! {
     "post" "/campaigns" "Campaigns" "Create a campaign (a draft): audience, channel, variants with weights, holdout, schedule, send window";
     "get" "/campaigns/{id}" "Campaigns" "Read a campaign";
     "put" "/campaigns/{id}" "Campaigns" "Change a campaign (fields present replace its own; a status activates, pauses or resumes it)";
+    "get" "/campaigns/{id}/preview" "Campaigns" "Each variant rendered for a chosen client, with their arm and what the policy would do now", query = &[
+        ("person_id", "The client to preview for"),
+    ];
     "get" "/campaigns/{id}/stats" "Campaigns" "The campaign's results per variant and for the holdout: assigned, sent, delivered, opened, clicked, converted, conversion rate with its 95 % interval, lift against the holdout; day by day";
     "get" "/campaigns/{id}/stats.csv" "Campaigns" "The campaign's results per arm as CSV";
     "get" "/campaigns/{id}/audience" "Campaigns" "The campaign's audience now: its size, each arm, and how many the policy would send, hold or skip (and why)";

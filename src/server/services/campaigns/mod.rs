@@ -7,19 +7,21 @@ mod send;
 
 pub(crate) use send::send;
 
-use super::engagement::{policy_of, read_batch};
+use super::engagement::{policy_of, read_batch, Writer};
 use super::{audit, deserialize_input, enum_filter, merge_patch, page_bounds};
 use crate::domain::campaigns::stats::{AssignedRow, CampaignStats, MessageRow};
 use crate::domain::campaigns::{
-    Arm, AudiencePreview, Campaign, CampaignInput, CampaignSettings, CampaignStatus,
+    Arm, AudiencePreview, Campaign, CampaignInput, CampaignPreview, CampaignSettings,
+    CampaignStatus, VariantPreview,
 };
 use crate::domain::delivery::DeliveryKind;
 use crate::domain::engagement::decide::{self, Decision, SkipReason};
+use crate::domain::engagement::Rollup;
 use crate::domain::engagement::{score, template};
 use crate::domain::FieldErrors;
 use crate::domain::Timezone;
 use crate::server::auth::Actor;
-use crate::server::db::{campaigns as repo, orgs};
+use crate::server::db::{campaigns as repo, engagement as engagement_repo, orgs};
 use crate::server::error::{ServiceError, ServiceResult};
 use crate::server::AppState;
 use chrono::{DateTime, Utc};
@@ -331,4 +333,77 @@ pub async fn stats(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResult<C
         tz,
         state.clock.now(),
     ))
+}
+
+/// The campaign's variants rendered for one client (links signed as for a real message, for
+/// no delivery), the arm they land in and what the policy would do about them now.
+pub async fn preview(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    person_id: Uuid,
+) -> ServiceResult<CampaignPreview> {
+    let c = get(state, actor, id).await?;
+    let org_id = actor.org_id();
+    let person = super::live_person(state, actor, person_id, "person_id").await?;
+    let policy = policy_of(state, org_id).await?;
+    let now = state.clock.now();
+    let rollup = engagement_repo::rollup(&state.db, org_id, person_id)
+        .await?
+        .unwrap_or_else(|| Rollup {
+            person_id,
+            org_id,
+            joined_s: person.created_at.timestamp(),
+            ..Default::default()
+        });
+    let data = read_batch(state, org_id, &[person_id], now).await?;
+    let verdict = decide::decide(
+        DeliveryKind::Engagement,
+        &person,
+        data.identities
+            .get(&person_id)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]),
+        c.settings.channel.channel(),
+        &policy,
+        data.priors
+            .get(&person_id)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]),
+        now,
+    );
+    let tz = Timezone::parse(&person.timezone)
+        .map(|t| t.tz())
+        .unwrap_or(chrono_tz::UTC);
+    let channel = verdict.route.as_ref().map(|r| r.channel);
+    let writer = Writer::new(state, org_id, &policy).await?;
+    let vars = writer.variables(&person, &rollup, Uuid::nil(), now);
+    let compiled = send::compile(&c)?;
+    let max_length = template::max_body(channel.unwrap_or(crate::domain::dates::Channel::Email));
+    let mut variants = Vec::with_capacity(c.settings.variants.len());
+    for v in &c.settings.variants {
+        let (subject, body) = compiled
+            .render_pair(
+                &format!("{}.subject", v.key),
+                &format!("{}.body", v.key),
+                &vars,
+            )
+            .map_err(|e| ServiceError::invalid("variants", e))?;
+        variants.push(VariantPreview {
+            key: v.key.clone(),
+            name: v.name.clone(),
+            subject,
+            length: body.chars().count(),
+            body,
+            max_length,
+        });
+    }
+    Ok(CampaignPreview {
+        person_id,
+        person_name: person.full_name.clone(),
+        arm: c.arm_of(person_id).key().to_string(),
+        decision: decide::words(&verdict.decision, &policy, tz),
+        channel: channel.map(|ch| ch.as_str().to_string()),
+        variants,
+    })
 }

@@ -49,7 +49,7 @@ pub(crate) async fn send(
 }
 
 /// The templates of a campaign's variants, named `{key}.subject` and `{key}.body`.
-fn compile(c: &Campaign) -> ServiceResult<Compiled<'_>> {
+pub(super) fn compile(c: &Campaign) -> ServiceResult<Compiled<'_>> {
     Ok(Compiled::of(c.settings.variants.iter().flat_map(|v| {
         [
             (format!("{}.subject", v.key), v.subject.as_str()),

@@ -176,7 +176,34 @@ async fn write(
     Ok(())
 }
 
-impl Writer<'_> {
+impl<'a> Writer<'a> {
+    /// A writer for the organisation's messages under `policy`.
+    pub async fn new(
+        state: &AppState,
+        org_id: Uuid,
+        policy: &'a EngagementPolicy,
+    ) -> ServiceResult<Self> {
+        let org = orgs::by_id(&state.db, org_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        let staff_names = staff::list(&state.db, org_id)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s.display_name))
+            .collect();
+        let compiled =
+            Compiled::new(policy).map_err(|e| anyhow::anyhow!("the policy's templates: {e}"))?;
+        Ok(Writer {
+            max_attempts: state.config.delivery.max_attempts,
+            org_name: org.name,
+            staff_names,
+            policy,
+            compiled,
+            links: state.links().await?,
+            base: public_base(state),
+        })
+    }
+
     /// Decides about one candidate, and adds the message (if any), the decision and the
     /// report line to `out`.
     fn decide(
@@ -497,25 +524,7 @@ async fn run_inner(
     }
     phase(summary, "select", clock);
 
-    let org = orgs::by_id(&state.db, org_id)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
-    let staff_names = staff::list(&state.db, org_id)
-        .await?
-        .into_iter()
-        .map(|s| (s.id, s.display_name))
-        .collect();
-    let compiled =
-        Compiled::new(&policy).map_err(|e| anyhow::anyhow!("the policy's templates: {e}"))?;
-    let writer = Writer {
-        max_attempts: state.config.delivery.max_attempts,
-        org_name: org.name.clone(),
-        staff_names,
-        policy: &policy,
-        compiled,
-        links: state.links().await?,
-        base: public_base(state),
-    };
+    let writer = Writer::new(state, org_id, &policy).await?;
 
     let mut decide_ms = 0u128;
     let mut queue_ms = 0u128;
