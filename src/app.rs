@@ -3,8 +3,8 @@
 use crate::api::auth::current_user;
 use crate::domain::SessionUser;
 use crate::pages::{
-    auth, calendar, clients, conversations, dates, engagement, home, import, messages, projects,
-    settings, vendors,
+    auth, calendar, campaigns, clients, conversations, dates, engagement, home, import, messages,
+    projects, settings, vendors,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
@@ -84,6 +84,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("settings/channels") view=messages::ChannelsPage/>
                     <Route path=path!("settings/engagement") view=engagement::PolicyPage/>
                     <Route path=path!("engagement") view=engagement::EngagementPage/>
+                    <Route path=path!("campaigns") view=campaigns::CampaignsPage/>
+                    <Route path=path!("campaigns/new") view=campaigns::NewCampaignPage/>
+                    <Route path=path!("campaigns/:id") view=campaigns::CampaignPage/>
+                    <Route path=path!("campaigns/:id/edit") view=campaigns::EditCampaignPage/>
                     <Route path=path!("engagement/runs/:id") view=engagement::RunPage/>
                     <Route path=path!("messages") view=messages::MessagesPage/>
                     <Route path=path!("messages/:id") view=messages::MessagePage/>
@@ -151,6 +155,7 @@ fn Nav(user: SessionUser, unread: i64) -> impl IntoView {
             <A href="/conversations">"Conversations"</A>
             <A href="/messages">"Messages"</A>
             <A href="/engagement">"Engagement"</A>
+            <A href="/campaigns">"Campaigns"</A>
             <A href="/vendors">"Vendors"</A>
             {admin.then(|| view! { <A href="/settings">"Settings"</A> })}
         </nav>

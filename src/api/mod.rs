@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod calendar;
+pub mod campaigns;
 pub mod clients;
 pub mod comms;
 pub mod dates;

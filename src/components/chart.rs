@@ -152,3 +152,116 @@ mod tests {
         assert_eq!(super::nice_ceiling(1001), 2000);
     }
 }
+
+/// A campaign's conversions over time: one line per arm, counting up day by day, drawn as SVG
+/// on the server, with its numbers in a table for those who cannot see it.
+#[component]
+pub fn ConversionChart(
+    days: Vec<crate::domain::campaigns::stats::StatsDay>,
+    /// The arms in order (each variant's key, then `holdout`).
+    arms: Vec<String>,
+    id: &'static str,
+) -> impl IntoView {
+    let (width, height) = (640.0, 220.0);
+    let (left, bottom, top) = (36.0, 22.0, 10.0);
+    let plot_w = width - left - 6.0;
+    let plot_h = height - bottom - top;
+    // Cumulative conversions per arm, day by day.
+    let totals: Vec<Vec<i64>> = arms
+        .iter()
+        .map(|arm| {
+            days.iter()
+                .scan(0, |sum, d| {
+                    *sum += d.converted.get(arm).copied().unwrap_or(0);
+                    Some(*sum)
+                })
+                .collect()
+        })
+        .collect();
+    let top_value = nice_ceiling(
+        totals
+            .iter()
+            .filter_map(|t| t.last().copied())
+            .max()
+            .unwrap_or(0),
+    );
+    let n = days.len().max(2) as f64 - 1.0;
+    let x = |i: usize| left + plot_w * i as f64 / n;
+    let y = |v: i64| top + plot_h - plot_h * v as f64 / top_value as f64;
+    let description = format!(
+        "Conversions so far by arm over {} days: {}.",
+        days.len(),
+        arms.iter()
+            .zip(&totals)
+            .map(|(a, t)| format!("{a} {}", t.last().copied().unwrap_or(0)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let title_id = format!("{id}-title");
+    let desc_id = format!("{id}-desc");
+    let labelled_by = format!("{title_id} {desc_id}");
+    let lines = arms
+        .iter()
+        .zip(&totals)
+        .enumerate()
+        .map(|(k, (arm, t))| {
+            let points: Vec<String> = t
+                .iter()
+                .enumerate()
+                .map(|(i, v)| format!("{:.1},{:.1}", x(i), y(*v)))
+                .collect();
+            view! {
+                <polyline class=format!("line line-{k}") fill="none" points=points.join(" ")>
+                    <title>{format!("{arm}: {} conversions", t.last().copied().unwrap_or(0))}</title>
+                </polyline>
+            }
+        })
+        .collect_view();
+    let first = days
+        .first()
+        .map(|d| d.day.format("%-d %b").to_string())
+        .unwrap_or_default();
+    let last = days
+        .last()
+        .map(|d| d.day.format("%-d %b").to_string())
+        .unwrap_or_default();
+    let rows = days
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            view! {
+                <tr><th scope="row">{d.day.format("%a %-d %b").to_string()}</th>
+                    {totals.iter().map(|t| view! { <td>{t[i]}</td> }).collect_view()}</tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <figure class="chart">
+            <svg role="img" aria-labelledby=labelled_by viewBox=format!("0 0 {width} {height}")
+                width=width.to_string() height=height.to_string() xmlns="http://www.w3.org/2000/svg">
+                <title id=title_id>"Conversions by arm"</title>
+                <desc id=desc_id>{description.clone()}</desc>
+                <line class="axis-line" x1=left.to_string() x2=(left + plot_w).to_string()
+                    y1=(top + plot_h).to_string() y2=(top + plot_h).to_string()/>
+                <text class="axis" x=(left - 4.0).to_string() y=(top + 8.0).to_string() text-anchor="end">{top_value}</text>
+                <text class="axis" x=(left - 4.0).to_string() y=(top + plot_h).to_string() text-anchor="end">"0"</text>
+                <text class="axis" x=left.to_string() y=(height - 6.0).to_string()>{first}</text>
+                <text class="axis" x=(left + plot_w).to_string() y=(height - 6.0).to_string() text-anchor="end">{last}</text>
+                {lines}
+            </svg>
+            <figcaption>
+                <ul class="legend">
+                    {arms.iter().enumerate().map(|(k, arm)| view! {
+                        <li><span class=format!("swatch line-{k}") aria-hidden="true"></span>{arm.clone()}</li>
+                    }).collect_view()}
+                </ul>
+                <span class="muted">{description}</span>
+            </figcaption>
+            <table class="visually-hidden">
+                <caption>"Conversions so far by arm"</caption>
+                <thead><tr><th scope="col">"Day"</th>{arms.iter().map(|a| view! { <th scope="col">{a.clone()}</th> }).collect_view()}</tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </figure>
+    }
+}

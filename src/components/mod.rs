@@ -45,12 +45,13 @@ pub fn Field(
 /// The error message for a field, for inputs that are not plain text boxes.
 #[component]
 pub fn FieldMessage(
-    name: &'static str,
+    #[prop(into)] name: String,
     #[prop(into)] errors: Signal<FieldErrors>,
 ) -> impl IntoView {
+    let id = format!("{name}-error");
     view! {
-        <p class="field-error" id=format!("{name}-error") role="alert">
-            {move || errors.get().get(name).map(str::to_string)}
+        <p class="field-error" id=id role="alert">
+            {move || errors.get().get(&name).map(str::to_string)}
         </p>
     }
 }
@@ -192,6 +193,16 @@ pub fn can_write() -> Signal<bool> {
         user.and_then(|u| u.get())
             .and_then(|r| r.ok().flatten())
             .is_some_and(|u| u.role.can_write())
+    })
+}
+
+/// Whether the signed-in user is an admin (who configures campaigns and settings).
+pub fn can_admin() -> Signal<bool> {
+    let user = use_context::<crate::app::UserResource>();
+    Signal::derive(move || {
+        user.and_then(|u| u.get())
+            .and_then(|r| r.ok().flatten())
+            .is_some_and(|u| u.role.is_admin())
     })
 }
 

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod calendar;
+pub mod campaigns;
 pub mod clients;
 pub mod conversations;
 pub mod dates;

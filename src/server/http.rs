@@ -55,6 +55,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/metrics", get(super::metrics::render))
         .route("/calendar/{file}", get(calendar_feed))
         .route("/clients/export.csv", get(export_clients))
+        .route("/campaigns/{id}/results.csv", get(campaign_results))
         .route("/login", post(sign_in))
         .route("/logout", post(sign_out))
         .nest("/api/v1", super::rest::router())
@@ -107,21 +108,49 @@ async fn export_clients(
     match crate::server::services::persons::all(&state, &actor).await {
         Ok(people) => {
             let date = state.clock.now().format("%Y-%m-%d");
-            (
-                [
-                    (
-                        axum::http::header::CONTENT_TYPE,
-                        "text/csv; charset=utf-8".to_string(),
-                    ),
-                    (
-                        axum::http::header::CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"clients-{date}.csv\""),
-                    ),
-                ],
+            csv_attachment(
+                &format!("clients-{date}.csv"),
                 crate::domain::csv_io::export_clients(&people),
             )
-                .into_response()
         }
+        Err(err) => crate::server::rest::ApiError::from(err).into_response(),
+    }
+}
+
+/// A CSV file to download as `filename`.
+pub(crate) fn csv_attachment(filename: &str, body: String) -> Response {
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// A campaign's results per arm as CSV, for a signed-in staff member.
+async fn campaign_results(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    request: axum::extract::Request,
+) -> Response {
+    let (parts, _) = request.into_parts();
+    let Some(user) = guard::current_user(&parts) else {
+        return (StatusCode::UNAUTHORIZED, "Sign in to download results.").into_response();
+    };
+    let actor = crate::server::auth::Actor::Staff(user);
+    let Ok(id) = uuid::Uuid::parse_str(&id) else {
+        return (StatusCode::NOT_FOUND, "There is no such campaign.").into_response();
+    };
+    match crate::server::services::campaigns::stats(&state, &actor, id).await {
+        Ok(stats) => csv_attachment(&format!("campaign-{id}-results.csv"), stats.csv()),
         Err(err) => crate::server::rest::ApiError::from(err).into_response(),
     }
 }

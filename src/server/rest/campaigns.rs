@@ -10,7 +10,7 @@ use crate::server::services::deserialize_input;
 use crate::server::AppState;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -115,14 +115,8 @@ async fn stats_csv(
 ) -> Result<impl IntoResponse, ApiError> {
     let id = path_id(&id, "campaign")?;
     let stats = campaigns::stats(&state, &actor, id).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"campaign-{id}-results.csv\""),
-            ),
-        ],
+    Ok(crate::server::http::csv_attachment(
+        &format!("campaign-{id}-results.csv"),
         stats.csv(),
     ))
 }
