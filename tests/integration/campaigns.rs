@@ -760,3 +760,121 @@ async fn results_are_exact_on_a_constructed_history(backend: Backend) {
     app.finish().await;
 }
 both_backends!(results_are_exact_on_a_constructed_history);
+
+async fn admins_configure_campaigns_in_the_portal(backend: Backend) {
+    use concierge::domain::Role;
+    let app = spawn_app(backend).await;
+    let api = Api::setup(&app, "acme").await;
+    app.add_staff("acme", "cole@acme.test", Role::Concierge)
+        .await;
+    let admin = app.session("admin@acme.test").await;
+    let concierge = app.session("cole@acme.test").await;
+    let form = [
+        ("name", "Portal campaign"),
+        ("channel", "email"),
+        ("seg_dormant", "on"),
+        ("tags", "vip, gold"),
+        ("usable_channel", "on"),
+        ("v0_key", "A"),
+        ("v0_name", "Warm"),
+        ("v0_weight", "2"),
+        ("v0_subject", "Hello {{ preferred_name }}"),
+        ("v0_body", "We miss you, {{ preferred_name }}."),
+        ("v1_key", "B"),
+        ("v1_name", ""),
+        ("v1_weight", "1"),
+        ("v1_subject", ""),
+        ("v1_body", "Come back soon."),
+        ("holdout_percent", "10"),
+        ("send_window_start", "10:00"),
+        ("send_window_end", "18:00"),
+        ("conversion_days", "5"),
+    ];
+    // A concierge reads campaigns but does not configure them.
+    let res = app
+        .server_fn("/srv/campaigns/save_campaign", Some(&concierge), &form)
+        .await;
+    assert_eq!(res.status(), 403);
+    let res = app
+        .server_fn("/srv/campaigns/list_campaigns", Some(&concierge), &[])
+        .await;
+    assert_eq!(res.status(), 200);
+
+    // The admin's form: a bad weight is named; then it saves as the API would.
+    let mut bad = form.to_vec();
+    bad[7] = ("v0_weight", "two");
+    let res = app
+        .server_fn("/srv/campaigns/save_campaign", Some(&admin), &bad)
+        .await;
+    let outcome: Value = res.json().await.unwrap();
+    assert!(
+        outcome["Invalid"]
+            .to_string()
+            .contains("variants[0].weight"),
+        "{outcome}"
+    );
+    let res = app
+        .server_fn("/srv/campaigns/save_campaign", Some(&admin), &form)
+        .await;
+    assert!(
+        res.status().is_success() || res.status().is_redirection(),
+        "{}",
+        res.status()
+    );
+    let (_, list) = api.get("/campaigns").await;
+    assert_eq!(list["total"], 1, "{list}");
+    let c = &list["items"][0];
+    assert_eq!(c["name"], "Portal campaign");
+    assert_eq!(c["audience"]["segments"], json!(["dormant"]));
+    assert_eq!(c["audience"]["tags"], json!(["vip", "gold"]));
+    assert_eq!(c["variants"][0]["weight"], 2);
+    assert_eq!(c["variants"][1]["name"], "B");
+    assert_eq!(c["send_window_end"], "18:00");
+    let id = c["id"].as_str().unwrap();
+
+    // Only the admin moves it along.
+    let res = app
+        .server_fn(
+            "/srv/campaigns/set_campaign_status",
+            Some(&concierge),
+            &[("id", id), ("status", "active")],
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    let res = app
+        .server_fn(
+            "/srv/campaigns/set_campaign_status",
+            Some(&admin),
+            &[("id", id), ("status", "active")],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        api.get(&format!("/campaigns/{id}")).await.1["status"],
+        "active"
+    );
+
+    // The pages render on the server.
+    let page = app
+        .get_with(&format!("/campaigns/{id}"), &admin)
+        .await
+        .text()
+        .await
+        .unwrap();
+    for text in [
+        "Portal campaign",
+        "Audience now",
+        "Preview for a client",
+        "Results",
+        "results.csv",
+    ] {
+        assert!(page.contains(text), "{text} missing from the campaign page");
+    }
+    let csv = app
+        .get_with(&format!("/campaigns/{id}/results.csv"), &concierge)
+        .await;
+    assert_eq!(csv.status(), 200);
+    assert!(csv.text().await.unwrap().starts_with("arm,name,assigned"));
+    app.finish().await;
+}
+both_backends!(admins_configure_campaigns_in_the_portal);
