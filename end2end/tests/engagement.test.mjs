@@ -3,22 +3,13 @@
 // and why — and the dry run sent and stored nothing. Chromium against the real server binary.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, watch, signIn } from './support.mjs';
+import { startServer, launchBrowser, watch, signIn, apiClient } from './support.mjs';
 
 const EMAIL = 'engage@example.com';
 const PASSWORD = 'end-to-end password 3';
 
-let server, base, browser, key;
+let server, base, browser, api;
 
-async function api(method, path, body) {
-  const res = await fetch(`${base}/api/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
 
 before(async () => {
   server = await startServer({
@@ -28,7 +19,7 @@ before(async () => {
   });
   base = server.base;
   const out = server.setupResult.trim().split('\n');
-  key = out[out.length - 1].trim();
+  api = apiClient(base, out[out.length - 1].trim());
   browser = await launchBrowser();
 });
 

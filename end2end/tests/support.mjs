@@ -58,6 +58,19 @@ export async function startServer({ org, email, password, name, env: extra = {},
   return { base, dir, run, stop, setupResult };
 }
 
+/** Calls the JSON API at `base` with the bearer `key`: `{ status, body }`. */
+export function apiClient(base, key) {
+  return async (method, path, body) => {
+    const res = await fetch(`${base}/api/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  };
+}
+
 /** Debian's Chromium, headless, with nothing that reaches the internet. */
 export function launchBrowser() {
   return chromium.launch({

@@ -27,6 +27,42 @@ fn two_variants() -> Value {
     })
 }
 
+/// `two_variants()` with the fields of `patch` replacing its own.
+fn campaign(patch: Value) -> Value {
+    let mut body = two_variants();
+    for (k, v) in patch.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    body
+}
+
+/// A campaign for everyone, its two variants weighted alike, with no send window; `patch`
+/// changes more.
+fn for_everyone(patch: Value) -> Value {
+    let mut body = campaign(json!({
+        "audience": {}, "send_window_start": null, "send_window_end": null
+    }));
+    body["variants"][1]["weight"] = json!(1);
+    for (k, v) in patch.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    body
+}
+
+/// Creates a campaign from `body` and activates it: the campaign as created.
+async fn activated(api: &Api<'_>, body: Value) -> Value {
+    let (s, c) = api.post("/campaigns", body).await;
+    assert_eq!(s, 201, "{c}");
+    let (s, a) = api
+        .put(
+            &format!("/campaigns/{}", c["id"].as_str().unwrap()),
+            json!({ "status": "active" }),
+        )
+        .await;
+    assert_eq!(s, 200, "{a}");
+    c
+}
+
 async fn campaigns_crud_and_status(backend: Backend) {
     let app = spawn_app(backend).await;
     let api = Api::setup(&app, "acme").await;
@@ -122,13 +158,7 @@ both_backends!(campaigns_crud_and_status);
 async fn bad_campaigns_are_named_field_by_field(backend: Backend) {
     let app = spawn_app(backend).await;
     let api = Api::setup(&app, "acme").await;
-    let with = |patch: Value| {
-        let mut body = two_variants();
-        for (k, v) in patch.as_object().unwrap() {
-            body[k] = v.clone();
-        }
-        body
-    };
+    let with = campaign;
     let cases = [
         (with(json!({ "name": "" })), "name"),
         (with(json!({ "channel": "pigeon" })), "channel"),
@@ -260,9 +290,9 @@ async fn the_audience_before_activating(backend: Backend) {
         .await
         .unwrap();
 
-    let mut body = two_variants();
-    body["audience"] = json!({ "segments": ["dormant"], "tags": ["VIP"] });
-    body["holdout_percent"] = json!(0);
+    let body = campaign(json!({
+        "audience": { "segments": ["dormant"], "tags": ["VIP"] }, "holdout_percent": 0
+    }));
     let (_, c) = api.post("/campaigns", body).await;
     let path = format!("/campaigns/{}/audience", c["id"].as_str().unwrap());
     let (status, a) = api.get(&path).await;
@@ -405,6 +435,21 @@ async fn clients(api: &Api<'_>, n: usize) -> Vec<String> {
     ids
 }
 
+/// Sends one queued message at once, as the dispatcher would.
+async fn send(app: &crate::common::TestApp, message: &Value) {
+    let org = concierge::server::db::orgs::by_slug(&app.state().db, "acme")
+        .await
+        .unwrap()
+        .unwrap();
+    concierge::server::services::deliveries::send_now(
+        app.state(),
+        org.id,
+        message["id"].as_str().unwrap().parse().unwrap(),
+    )
+    .await
+    .unwrap();
+}
+
 async fn run(api: &Api<'_>) -> Value {
     let (status, body) = api.post("/cron/run-engagement", json!({})).await;
     assert_eq!(status, 200, "{body}");
@@ -430,12 +475,7 @@ async fn a_campaign_sends_by_arm_and_completes_when_delivered(backend: Backend) 
     let smtp = crate::fakes::FakeSmtp::start().await;
     crate::delivery::configure_smtp(&app, "127.0.0.1", smtp.port).await;
     let people = clients(&api, 40).await;
-    let mut body = two_variants();
-    body["audience"] = json!({});
-    body["variants"][1]["weight"] = json!(1);
-    body["send_window_start"] = Value::Null;
-    body["send_window_end"] = Value::Null;
-    let (s, c) = api.post("/campaigns", body).await;
+    let (s, c) = api.post("/campaigns", for_everyone(json!({}))).await;
     assert_eq!(s, 201, "{c}");
     let id = c["id"].as_str().unwrap().to_string();
     let campaign: uuid::Uuid = id.parse().unwrap();
@@ -484,32 +524,16 @@ async fn a_campaign_sends_by_arm_and_completes_when_delivered(backend: Backend) 
     assert_eq!(campaign_messages(&api).await.len(), messages.len());
 
     // Completed only once every message has gone: not while one is still queued.
-    let org = concierge::server::db::orgs::by_slug(&app.state().db, "acme")
-        .await
-        .unwrap()
-        .unwrap();
     let (last, rest) = messages.split_last().unwrap();
     for m in rest {
-        concierge::server::services::deliveries::send_now(
-            app.state(),
-            org.id,
-            m["id"].as_str().unwrap().parse().unwrap(),
-        )
-        .await
-        .unwrap();
+        send(&app, m).await;
     }
     let (_, now) = api.get(&format!("/campaigns/{id}")).await;
     assert_eq!(
         now["status"], "active",
         "one message is still pending: {now}"
     );
-    concierge::server::services::deliveries::send_now(
-        app.state(),
-        org.id,
-        last["id"].as_str().unwrap().parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    send(&app, last).await;
     let (_, done) = api.get(&format!("/campaigns/{id}")).await;
     assert_eq!(done["status"], "completed", "{done}");
     assert!(done["completed_at"].is_string());
@@ -524,21 +548,12 @@ async fn caps_hold_across_two_active_campaigns(backend: Backend) {
     clients(&api, 12).await;
     let mut ids = Vec::new();
     for name in ["First", "Second"] {
-        let mut body = two_variants();
-        body["name"] = json!(name);
-        body["audience"] = json!({});
-        body["holdout_percent"] = json!(0);
-        body["send_window_start"] = Value::Null;
-        body["send_window_end"] = Value::Null;
-        let (_, c) = api.post("/campaigns", body).await;
-        let id = c["id"].as_str().unwrap().to_string();
-        assert_eq!(
-            api.put(&format!("/campaigns/{id}"), json!({ "status": "active" }))
-                .await
-                .0,
-            200
-        );
-        ids.push(id);
+        let c = activated(
+            &api,
+            for_everyone(json!({ "name": name, "holdout_percent": 0 })),
+        )
+        .await;
+        ids.push(c["id"].as_str().unwrap().to_string());
     }
     let report = run(&api).await;
     let first = &report["campaigns"][&ids[0]];
@@ -561,16 +576,15 @@ async fn the_send_window_holds_messages_on_their_clock(backend: Backend) {
     let app = quiet_app(backend).await;
     let api = Api::setup(&app, "acme").await;
     clients(&api, 3).await;
-    let mut body = two_variants();
-    body["audience"] = json!({});
-    body["holdout_percent"] = json!(0);
     // 12:00 in London now; the window opens at 14:00 on their clock (13:00 UTC in June).
-    body["send_window_start"] = json!("14:00");
-    body["send_window_end"] = json!("16:00");
-    let (_, c) = api.post("/campaigns", body).await;
+    let c = activated(
+        &api,
+        for_everyone(json!({
+            "holdout_percent": 0, "send_window_start": "14:00", "send_window_end": "16:00"
+        })),
+    )
+    .await;
     let id = c["id"].as_str().unwrap().to_string();
-    api.put(&format!("/campaigns/{id}"), json!({ "status": "active" }))
-        .await;
     let report = run(&api).await;
     assert_eq!(report["campaigns"][&id]["held"], 3, "{report}");
     for m in campaign_messages(&api).await {
@@ -587,20 +601,15 @@ async fn results_are_exact_on_a_constructed_history(backend: Backend) {
     let smtp = crate::fakes::FakeSmtp::start().await;
     crate::delivery::configure_smtp(&app, "127.0.0.1", smtp.port).await;
     let people = clients(&api, 30).await;
-    let mut body = two_variants();
-    body["audience"] = json!({});
-    body["variants"][1]["weight"] = json!(1);
-    body["holdout_percent"] = json!(20);
-    body["conversion_days"] = json!(7);
-    body["send_window_start"] = Value::Null;
-    body["send_window_end"] = Value::Null;
-    let (_, c) = api.post("/campaigns", body).await;
+    let c = activated(
+        &api,
+        for_everyone(json!({ "holdout_percent": 20, "conversion_days": 7 })),
+    )
+    .await;
     let id = c["id"].as_str().unwrap().to_string();
     let campaign: uuid::Uuid = id.parse().unwrap();
     let variants: Vec<concierge::domain::campaigns::Variant> =
         serde_json::from_value(c["variants"].clone()).unwrap();
-    api.put(&format!("/campaigns/{id}"), json!({ "status": "active" }))
-        .await;
     run(&api).await;
     let arm = |p: &str| {
         concierge::domain::campaigns::assign(campaign, p.parse().unwrap(), 20, &variants)
@@ -610,19 +619,9 @@ async fn results_are_exact_on_a_constructed_history(backend: Backend) {
 
     // Every message goes; the first of A is delivered, opened and clicked, and a booking
     // comes through the first of B.
-    let org = concierge::server::db::orgs::by_slug(&app.state().db, "acme")
-        .await
-        .unwrap()
-        .unwrap();
     let messages = campaign_messages(&api).await;
     for m in &messages {
-        concierge::server::services::deliveries::send_now(
-            app.state(),
-            org.id,
-            m["id"].as_str().unwrap().parse().unwrap(),
-        )
-        .await
-        .unwrap();
+        send(&app, m).await;
     }
     let first_of = |key: &str| messages.iter().find(|m| m["variant"] == key).cloned();
     let (a, b) = (

@@ -140,6 +140,17 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// Whether no address can reach the person on the channel (none, disabled, or opted out).
+    pub fn unreachable(&self) -> bool {
+        matches!(
+            self.decision,
+            Decision::Skip {
+                reason: SkipReason::NoChannel { .. } | SkipReason::OptedOut { .. },
+                ..
+            }
+        )
+    }
+
     fn skip(reason: SkipReason, recheck_at: Option<DateTime<Utc>>) -> Self {
         Self {
             decision: Decision::Skip { reason, recheck_at },

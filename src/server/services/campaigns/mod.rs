@@ -7,17 +7,16 @@ mod send;
 
 pub(crate) use send::send;
 
-use super::engagement::{policy_of, read_batch, Writer};
+use super::engagement::{policy_of, read_batch, Batch, Writer};
 use super::{audit, deserialize_input, enum_filter, merge_patch, page_bounds};
 use crate::domain::campaigns::stats::{AssignedRow, CampaignStats, MessageRow};
 use crate::domain::campaigns::{
     Arm, AudiencePreview, Campaign, CampaignInput, CampaignPreview, CampaignSettings,
     CampaignStatus, VariantPreview,
 };
-use crate::domain::delivery::DeliveryKind;
-use crate::domain::engagement::decide::{self, Decision, SkipReason};
-use crate::domain::engagement::Rollup;
+use crate::domain::engagement::decide::{self, Decision};
 use crate::domain::engagement::{score, template};
+use crate::domain::engagement::{EngagementPolicy, Rollup};
 use crate::domain::FieldErrors;
 use crate::domain::Timezone;
 use crate::server::auth::Actor;
@@ -221,6 +220,36 @@ pub async fn set_status(
 /// People read and decided at a time.
 pub(crate) const BATCH: i64 = 1_000;
 
+/// The next page of the campaign's audience (by id, after `after`), with everything their
+/// decisions need read in a few queries; `None` past the last.
+pub(super) async fn next_page(
+    state: &AppState,
+    c: &Campaign,
+    policy: &EngagementPolicy,
+    now: DateTime<Utc>,
+    after: Uuid,
+) -> ServiceResult<Option<(Vec<Rollup>, Batch)>> {
+    let now_s = now.timestamp();
+    let page = repo::audience(
+        &state.db,
+        &repo::AudiencePage {
+            org_id: c.org_id,
+            criteria: &c.settings.audience,
+            now_s,
+            due_before: now_s - policy.rebook_grace_days as i64 * score::DAY,
+            after,
+            limit: BATCH,
+        },
+    )
+    .await?;
+    if page.is_empty() {
+        return Ok(None);
+    }
+    let ids: Vec<Uuid> = page.iter().map(|r| r.person_id).collect();
+    let data = read_batch(state, c.org_id, &ids, now).await?;
+    Ok(Some((page, data)))
+}
+
 /// The campaign's audience as it stands now: everyone who meets its criteria, their arms, and
 /// what the organisation's policy would decide about each in a variant's arm (the engagement
 /// run's own decision, so the numbers agree with what a run would do).
@@ -229,7 +258,6 @@ pub async fn audience(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResul
     let org_id = actor.org_id();
     let policy = policy_of(state, org_id).await?;
     let now = state.clock.now();
-    let now_s = now.timestamp();
     let mut preview = AudiencePreview::default();
     let settings = &c.settings;
     for v in &settings.variants {
@@ -238,46 +266,13 @@ pub async fn audience(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResul
     preview.arms.insert(Arm::Holdout.key().to_string(), 0);
     let mut after = Uuid::nil();
     loop {
-        let page = repo::audience(
-            &state.db,
-            &repo::AudiencePage {
-                org_id,
-                criteria: &settings.audience,
-                now_s,
-                due_before: now_s - policy.rebook_grace_days as i64 * score::DAY,
-                after,
-                limit: BATCH,
-            },
-        )
-        .await?;
-        let Some(last) = page.last() else { break };
-        after = last.person_id;
-        let ids: Vec<Uuid> = page.iter().map(|r| r.person_id).collect();
-        let data = read_batch(state, org_id, &ids, now).await?;
-        for person in ids.iter().filter_map(|id| data.people.get(id)) {
-            let verdict = decide::decide(
-                DeliveryKind::Engagement,
-                person,
-                data.identities
-                    .get(&person.id)
-                    .map(Vec::as_slice)
-                    .unwrap_or(&[]),
-                settings.channel.channel(),
-                &policy,
-                data.priors
-                    .get(&person.id)
-                    .map(Vec::as_slice)
-                    .unwrap_or(&[]),
-                now,
-            );
-            let unreachable = matches!(
-                verdict.decision,
-                Decision::Skip {
-                    reason: SkipReason::NoChannel { .. } | SkipReason::OptedOut { .. },
-                    ..
-                }
-            );
-            if unreachable && settings.audience.has_usable_channel {
+        let Some((page, data)) = next_page(state, &c, &policy, now, after).await? else {
+            break;
+        };
+        after = page[page.len() - 1].person_id;
+        for person in page.iter().filter_map(|r| data.people.get(&r.person_id)) {
+            let verdict = data.decide(person, settings.channel.channel(), &policy, now);
+            if verdict.unreachable() && settings.audience.has_usable_channel {
                 preview.without_channel += 1;
                 continue;
             }
@@ -357,21 +352,7 @@ pub async fn preview(
             ..Default::default()
         });
     let data = read_batch(state, org_id, &[person_id], now).await?;
-    let verdict = decide::decide(
-        DeliveryKind::Engagement,
-        &person,
-        data.identities
-            .get(&person_id)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]),
-        c.settings.channel.channel(),
-        &policy,
-        data.priors
-            .get(&person_id)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]),
-        now,
-    );
+    let verdict = data.decide(&person, c.settings.channel.channel(), &policy, now);
     let tz = Timezone::parse(&person.timezone)
         .map(|t| t.tz())
         .unwrap_or(chrono_tz::UTC);

@@ -5,17 +5,17 @@
 //! dormancy nudges, quiet hours) and the campaign's send window on the person's clock; then
 //! the messages, queued in the outbox under one key per campaign, person and round.
 
-use super::BATCH;
+use super::{next_page, BATCH};
 use crate::domain::campaigns::{Arm, Campaign, CampaignRunCounts};
 use crate::domain::delivery::{Delivery, DeliveryKind, DeliverySource};
-use crate::domain::engagement::decide::{self, Decision, SkipReason};
+use crate::domain::engagement::decide::Decision;
 use crate::domain::engagement::template::{self, Compiled};
-use crate::domain::engagement::{score, RunSummary};
+use crate::domain::engagement::RunSummary;
 use crate::domain::Timezone;
-use crate::server::db::campaigns::{self as repo, Assignment, AudiencePage};
+use crate::server::db::campaigns::{self as repo, Assignment};
 use crate::server::db::deliveries;
 use crate::server::error::ServiceResult;
-use crate::server::services::engagement::{read_batch, Writer};
+use crate::server::services::engagement::Writer;
 use crate::server::AppState;
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -76,22 +76,11 @@ async fn send_one(
     let round = settings.round(now);
     let mut after = Uuid::nil();
     loop {
-        let page = repo::audience(
-            &state.db,
-            &AudiencePage {
-                org_id: c.org_id,
-                criteria: &settings.audience,
-                now_s,
-                due_before: now_s - policy.rebook_grace_days as i64 * score::DAY,
-                after,
-                limit: BATCH,
-            },
-        )
-        .await?;
-        let Some(last) = page.last() else { break };
-        after = last.person_id;
+        let Some((page, data)) = next_page(state, c, policy, now, after).await? else {
+            break;
+        };
+        after = page[page.len() - 1].person_id;
         let ids: Vec<Uuid> = page.iter().map(|r| r.person_id).collect();
-        let data = read_batch(state, c.org_id, &ids, now).await?;
         let known = repo::assignments(&state.db, c.org_id, c.id, &ids).await?;
         let mut outbox: Vec<Delivery> = Vec::new();
         let mut events: Vec<&'static str> = Vec::new();
@@ -104,29 +93,8 @@ async fn send_one(
             if !settings.due_again(earlier.and_then(|(_, last)| *last), now) {
                 continue;
             }
-            let verdict = decide::decide(
-                DeliveryKind::Engagement,
-                person,
-                data.identities
-                    .get(&person.id)
-                    .map(Vec::as_slice)
-                    .unwrap_or(&[]),
-                settings.channel.channel(),
-                policy,
-                data.priors
-                    .get(&person.id)
-                    .map(Vec::as_slice)
-                    .unwrap_or(&[]),
-                now,
-            );
-            let unreachable = matches!(
-                verdict.decision,
-                Decision::Skip {
-                    reason: SkipReason::NoChannel { .. } | SkipReason::OptedOut { .. },
-                    ..
-                }
-            );
-            if unreachable && settings.audience.has_usable_channel {
+            let verdict = data.decide(person, settings.channel.channel(), policy, now);
+            if verdict.unreachable() && settings.audience.has_usable_channel {
                 continue;
             }
             // A person's first arm is theirs for good.

@@ -7,7 +7,7 @@ mod links;
 mod recheck;
 mod run;
 
-pub(crate) use run::{read_batch, Writer};
+pub(crate) use run::{read_batch, Batch, Writer};
 
 pub use links::{follow, unsubscribe, unsubscribe_page, Followed, Unsubscribe};
 pub use recheck::{recheck, Recheck};

@@ -61,6 +61,35 @@ pub(crate) struct Batch {
     pub priors: HashMap<Uuid, Vec<Prior>>,
 }
 
+impl Batch {
+    /// The policy's decision about an engagement message to `person` (one of the batch's) on
+    /// `channel` (`None`: their preferred address) at `now`, with what the batch read of
+    /// their addresses and earlier messages.
+    pub fn decide(
+        &self,
+        person: &Person,
+        channel: Option<crate::domain::dates::Channel>,
+        policy: &EngagementPolicy,
+        now: DateTime<Utc>,
+    ) -> decide::Verdict {
+        decide::decide(
+            DeliveryKind::Engagement,
+            person,
+            self.identities
+                .get(&person.id)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]),
+            channel,
+            policy,
+            self.priors
+                .get(&person.id)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]),
+            now,
+        )
+    }
+}
+
 pub(crate) async fn read_batch(
     state: &AppState,
     org_id: Uuid,
@@ -217,19 +246,7 @@ impl<'a> Writer<'a> {
     ) -> ServiceResult<()> {
         let policy = self.policy;
         let kind = NudgeKind::parse(&c.nudge).unwrap_or(NudgeKind::Dormant);
-        let none = Vec::new();
-        let verdict = decide::decide(
-            DeliveryKind::Engagement,
-            person,
-            data.identities.get(&person.id).unwrap_or(&none),
-            policy.channel.channel(),
-            policy,
-            data.priors
-                .get(&person.id)
-                .map(Vec::as_slice)
-                .unwrap_or(&[]),
-            now,
-        );
+        let verdict = data.decide(person, policy.channel.channel(), policy, now);
         summary.candidates += 1;
         let tz = Timezone::parse(&person.timezone)
             .map(|t| t.tz())
