@@ -43,6 +43,7 @@ pub async fn save_policy(
     #[server(default)] dormant_body: String,
     #[server(default)] rebook_subject: String,
     #[server(default)] rebook_body: String,
+    #[server(default)] banned_words: String,
 ) -> Result<FormOutcome, ServerFnError> {
     use crate::domain::engagement::PolicyInput;
     let (state, actor) = actor()?;
@@ -64,6 +65,7 @@ pub async fn save_policy(
         dormant_body: Some(dormant_body),
         rebook_subject: Some(rebook_subject),
         rebook_body: Some(rebook_body),
+        banned_words: Some(banned_words),
     };
     let result = crate::server::services::engagement::update_policy(&state, &actor, &input)
         .await

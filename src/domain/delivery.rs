@@ -256,6 +256,7 @@ pub fn suppression_words(code: &str, channel: Channel) -> String {
         "engagement_off" => "skipped — engagement is switched off".into(),
         "quiet_hours" => "skipped — quiet hours on their clock".into(),
         "unsubscribed" => "skipped — unsubscribed".into(),
+        "safety" => "not sent — the text failed the safety filter".into(),
         other => match other.split_once(':') {
             Some(("cap_day", n)) => format!("skipped — {n} per 24 h cap"),
             Some(("cap_week", n)) => format!("skipped — {n} per 7 days cap"),

@@ -422,6 +422,7 @@ fn PolicyForm(
                 <TextArea label="Dormant: message" name="dormant_body" value=p.dormant.body.clone() errors/>
                 <Field label="Rebooking: subject" name="rebook_subject" value=p.rebook.subject.clone() errors/>
                 <TextArea label="Rebooking: message" name="rebook_body" value=p.rebook.body.clone() errors/>
+                <TextArea label="Banned words (never in an engagement message; separate with commas)" name="banned_words" value=p.banned_words.join(", ") errors/>
             </fieldset>
             <button type="submit" class="primary">"Save the policy"</button>
         </ActionForm>

@@ -9,6 +9,7 @@ use crate::components::{action_error, id_param, query_param, urlencode, ErrorNot
 use crate::domain::channels::{ChannelView, FieldKind, CHANNELS};
 use crate::domain::dates::Channel;
 use crate::domain::delivery::DeliveryStatus;
+use crate::domain::engagement::safety::SafetyReport;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -177,9 +178,29 @@ pub fn MessagePage() -> impl IntoView {
                                 {d.provider_message_id.clone().map(|p| view! { <dt>"Provider id"</dt><dd><code>{p}</code></dd> })}
                                 {d.last_error.clone().map(|e| view! { <dt>"Last error"</dt><dd>{e}</dd> })}
                                 {d.response.clone().map(|r| view! { <dt>"Response"</dt><dd>{r}</dd> })}
+                                {d.campaign_id.map(|c| view! {
+                                    <dt>"Campaign"</dt>
+                                    <dd><a href=format!("/campaigns/{c}")>"the campaign"</a>
+                                        {d.variant.clone().map(|v| format!(" · variant {v}"))}</dd>
+                                })}
                             </dl>
                             <h2>"Message"</h2>
                             <pre class="message-body">{d.body.clone()}</pre>
+                            {serde_json::from_value::<SafetyReport>(d.safety_checks.clone()).ok().map(|r| view! {
+                                <h2>"Safety checks"</h2>
+                                <p class=if r.passed { "notice" } else { "notice error" }>
+                                    {if r.passed { "Passed every check." } else { "Failed: it is never sent." }}
+                                </p>
+                                <ul class="safety-checks">
+                                    {r.checks.into_iter().map(|c| view! {
+                                        <li class=if c.passed { "passed" } else { "failed" }>
+                                            <strong>{c.check.replace('_', " ")}</strong>
+                                            {if c.passed { " — passed: " } else { " — failed: " }}
+                                            {c.detail}
+                                        </li>
+                                    }).collect_view()}
+                                </ul>
+                            })}
                             <h2>"History"</h2>
                             <ol class="timeline">
                                 {m.events.into_iter().map(|e| view! {

@@ -877,3 +877,148 @@ async fn admins_configure_campaigns_in_the_portal(backend: Backend) {
     app.finish().await;
 }
 both_backends!(admins_configure_campaigns_in_the_portal);
+
+async fn the_safety_filter_stops_unsafe_texts(backend: Backend) {
+    let app = quiet_app(backend).await;
+    let api = Api::setup(&app, "acme").await;
+    crate::engagement::set_policy(
+        &app,
+        "acme",
+        json!({ "banned_words": "guarantee, act now" }),
+    )
+    .await;
+    let ada = person(
+        &api,
+        json!({ "full_name": "Ada Lovelace", "preferred_name": "Ada", "email": "ada@example.com",
+                "timezone": "Europe/London", "marketing_consent": true }),
+    )
+    .await;
+    let grace = person(
+        &api,
+        json!({ "full_name": "Grace Hopper", "email": "grace@example.com",
+                "timezone": "Europe/London", "marketing_consent": true }),
+    )
+    .await;
+    let unsafe_words = activated(
+        &api,
+        for_everyone(
+            json!({ "name": "Unsafe", "holdout_percent": 0, "variants": [
+            { "body": "We GUARANTEE it, {{ preferred_name }}. Act now!", "weight": 1 },
+            { "body": "Book at https://evil.example.net today, {{ preferred_name }}", "weight": 1 }
+        ] }),
+        ),
+    )
+    .await;
+    let naming = activated(
+        &api,
+        for_everyone(
+            json!({ "name": "Naming", "holdout_percent": 0, "variants": [
+            { "body": "Hello {{ preferred_name }}, Grace Hopper says hi (grace@example.com)." }
+        ] }),
+        ),
+    )
+    .await;
+    let clean = activated(
+        &api,
+        for_everyone(json!({ "name": "Clean", "holdout_percent": 0, "variants": [
+            { "body": "Hello {{ preferred_name }}, see you soon. {{ unsubscribe_link }}" }
+        ] })),
+    )
+    .await;
+    let report = run(&api).await;
+    let counts = |c: &Value| report["campaigns"][c["id"].as_str().unwrap()].clone();
+    assert_eq!(counts(&unsafe_words)["skipped"]["safety"], 2, "{report}");
+    assert_eq!(counts(&naming)["skipped"]["safety"], 1, "{report}");
+    assert_eq!(
+        counts(&naming)["queued"],
+        1,
+        "Grace's own name is no one else's: {report}"
+    );
+    assert_eq!(counts(&clean)["queued"], 1, "{report}");
+    assert_eq!(counts(&clean)["skipped"]["frequency_cap"], 1, "{report}");
+
+    let messages = campaign_messages(&api).await;
+    let of = |c: &Value, p: &str| {
+        messages
+            .iter()
+            .find(|m| m["campaign_id"] == c["id"] && m["person_id"] == p)
+            .cloned()
+            .unwrap_or_else(|| panic!("no message of {} to {p}", c["name"]))
+    };
+    let failed = |m: &Value| -> Vec<String> {
+        m["safety_checks"]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["passed"] == false)
+            .map(|c| c["check"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for p in [&ada, &grace] {
+        let m = of(&unsafe_words, p);
+        assert_eq!(m["status"], "suppressed", "{m}");
+        assert_eq!(m["suppression_reason"], "safety");
+        assert_eq!(m["safety_checks"]["passed"], false);
+        let expected = if m["variant"] == "A" {
+            "banned_words"
+        } else {
+            "links"
+        };
+        assert_eq!(failed(&m), vec![expected], "{m}");
+        assert!(
+            m["last_error"]
+                .as_str()
+                .unwrap()
+                .contains(if expected == "links" {
+                    "evil.example.net"
+                } else {
+                    "'guarantee', 'act now'"
+                }),
+            "{m}"
+        );
+    }
+    let to_ada = of(&naming, &ada);
+    assert_eq!(to_ada["status"], "suppressed");
+    assert_eq!(failed(&to_ada), vec!["other_people"], "{to_ada}");
+    assert!(
+        to_ada["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("Grace Hopper"),
+        "{to_ada}"
+    );
+    let to_grace = of(&naming, &grace);
+    assert_eq!(to_grace["status"], "pending", "{to_grace}");
+    assert_eq!(to_grace["safety_checks"]["passed"], true);
+    let clean_to_ada = of(&clean, &ada);
+    assert_eq!(clean_to_ada["status"], "pending");
+    assert_eq!(
+        clean_to_ada["safety_checks"]["checks"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+
+    // The message's page shows each check and why it failed.
+    let admin = app.session("admin@acme.test").await;
+    let page = app
+        .get_with(
+            &format!("/messages/{}", to_ada["id"].as_str().unwrap()),
+            &admin,
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    for text in [
+        "Safety checks",
+        "other people",
+        "names Grace Hopper, another client",
+        "banned words",
+    ] {
+        assert!(page.contains(text), "{text} missing from the message page");
+    }
+    app.finish().await;
+}
+both_backends!(the_safety_filter_stops_unsafe_texts);

@@ -662,8 +662,9 @@ pub struct CampaignRunCounts {
     pub queued: i64,
     /// Queued to go when the quiet hours end or the send window opens on their clock.
     pub held: i64,
-    /// Not sent, by reason (the run's own keys, and `send_window` when the window never
-    /// meets the hours outside quiet hours, `too_long` when the text does not fit).
+    /// Not sent, by reason (the run's own keys, `send_window` when the window never meets the
+    /// hours outside quiet hours, and `safety` when the text failed the safety filter; such a
+    /// message is recorded as suppressed, with the filter's checks).
     pub skipped: std::collections::BTreeMap<String, i64>,
 }
 

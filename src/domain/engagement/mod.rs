@@ -5,6 +5,7 @@
 
 pub mod decide;
 pub mod policy;
+pub mod safety;
 pub mod score;
 #[cfg(feature = "ssr")]
 pub mod template;

@@ -115,6 +115,10 @@ pub struct EngagementPolicy {
     pub link_hours: i32,
     pub dormant: NudgeText,
     pub rebook: NudgeText,
+    /// Words (or phrases) no engagement message may use; the safety filter refuses a text
+    /// that does, in any case, as whole words.
+    #[serde(default)]
+    pub banned_words: Vec<String>,
     /// When an admin last changed it (`None`: the defaults, never saved).
     pub updated_at: Option<DateTime<Utc>>,
 }
@@ -151,6 +155,7 @@ impl Default for EngagementPolicy {
                 subject: DEFAULT_REBOOK_SUBJECT.into(),
                 body: DEFAULT_REBOOK_BODY.into(),
             },
+            banned_words: Vec::new(),
             updated_at: None,
         }
     }
@@ -210,6 +215,9 @@ pub struct PolicyInput {
     pub rebook_subject: Option<String>,
     #[serde(default)]
     pub rebook_body: Option<String>,
+    /// Separated by commas or new lines.
+    #[serde(default)]
+    pub banned_words: Option<String>,
 }
 
 /// The variables a nudge template may use, with what they hold.
@@ -279,6 +287,30 @@ pub fn parse_flag(text: &str) -> Result<bool, String> {
 }
 
 /// Checks an absolute http(s) address.
+/// The most banned words a policy keeps.
+pub const MAX_BANNED_WORDS: usize = 500;
+
+/// Banned words from a list separated by commas or new lines: trimmed, lower-cased, each once.
+pub fn parse_banned_words(text: &str) -> Result<Vec<String>, String> {
+    let mut words: Vec<String> = Vec::new();
+    for w in text.split([',', '\n']).map(|w| w.trim().to_lowercase()) {
+        if w.is_empty() || words.contains(&w) {
+            continue;
+        }
+        if w.chars().count() > 100 {
+            return Err(format!("'{w}' is longer than 100 characters"));
+        }
+        words.push(w);
+    }
+    if words.len() > MAX_BANNED_WORDS {
+        return Err(format!(
+            "at most {MAX_BANNED_WORDS} words, not {}",
+            words.len()
+        ));
+    }
+    Ok(words)
+}
+
 pub fn parse_booking_url(text: &str) -> Result<String, String> {
     let t = text.trim();
     let rest = t
@@ -378,6 +410,11 @@ impl EngagementPolicy {
                 None => None,
                 Some(u) => errors.check("booking_url", parse_booking_url(u)),
             };
+        }
+        if let Some(text) = &input.banned_words {
+            if let Some(words) = errors.check("banned_words", parse_banned_words(text)) {
+                next.banned_words = words;
+            }
         }
         next.conversion_hours = whole(
             &mut errors,

@@ -552,3 +552,39 @@ pub async fn similar(
         }
     }
 }
+
+/// The organisation's live people whose full name, e-mail address (without regard to case)
+/// or phone number is among those given: each `(id, full name, what matched, the value)`,
+/// `what` being `name`, `email` or `phone`.
+pub async fn mentioned(
+    db: &Db,
+    org_id: Uuid,
+    names: &[String],
+    emails: &[String],
+    phones: &[String],
+) -> Result<Vec<(Uuid, String, &'static str, String)>, sqlx::Error> {
+    let mut out = Vec::new();
+    for (what, column, values) in [
+        ("name", "full_name", names),
+        ("email", "LOWER(email)", emails),
+        ("phone", "phone", phones),
+    ] {
+        for chunk in values.chunks(200) {
+            let sql = format!(
+                "SELECT id, full_name, {column} FROM persons WHERE org_id = {} \
+                 AND deleted_at IS NULL AND {column} IN ({})",
+                super::ph(db, 1),
+                super::phs(db, 2, chunk.len())
+            );
+            let found: Vec<(Uuid, String, String)> = on_db!(db, pool => {
+                let mut q = sqlx::query_as(&sql).bind(org_id);
+                for v in chunk {
+                    q = q.bind(v);
+                }
+                q.fetch_all(pool).await?
+            });
+            out.extend(found.into_iter().map(|(id, n, v)| (id, n, what, v)));
+        }
+    }
+    Ok(out)
+}

@@ -3,19 +3,21 @@
 //! each person's arm (recorded, the holdout's too, so lift can be measured); the same policy
 //! decision as every engagement message (consent, caps counted across every campaign and the
 //! dormancy nudges, quiet hours) and the campaign's send window on the person's clock; then
-//! the messages, queued in the outbox under one key per campaign, person and round.
+//! each text screened by the safety filter (one that fails is recorded as suppressed, with
+//! why, and never sent); then the messages, queued in the outbox under one key per campaign,
+//! person and round.
 
 use super::{next_page, BATCH};
 use crate::domain::campaigns::{Arm, Campaign, CampaignRunCounts};
-use crate::domain::delivery::{Delivery, DeliveryKind, DeliverySource};
+use crate::domain::delivery::{Delivery, DeliveryKind, DeliverySource, DeliveryStatus};
 use crate::domain::engagement::decide::Decision;
-use crate::domain::engagement::template::{self, Compiled};
+use crate::domain::engagement::template::Compiled;
 use crate::domain::engagement::RunSummary;
 use crate::domain::Timezone;
 use crate::server::db::campaigns::{self as repo, Assignment};
 use crate::server::db::deliveries;
 use crate::server::error::ServiceResult;
-use crate::server::services::engagement::Writer;
+use crate::server::services::engagement::{screen, Mentioned, Writer};
 use crate::server::AppState;
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -74,6 +76,7 @@ async fn send_one(
     };
     let now_s = now.timestamp();
     let round = settings.round(now);
+    let mut seen = Mentioned::default();
     let mut after = Uuid::nil();
     loop {
         let Some((page, data)) = next_page(state, c, policy, now, after).await? else {
@@ -142,12 +145,21 @@ async fn send_one(
                     &vars,
                 )
                 .map_err(|e| anyhow::anyhow!("rendering campaign {}: {e}", c.id))?;
-            if body.chars().count() > template::max_body(route.channel) {
-                skip(&mut counts, "too_long", &mut arms, assigned);
-                continue;
-            }
-            let held = open > now;
-            if held {
+            let report = screen(
+                state,
+                policy,
+                person,
+                route.channel,
+                &subject,
+                &body,
+                &mut seen,
+            )
+            .await?;
+            let safe = report.passed;
+            let held = safe && open > now;
+            if !safe {
+                *counts.skipped.entry("safety".into()).or_default() += 1;
+            } else if held {
                 counts.held += 1;
             } else {
                 counts.queued += 1;
@@ -165,9 +177,15 @@ async fn send_one(
             if held {
                 metadata["held_until"] = json!(open);
             }
-            events.push(if held { "held" } else { "queued" });
+            events.push(match (safe, held) {
+                (false, _) => "suppressed",
+                (true, true) => "held",
+                (true, false) => "queued",
+            });
+            // A text the filter refused is not tried again: the same words would fail again.
             assigned.reached_at = Some(now);
             arms.push(assigned);
+            let suppressed = (!safe).then(|| report.failures());
             outbox.push(Delivery {
                 id,
                 person_id: Some(person.id),
@@ -177,7 +195,15 @@ async fn send_one(
                 body,
                 metadata,
                 max_attempts: writer.max_attempts,
-                next_attempt_at: Some(open),
+                next_attempt_at: safe.then_some(open),
+                status: if safe {
+                    DeliveryStatus::Pending
+                } else {
+                    DeliveryStatus::Suppressed
+                },
+                suppression_reason: suppressed.as_ref().map(|_| "safety".to_string()),
+                last_error: suppressed,
+                safety_checks: serde_json::to_value(&report).unwrap_or_default(),
                 correlation_id: Some(format!("campaign:{}:run:{}", c.id, now_s)),
                 campaign_id: Some(c.id),
                 variant: Some(variant.clone()),

@@ -6,8 +6,10 @@
 mod links;
 mod recheck;
 mod run;
+mod safety;
 
 pub(crate) use run::{read_batch, Batch, Writer};
+pub(crate) use safety::{screen, Mentioned};
 
 pub use links::{follow, unsubscribe, unsubscribe_page, Followed, Unsubscribe};
 pub use recheck::{recheck, Recheck};
@@ -72,6 +74,7 @@ pub async fn update_policy(
         ("dormant_body", input.dormant_body.is_some()),
         ("rebook_subject", input.rebook_subject.is_some()),
         ("rebook_body", input.rebook_body.is_some()),
+        ("banned_words", input.banned_words.is_some()),
     ]
     .iter()
     .filter(|(_, present)| *present)
