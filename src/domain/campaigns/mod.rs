@@ -271,6 +271,16 @@ impl Campaign {
         }
     }
 
+    /// Whether a run at `now` sends for it: within its schedule, unless it is a one-off
+    /// without an end that a run has already sent (its sending is over; `complete_if_settled`
+    /// says the same in SQL).
+    pub fn sends_at(&self, now: DateTime<Utc>) -> bool {
+        let sent_once = self.settings.repeat_days.is_none()
+            && self.settings.ends_at.is_none()
+            && self.last_run_at.is_some();
+        self.in_schedule(now) && !sent_once
+    }
+
     /// Whether `now` is within its schedule.
     pub fn in_schedule(&self, now: DateTime<Utc>) -> bool {
         let s = &self.settings;

@@ -345,7 +345,7 @@ impl Outcome {
 /// Parameters per outcome in the record statement.
 const RECORD_COLUMNS: usize = 11;
 /// How many outcomes go into one statement (well under either backend's parameter limit).
-pub const RECORD_CHUNK: usize = 400;
+const RECORD_CHUNK: usize = 400;
 
 /// One UPDATE for a chunk of outcomes (each only while its lease is still current), returning
 /// the ids that landed; and one INSERT for their events.

@@ -33,10 +33,7 @@ pub(crate) async fn send(
     summary: &mut RunSummary,
 ) -> ServiceResult<()> {
     for c in repo::active(&state.db, org_id).await? {
-        let one_off_sent = c.settings.repeat_days.is_none()
-            && c.settings.ends_at.is_none()
-            && c.last_run_at.is_some();
-        if c.in_schedule(now) && !one_off_sent {
+        if c.sends_at(now) {
             let counts = send_one(state, &c, now, writer).await?;
             repo::mark_run(&state.db, org_id, c.id, now).await?;
             summary.campaigns.insert(c.id.to_string(), counts);

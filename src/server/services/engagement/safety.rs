@@ -48,7 +48,11 @@ pub(crate) async fn screen(
     .flat_map(str::split_whitespace)
     .collect();
     let own_email = recipient.email.as_deref().map(str::to_lowercase);
-    let own_phone = recipient.phone.as_deref().map(digits);
+    // Stored phone numbers are E.164 ("+44…"); a mention is compared without its `+`.
+    let own_phone = recipient
+        .phone
+        .as_deref()
+        .map(|p| p.trim_start_matches('+'));
     let mut asked: Vec<(&'static str, String)> = Vec::new();
     for name in &said.names {
         let words: Vec<&str> = name.split(' ').collect();
@@ -68,7 +72,7 @@ pub(crate) async fn screen(
     asked.extend(
         said.phones
             .into_iter()
-            .filter(|p| own_phone.as_deref() != Some(digits(p).as_str()))
+            .filter(|p| own_phone != Some(p.trim_start_matches('+')))
             .flat_map(|p| [p.clone(), format!("+{}", p.trim_start_matches('+'))])
             .map(|p| ("phone", p)),
     );
@@ -134,14 +138,4 @@ pub(crate) async fn screen(
             other_people: &other_people,
         },
     ))
-}
-
-/// A phone number's digits, with a leading `+` kept.
-fn digits(phone: &str) -> String {
-    phone
-        .chars()
-        .enumerate()
-        .filter(|(i, c)| c.is_ascii_digit() || (*i == 0 && *c == '+'))
-        .map(|(_, c)| c)
-        .collect()
 }
