@@ -117,16 +117,19 @@ pub async fn save_campaign(
     #[server(default)] v0_weight: String,
     #[server(default)] v0_subject: String,
     #[server(default)] v0_body: String,
+    #[server(default)] v0_prompt: String,
     #[server(default)] v1_key: String,
     #[server(default)] v1_name: String,
     #[server(default)] v1_weight: String,
     #[server(default)] v1_subject: String,
     #[server(default)] v1_body: String,
+    #[server(default)] v1_prompt: String,
     #[server(default)] v2_key: String,
     #[server(default)] v2_name: String,
     #[server(default)] v2_weight: String,
     #[server(default)] v2_subject: String,
     #[server(default)] v2_body: String,
+    #[server(default)] v2_prompt: String,
     #[server(default)] holdout_percent: String,
     #[server(default)] repeat_days: String,
     #[server(default)] send_window_start: String,
@@ -184,13 +187,16 @@ pub async fn save_campaign(
         has_usable_channel: usable_channel.is_some(),
     };
     let slots = [
-        (v0_key, v0_name, v0_weight, v0_subject, v0_body),
-        (v1_key, v1_name, v1_weight, v1_subject, v1_body),
-        (v2_key, v2_name, v2_weight, v2_subject, v2_body),
+        (v0_key, v0_name, v0_weight, v0_subject, v0_body, v0_prompt),
+        (v1_key, v1_name, v1_weight, v1_subject, v1_body, v1_prompt),
+        (v2_key, v2_name, v2_weight, v2_subject, v2_body, v2_prompt),
     ];
     let mut variants = Vec::new();
-    for (i, (key, name, weight, subject, body)) in slots.into_iter().enumerate() {
-        if body.trim().is_empty() && subject.trim().is_empty() && name.trim().is_empty() {
+    for (i, (key, name, weight, subject, body, prompt)) in slots.into_iter().enumerate() {
+        if [&body, &subject, &name, &prompt]
+            .iter()
+            .all(|t| t.trim().is_empty())
+        {
             continue;
         }
         let weight = whole(&mut errors, &format!("variants[{i}].weight"), &weight);
@@ -200,7 +206,8 @@ pub async fn save_campaign(
             weight: weight.map(|w| w.max(0) as u32),
             subject: Some(subject),
             body: Some(body),
-            prompt: None,
+            prompt: Some(prompt),
+            prompt_version: None,
         });
     }
     let input = CampaignInput {

@@ -6,6 +6,7 @@
 #![allow(clippy::too_many_arguments)]
 
 use super::FormOutcome;
+use crate::domain::engagement::generation::ModelSettings;
 use crate::domain::engagement::{
     EngagementPolicy, EngagementRun, EngagementStats, PersonEngagement, RunDecision, RunReport,
 };
@@ -70,6 +71,42 @@ pub async fn save_policy(
     let result = crate::server::services::engagement::update_policy(&state, &actor, &input)
         .await
         .map(|_| "engagement".to_string());
+    form_result(result)
+}
+
+/// The organisation's model for AI-written text (admins), if one is set up.
+#[server(prefix = "/srv", endpoint = "engagement/get_model")]
+pub async fn get_model() -> Result<Option<ModelSettings>, ServerFnError> {
+    let (state, actor) = actor()?;
+    crate::server::services::settings::model(&state, &actor)
+        .await
+        .map_err(fail)
+}
+
+/// Saves the model from Settings → Engagement. A blank key keeps the stored one; an unticked
+/// box switches the model off (messages are then written from their templates).
+#[server(prefix = "/srv", endpoint = "engagement/save_model")]
+pub async fn save_model(
+    #[server(default)] enabled: Option<String>,
+    #[server(default)] base_url: String,
+    #[server(default)] model: String,
+    #[server(default)] timeout_seconds: String,
+    #[server(default)] api_key: String,
+    #[server(default)] clear_key: Option<String>,
+) -> Result<FormOutcome, ServerFnError> {
+    use crate::domain::engagement::generation::ModelInput;
+    let (state, actor) = actor()?;
+    let input = ModelInput {
+        enabled: Some(enabled.unwrap_or_else(|| "false".into())),
+        base_url: Some(base_url),
+        model: Some(model),
+        timeout_seconds: Some(timeout_seconds),
+        api_key: Some(api_key),
+        clear_key,
+    };
+    let result = crate::server::services::settings::save_model(&state, &actor, &input)
+        .await
+        .map(|_| "model".to_string());
     form_result(result)
 }
 

@@ -209,6 +209,10 @@ pub struct DeliveryDetail {
     pub events: Vec<DeliveryEvent>,
     /// What happened, in plain words.
     pub explanation: String,
+    /// The prompt (at the version the delivery names) its words were asked for with, for a
+    /// campaign variant with a prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
 }
 
 /// A note in a staff member's portal (a reminder whose audience is staff).

@@ -211,6 +211,15 @@ fn CampaignForm(campaign: Option<Campaign>) -> impl IntoView {
                                 <textarea id=body_id name=field("body") rows="4">{opt(v.as_ref().map(|v| v.body.clone()))}</textarea>
                                 <FieldMessage name=err("body") errors/>
                             </div>
+                            <div class="field">
+                                <label for=format!("f-v{i}-prompt")>"AI prompt (optional)"</label>
+                                <textarea id=format!("f-v{i}-prompt") name=field("prompt") rows="3">{opt(v.as_ref().and_then(|v| v.prompt.clone()))}</textarea>
+                                <p class="hint">
+                                    "With a model set up in Settings → Engagement, it writes this variant's message from the prompt; the message above is the fall-back. "
+                                    {v.as_ref().and_then(|v| v.prompt_version).map(|n| format!("Now at version {n}."))}
+                                </p>
+                                <FieldMessage name=err("prompt") errors/>
+                            </div>
                         </div>
                     }
                 }).collect_view()}

@@ -4,7 +4,8 @@
 //! the policy.
 
 use crate::api::engagement::{
-    daily_numbers, get_policy, get_run, list_runs, run_people, RunEngagement, SavePolicy,
+    daily_numbers, get_model, get_policy, get_run, list_runs, run_people, RunEngagement, SaveModel,
+    SavePolicy,
 };
 use crate::app::UserResource;
 use crate::components::chart::DailyChart;
@@ -347,6 +348,61 @@ pub fn PolicyPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <ModelPanel/>
+    }
+}
+
+/// Settings → Engagement → AI writing: the organisation's OpenAI-compatible model. The key is
+/// never shown back; a blank key field keeps it.
+#[component]
+fn ModelPanel() -> impl IntoView {
+    let save = ServerAction::<SaveModel>::new();
+    let model = Resource::new(move || save.version().get(), |_| get_model());
+    let errors = form_errors(save);
+    let error = action_error(save);
+    let saved = form_saved(save);
+    view! {
+        <section class="panel" aria-labelledby="model-heading">
+            <h2 id="model-heading">"AI writing"</h2>
+            <p class="hint">
+                "A campaign variant with a prompt is written by this model — any OpenAI-compatible chat-completions API, hosted or a local server (llama.cpp, vLLM). "
+                "Every text it writes passes the safety filter; when it fails, is too slow or is switched off, the variant's template writes the message, and the message records why."
+            </p>
+            <ErrorNotice message=error/>
+            {move || saved.get().then(|| view! { <p class="notice ok" role="status">"Saved."</p> })}
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match model.await {
+                        Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Ok(m) => {
+                            let enabled = m.as_ref().is_none_or(|m| m.enabled);
+                            let has_key = m.as_ref().is_some_and(|m| m.has_key);
+                            let base = m.as_ref().map(|m| m.base_url.clone()).unwrap_or_default();
+                            let name = m.as_ref().map(|m| m.model.clone()).unwrap_or_default();
+                            let timeout = m.as_ref().map(|m| m.timeout_ms).unwrap_or(crate::domain::engagement::generation::DEFAULT_TIMEOUT_MS);
+                            let timeout = format!("{}", f64::from(timeout) / 1000.0);
+                            view! {
+                                <ActionForm action=save attr:class="form model-form">
+                                    <div class="field">
+                                        <label><input type="checkbox" name="enabled" value="true" checked=enabled/>" Write with the model"</label>
+                                        <FieldMessage name="enabled" errors/>
+                                    </div>
+                                    <Field label="Base URL" name="base_url" value=base errors required=true hint="https://api.openai.com/v1, or http://127.0.0.1:8080/v1 for a local server"/>
+                                    <Field label="Model" name="model" value=name errors required=true hint="gpt-4o-mini, or the local server's model name"/>
+                                    <Field label="Time allowed per message (seconds)" name="timeout_seconds" value=timeout errors/>
+                                    <Field label="API key" name="api_key" kind="password" errors autocomplete="off"
+                                        hint=if has_key { "A key is stored; leave this empty to keep it." } else { "None stored (a local server may need none)." }/>
+                                    {has_key.then(|| view! {
+                                        <label><input type="checkbox" name="clear_key" value="true"/>" Remove the stored key"</label>
+                                    })}
+                                    <button type="submit" class="primary">"Save the model"</button>
+                                </ActionForm>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </section>
     }
 }
 

@@ -9,6 +9,7 @@ use crate::components::{action_error, id_param, query_param, urlencode, ErrorNot
 use crate::domain::channels::{ChannelView, FieldKind, CHANNELS};
 use crate::domain::dates::Channel;
 use crate::domain::delivery::DeliveryStatus;
+use crate::domain::engagement::generation::Authorship;
 use crate::domain::engagement::safety::SafetyReport;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -183,7 +184,17 @@ pub fn MessagePage() -> impl IntoView {
                                     <dd><a href=format!("/campaigns/{c}")>"the campaign"</a>
                                         {d.variant.clone().map(|v| format!(" · variant {v}"))}</dd>
                                 })}
+                                {d.metadata.get("generation").cloned()
+                                    .and_then(|g| serde_json::from_value::<Authorship>(g).ok())
+                                    .map(|a| view! { <dt>"Written by"</dt><dd class="written-by">{a.describe()}</dd> })}
+                                {d.correlation_id.clone().map(|c| view! { <dt>"Correlation id"</dt><dd><code>{c}</code></dd> })}
                             </dl>
+                            {m.prompt.clone().map(|p| view! {
+                                <details class="prompt">
+                                    <summary>{format!("Prompt, version {}", d.prompt_version.clone().unwrap_or_default())}</summary>
+                                    <pre class="message-body">{p}</pre>
+                                </details>
+                            })}
                             <h2>"Message"</h2>
                             <pre class="message-body">{d.body.clone()}</pre>
                             {serde_json::from_value::<SafetyReport>(d.safety_checks.clone()).ok().map(|r| view! {
@@ -200,6 +211,23 @@ pub fn MessagePage() -> impl IntoView {
                                         </li>
                                     }).collect_view()}
                                 </ul>
+                            })}
+                            {d.metadata.get("refused_draft").cloned().map(|r| {
+                                let text = r.get("text").and_then(|t| t.as_str()).unwrap_or_default().to_string();
+                                let report = r.get("safety_checks").cloned()
+                                    .and_then(|c| serde_json::from_value::<SafetyReport>(c).ok());
+                                view! {
+                                    <h2>"The model's text, refused"</h2>
+                                    <p class="notice error">"The safety filter refused what the model wrote, so the template wrote this message instead."</p>
+                                    <pre class="message-body">{text}</pre>
+                                    {report.map(|r| view! {
+                                        <ul class="safety-checks">
+                                            {r.checks.into_iter().filter(|c| !c.passed).map(|c| view! {
+                                                <li class="failed"><strong>{c.check.replace('_', " ")}</strong>" — failed: " {c.detail}</li>
+                                            }).collect_view()}
+                                        </ul>
+                                    })}
+                                }
                             })}
                             <h2>"History"</h2>
                             <ol class="timeline">

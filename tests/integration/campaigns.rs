@@ -28,7 +28,7 @@ fn two_variants() -> Value {
 }
 
 /// `two_variants()` with the fields of `patch` replacing its own.
-fn campaign(patch: Value) -> Value {
+pub(crate) fn campaign(patch: Value) -> Value {
     let mut body = two_variants();
     for (k, v) in patch.as_object().unwrap() {
         body[k] = v.clone();
@@ -38,7 +38,7 @@ fn campaign(patch: Value) -> Value {
 
 /// A campaign for everyone, its two variants weighted alike, with no send window; `patch`
 /// changes more.
-fn for_everyone(patch: Value) -> Value {
+pub(crate) fn for_everyone(patch: Value) -> Value {
     let mut body = campaign(json!({
         "audience": {}, "send_window_start": null, "send_window_end": null
     }));
@@ -50,7 +50,7 @@ fn for_everyone(patch: Value) -> Value {
 }
 
 /// Creates a campaign from `body` and activates it: the campaign as created.
-async fn activated(api: &Api<'_>, body: Value) -> Value {
+pub(crate) async fn activated(api: &Api<'_>, body: Value) -> Value {
     let (s, c) = api.post("/campaigns", body).await;
     assert_eq!(s, 201, "{c}");
     let (s, a) = api
@@ -405,7 +405,7 @@ both_backends!(the_audience_before_activating);
 
 /// An app whose worker does not send (messages are sent one by one with `send_now`), allowed
 /// to reach the local fakes; noon in London.
-async fn quiet_app(backend: Backend) -> crate::common::TestApp {
+pub(crate) async fn quiet_app(backend: Backend) -> crate::common::TestApp {
     let app = crate::common::spawn_app_with(backend, |c| {
         c.run_worker = false;
         c.delivery.allow_loopback = true;
@@ -420,7 +420,7 @@ async fn quiet_app(backend: Backend) -> crate::common::TestApp {
 }
 
 /// `n` new clients who consent, each with an e-mail address; their ids.
-async fn clients(api: &Api<'_>, n: usize) -> Vec<String> {
+pub(crate) async fn clients(api: &Api<'_>, n: usize) -> Vec<String> {
     let mut ids = Vec::new();
     for i in 0..n {
         ids.push(
@@ -436,7 +436,7 @@ async fn clients(api: &Api<'_>, n: usize) -> Vec<String> {
 }
 
 /// Sends one queued message at once, as the dispatcher would.
-async fn send(app: &crate::common::TestApp, message: &Value) {
+pub(crate) async fn send(app: &crate::common::TestApp, message: &Value) {
     let org = concierge::server::db::orgs::by_slug(&app.state().db, "acme")
         .await
         .unwrap()
@@ -450,14 +450,14 @@ async fn send(app: &crate::common::TestApp, message: &Value) {
     .unwrap();
 }
 
-async fn run(api: &Api<'_>) -> Value {
+pub(crate) async fn run(api: &Api<'_>) -> Value {
     let (status, body) = api.post("/cron/run-engagement", json!({})).await;
     assert_eq!(status, 200, "{body}");
     body
 }
 
 /// The campaign messages queued so far, by person.
-async fn campaign_messages(api: &Api<'_>) -> Vec<Value> {
+pub(crate) async fn campaign_messages(api: &Api<'_>) -> Vec<Value> {
     let (status, list) = api.get("/deliveries?kind=engagement&limit=200").await;
     assert_eq!(status, 200, "{list}");
     list["items"]

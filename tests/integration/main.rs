@@ -17,6 +17,7 @@ mod delivery_portal;
 mod engagement;
 mod fakes;
 mod faults;
+mod generation;
 mod import;
 mod openapi;
 mod pages;

@@ -163,6 +163,10 @@ pub struct Variant {
     /// the templates above are the fall-back.
     #[serde(default)]
     pub prompt: Option<String>,
+    /// The prompt's version: each saved change to it makes a new one, and a delivery names
+    /// the version that wrote it. Set by the system when the campaign is saved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_version: Option<u32>,
 }
 
 /// A variant as typed into the form or sent to the API.
@@ -181,6 +185,10 @@ pub struct VariantInput {
     pub body: Option<String>,
     #[serde(default)]
     pub prompt: Option<String>,
+    /// Read-only (the system numbers a prompt's versions); accepted so that what a `GET`
+    /// answered can be sent back as it is.
+    #[serde(default, skip_serializing)]
+    pub prompt_version: Option<u32>,
 }
 
 impl From<&Variant> for VariantInput {
@@ -192,6 +200,7 @@ impl From<&Variant> for VariantInput {
             subject: Some(v.subject.clone()),
             body: Some(v.body.clone()),
             prompt: v.prompt.clone(),
+            prompt_version: None,
         }
     }
 }
@@ -602,6 +611,7 @@ fn parse_variants(inputs: &[VariantInput], errors: &mut FieldErrors) -> Vec<Vari
             subject,
             body,
             prompt,
+            prompt_version: None,
         });
     }
     out
@@ -760,6 +770,7 @@ mod tests {
                 subject: String::new(),
                 body: "Hi".into(),
                 prompt: None,
+                prompt_version: None,
             })
             .collect()
     }

@@ -4,6 +4,7 @@
 //! explanation, the one send / hold / skip decision — and the types the run answers with.
 
 pub mod decide;
+pub mod generation;
 pub mod policy;
 pub mod safety;
 pub mod score;

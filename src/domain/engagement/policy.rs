@@ -286,7 +286,6 @@ pub fn parse_flag(text: &str) -> Result<bool, String> {
     }
 }
 
-/// Checks an absolute http(s) address.
 /// The most banned words a policy keeps.
 pub const MAX_BANNED_WORDS: usize = 500;
 
@@ -311,6 +310,7 @@ pub fn parse_banned_words(text: &str) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
+/// Checks an absolute http(s) address.
 pub fn parse_booking_url(text: &str) -> Result<String, String> {
     let t = text.trim();
     let rest = t

@@ -230,15 +230,17 @@ impl<'s> Compiled<'s> {
         body: &str,
         vars: &Variables,
     ) -> Result<(String, String), String> {
-        let render = |name: &str| {
-            self.env
-                .get_template(name)
-                .and_then(|t| t.render(vars))
-                .map_err(|e| format!("{name}: {e}"))
-        };
-        let subject = render(subject)?.trim().to_string();
-        let body = with_unsubscribe(render(body)?, &vars.unsubscribe_link);
+        let subject = self.render_text(subject, vars)?.trim().to_string();
+        let body = with_unsubscribe(self.render_text(body, vars)?, &vars.unsubscribe_link);
         Ok((subject, body.trim().to_string()))
+    }
+
+    /// One named template for one recipient, as it is.
+    pub fn render_text(&self, name: &str, vars: &Variables) -> Result<String, String> {
+        self.env
+            .get_template(name)
+            .and_then(|t| t.render(vars))
+            .map_err(|e| format!("{name}: {e}"))
     }
 }
 

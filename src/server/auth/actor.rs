@@ -23,6 +23,14 @@ impl Actor {
         }
     }
 
+    /// The staff member acting, if a person is (an API key is no one).
+    pub fn staff_id(&self) -> Option<Uuid> {
+        match self {
+            Actor::Staff(s) => Some(s.staff_id),
+            Actor::ApiKey { .. } => None,
+        }
+    }
+
     /// API keys act with a concierge's rights: they manage clients, not staff or settings.
     pub fn role(&self) -> Role {
         match self {

@@ -59,13 +59,7 @@ fn status_failure(
 /// A request that never got an answer: a timeout or a refused connection is worth retrying;
 /// an address the network policy refuses is not.
 fn request_failure(err: reqwest::Error) -> SendError {
-    let mut chain = err.to_string();
-    let mut source = std::error::Error::source(&err);
-    while let Some(s) = source {
-        chain.push_str(": ");
-        chain.push_str(&s.to_string());
-        source = s.source();
-    }
+    let chain = error_chain(&err);
     if chain.contains("CONCIERGE_ALLOW") || chain.contains("is not a reachable address") {
         SendError::permanent(format!("refused by the network policy: {chain}"))
     } else if err.is_timeout() {
@@ -73,6 +67,19 @@ fn request_failure(err: reqwest::Error) -> SendError {
     } else {
         SendError::transient(chain)
     }
+}
+
+/// An error with its causes, `a: b: c` (reqwest's own message leaves out why a connection
+/// failed).
+pub(super) fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut chain = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        chain.push_str(": ");
+        chain.push_str(&s.to_string());
+        source = s.source();
+    }
+    chain
 }
 
 /// The provider's answer: status, headers and body text, or why there was none.

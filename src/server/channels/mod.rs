@@ -6,6 +6,7 @@
 
 mod email;
 mod http;
+pub mod model;
 pub mod net;
 mod portal;
 

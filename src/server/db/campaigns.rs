@@ -83,7 +83,7 @@ fn hhmm(t: Option<chrono::NaiveTime>) -> Option<String> {
 /// Inserts a new campaign, or (`insert` false) writes every field of an existing one;
 /// false when there was none to update.
 pub async fn save(
-    db: &Db,
+    tx: &mut Tx,
     c: &Campaign,
     created_by: Option<Uuid>,
     insert: bool,
@@ -100,7 +100,7 @@ pub async fn save(
          created_at = $15, updated_at = $16, activated_at = $17, completed_at = $18 \
          WHERE id = $1 AND org_id = $2"
     };
-    on_db!(db, pool => {
+    on_tx!(tx, conn => {
         let s = &c.settings;
         let q = sqlx::query(sql)
             .bind(c.id).bind(c.org_id).bind(&s.name).bind(c.status.as_str())
@@ -110,7 +110,7 @@ pub async fn save(
             .bind(s.conversion_days).bind(c.created_at).bind(c.updated_at).bind(c.activated_at)
             .bind(c.completed_at);
         let q = if insert { q.bind(created_by) } else { q };
-        q.execute(pool).await.map(|r| r.rows_affected() == 1)
+        q.execute(&mut *conn).await.map(|r| r.rows_affected() == 1)
     })
 }
 

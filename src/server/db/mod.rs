@@ -11,6 +11,7 @@ pub mod comms;
 pub mod dates;
 pub mod deliveries;
 pub mod engagement;
+pub mod generation;
 pub mod leases;
 pub mod orgs;
 pub mod persons;

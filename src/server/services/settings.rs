@@ -1,6 +1,7 @@
 //! The organisation's own settings and the audit log, for admins.
 
 use super::audit;
+use crate::domain::engagement::generation::{ModelInput, ModelSettings};
 use crate::domain::{AuditRecord, Organisation, Timezone};
 use crate::server::auth::Actor;
 use crate::server::db;
@@ -52,6 +53,49 @@ pub async fn update_organisation(
     )
     .await;
     organisation(state, actor).await
+}
+
+/// The organisation's model for AI-written text, if one is set up (its key never leaves the
+/// server; only whether there is one).
+pub async fn model(state: &AppState, actor: &Actor) -> ServiceResult<Option<ModelSettings>> {
+    actor.require_admin()?;
+    Ok(db::generation::model(&state.db, actor.org_id())
+        .await?
+        .map(|(s, _)| s))
+}
+
+/// Sets up (or changes) the organisation's model. A blank key keeps the stored one.
+pub async fn save_model(
+    state: &AppState,
+    actor: &Actor,
+    input: &ModelInput,
+) -> ServiceResult<ModelSettings> {
+    let current = model(state, actor).await?;
+    let change = input.apply(current.as_ref())?;
+    let now = state.clock.now();
+    db::generation::save_model(&state.db, actor.org_id(), &change, now).await?;
+    let s = &change.settings;
+    audit(
+        &state.db,
+        actor,
+        "update",
+        "model",
+        Some(actor.org_id()),
+        json!({
+            "enabled": s.enabled,
+            "base_url": s.base_url,
+            "model": s.model,
+            "timeout_ms": s.timeout_ms,
+            "key": match change.api_key.as_deref() {
+                None => "kept",
+                Some("") => "removed",
+                Some(_) => "replaced",
+            },
+        }),
+        now,
+    )
+    .await;
+    Ok(change.settings)
 }
 
 /// The audit log, newest first, 100 entries a page (1-based).

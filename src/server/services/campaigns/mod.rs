@@ -20,7 +20,7 @@ use crate::domain::engagement::{EngagementPolicy, Rollup};
 use crate::domain::FieldErrors;
 use crate::domain::Timezone;
 use crate::server::auth::Actor;
-use crate::server::db::{campaigns as repo, engagement as engagement_repo, orgs};
+use crate::server::db::{campaigns as repo, engagement as engagement_repo, generation, orgs};
 use crate::server::error::{ServiceError, ServiceResult};
 use crate::server::AppState;
 use chrono::{DateTime, Utc};
@@ -61,6 +61,11 @@ fn parse(input: &CampaignInput) -> ServiceResult<CampaignSettings> {
         [
             (format!("variants[{i}].subject"), false, v.subject.as_str()),
             (format!("variants[{i}].body"), true, v.body.as_str()),
+            (
+                format!("variants[{i}].prompt"),
+                false,
+                v.prompt.as_deref().unwrap_or_default(),
+            ),
         ]
     });
     template::check_texts(texts, settings.channel)?;
@@ -75,7 +80,7 @@ pub async fn create(
 ) -> ServiceResult<Campaign> {
     require_editor(actor)?;
     let now = state.clock.now();
-    let c = Campaign {
+    let mut c = Campaign {
         id: Uuid::now_v7(),
         org_id: actor.org_id(),
         status: CampaignStatus::Draft,
@@ -86,11 +91,15 @@ pub async fn create(
         completed_at: None,
         last_run_at: None,
     };
-    let staff = match actor {
-        Actor::Staff(s) => Some(s.staff_id),
-        Actor::ApiKey { .. } => None,
-    };
-    repo::save(&state.db, &c, staff, true).await?;
+    let staff = actor.staff_id();
+    // The campaign first (its prompts' versions refer to it), then its prompts numbered.
+    let mut tx = state.db.begin().await?;
+    repo::save(&mut tx, &c, staff, true).await?;
+    if c.settings.variants.iter().any(|v| v.prompt.is_some()) {
+        generation::version_prompts(&mut tx, &mut c, staff, now).await?;
+        repo::save(&mut tx, &c, None, false).await?;
+    }
+    tx.commit().await?;
     audit(
         &state.db,
         actor,
@@ -145,9 +154,13 @@ pub async fn update(
         }
         c.settings = settings;
         c.updated_at = state.clock.now();
-        if !repo::save(&state.db, &c, None, false).await? {
+        let mut tx = state.db.begin().await?;
+        let at = c.updated_at;
+        generation::version_prompts(&mut tx, &mut c, actor.staff_id(), at).await?;
+        if !repo::save(&mut tx, &c, None, false).await? {
             return Err(ServiceError::NotFound);
         }
+        tx.commit().await?;
         audit(
             &state.db,
             actor,

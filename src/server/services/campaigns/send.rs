@@ -3,23 +3,30 @@
 //! each person's arm (recorded, the holdout's too, so lift can be measured); the same policy
 //! decision as every engagement message (consent, caps counted across every campaign and the
 //! dormancy nudges, quiet hours) and the campaign's send window on the person's clock; then
-//! each text screened by the safety filter (one that fails is recorded as suppressed, with
-//! why, and never sent); then the messages, queued in the outbox under one key per campaign,
-//! person and round.
+//! the words: a variant with a prompt is written by the organisation's model (a few messages
+//! at a time), and falls back to its template when the model fails, is too slow or writes
+//! something the safety filter refuses — recorded on the message with why; each text screened
+//! by the safety filter (one that fails is recorded as suppressed, with why, and never sent);
+//! then the messages, queued in the outbox under one key per campaign, person and round.
 
 use super::{next_page, BATCH};
-use crate::domain::campaigns::{Arm, Campaign, CampaignRunCounts};
+use crate::domain::campaigns::{Arm, Campaign, CampaignRunCounts, Variant};
+use crate::domain::dates::Channel;
 use crate::domain::delivery::{Delivery, DeliveryKind, DeliverySource, DeliveryStatus};
 use crate::domain::engagement::decide::Decision;
-use crate::domain::engagement::template::Compiled;
-use crate::domain::engagement::RunSummary;
-use crate::domain::Timezone;
+use crate::domain::engagement::generation::{Authorship, Brief};
+use crate::domain::engagement::safety::SafetyReport;
+use crate::domain::engagement::template::{max_body, with_unsubscribe, Compiled, Variables};
+use crate::domain::engagement::{EngagementPolicy, RunSummary};
+use crate::domain::route::Route;
+use crate::domain::{Person, Timezone};
 use crate::server::db::campaigns::{self as repo, Assignment};
 use crate::server::db::deliveries;
 use crate::server::error::ServiceResult;
-use crate::server::services::engagement::{screen, Mentioned, Writer};
+use crate::server::services::engagement::{screen, Author, Mentioned, Writer, AT_ONCE};
 use crate::server::AppState;
 use chrono::{DateTime, Utc};
+use futures::stream::{self, StreamExt};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -32,9 +39,11 @@ pub(crate) async fn send(
     writer: &Writer<'_>,
     summary: &mut RunSummary,
 ) -> ServiceResult<()> {
-    for c in repo::active(&state.db, org_id).await? {
+    let campaigns = repo::active(&state.db, org_id).await?;
+    let author = Author::load(state, org_id).await?;
+    for c in campaigns {
         if c.sends_at(now) {
-            let counts = send_one(state, &c, now, writer).await?;
+            let counts = send_one(state, &c, now, writer, &author).await?;
             repo::mark_run(&state.db, org_id, c.id, now).await?;
             summary.campaigns.insert(c.id.to_string(), counts);
         }
@@ -47,15 +56,44 @@ pub(crate) async fn send(
     Ok(())
 }
 
-/// The templates of a campaign's variants, named `{key}.subject` and `{key}.body`.
+/// The templates of a campaign's variants, named `{key}.subject`, `{key}.body` and (with a
+/// prompt) `{key}.prompt`.
 pub(super) fn compile(c: &Campaign) -> ServiceResult<Compiled<'_>> {
     Ok(Compiled::of(c.settings.variants.iter().flat_map(|v| {
         [
-            (format!("{}.subject", v.key), v.subject.as_str()),
-            (format!("{}.body", v.key), v.body.as_str()),
+            Some((format!("{}.subject", v.key), v.subject.as_str())),
+            Some((format!("{}.body", v.key), v.body.as_str())),
+            v.prompt
+                .as_deref()
+                .map(|p| (format!("{}.prompt", v.key), p)),
         ]
+        .into_iter()
+        .flatten()
     }))
     .map_err(|e| anyhow::anyhow!("campaign {}'s templates: {e}", c.id))?)
+}
+
+/// A person a run writes to: everything decided but the words.
+struct Due<'p> {
+    person: &'p Person,
+    assigned: Assignment,
+    variant: &'p Variant,
+    route: Route,
+    /// When the message may go: now, or when quiet hours and the send window open.
+    open: DateTime<Utc>,
+    id: Uuid,
+    vars: Variables,
+}
+
+/// A message's words and who wrote them.
+struct Words {
+    subject: String,
+    body: String,
+    /// `None`: the variant has no prompt, its template wrote it.
+    authorship: Option<Authorship>,
+    correlation_id: Option<String>,
+    /// The model's text the safety filter refused (the template wrote the message instead).
+    refused: Option<(String, SafetyReport)>,
 }
 
 async fn send_one(
@@ -63,6 +101,7 @@ async fn send_one(
     c: &Campaign,
     now: DateTime<Utc>,
     writer: &Writer<'_>,
+    author: &Author,
 ) -> ServiceResult<CampaignRunCounts> {
     let settings = &c.settings;
     let policy = writer.policy;
@@ -82,9 +121,8 @@ async fn send_one(
         after = page[page.len() - 1].person_id;
         let ids: Vec<Uuid> = page.iter().map(|r| r.person_id).collect();
         let known = repo::assignments(&state.db, c.org_id, c.id, &ids).await?;
-        let mut outbox: Vec<Delivery> = Vec::new();
-        let mut events: Vec<&'static str> = Vec::new();
         let mut arms: Vec<Assignment> = Vec::new();
+        let mut due: Vec<Due> = Vec::new();
         for rollup in &page {
             let Some(person) = data.people.get(&rollup.person_id) else {
                 continue;
@@ -115,7 +153,10 @@ async fn send_one(
                     arms.push(assigned);
                     continue;
                 }
-                Arm::Variant(key) => key.clone(),
+                Arm::Variant(key) => key,
+            };
+            let Some(variant) = settings.variants.iter().find(|v| &v.key == variant) else {
+                continue;
             };
             let (at, route) = match (verdict.decision, verdict.route) {
                 (Decision::Skip { reason, .. }, _) => {
@@ -134,26 +175,30 @@ async fn send_one(
                 continue;
             };
             let id = Uuid::now_v7();
-            let vars = writer.variables(person, rollup, id, now);
-            let (subject, body) = compiled
-                .render_pair(
-                    &format!("{variant}.subject"),
-                    &format!("{variant}.body"),
-                    &vars,
-                )
-                .map_err(|e| anyhow::anyhow!("rendering campaign {}: {e}", c.id))?;
-            let report = screen(
-                state,
-                policy,
+            due.push(Due {
+                vars: writer.variables(person, rollup, id, now),
                 person,
-                route.channel,
-                &subject,
-                &body,
-                &mut seen,
+                assigned,
+                variant,
+                route,
+                open,
+                id,
+            });
+        }
+        // The model's drafts, a few at a time (a slow model holds up only its own messages).
+        // (The futures are made first: a closure inside the stream would not be `Send` here.)
+        let asks: Vec<_> = due.iter().map(|d| draft(author, &compiled, d)).collect();
+        let drafts: Vec<Option<Draft>> = stream::iter(asks).buffered(AT_ONCE).collect().await;
+        let mut outbox: Vec<Delivery> = Vec::new();
+        let mut events: Vec<&'static str> = Vec::new();
+        for (d, drafted) in due.into_iter().zip(drafts) {
+            let channel = d.route.channel;
+            let (words, report) = words(
+                state, author, policy, &compiled, &d, drafted, channel, &mut seen,
             )
             .await?;
             let safe = report.passed;
-            let held = safe && open > now;
+            let held = safe && d.open > now;
             if !safe {
                 *counts.skipped.entry("safety".into()).or_default() += 1;
             } else if held {
@@ -161,18 +206,25 @@ async fn send_one(
             } else {
                 counts.queued += 1;
             }
+            let key = &d.variant.key;
             let mut metadata = json!({
                 "campaign": settings.name,
-                "variant": variant,
-                "days_inactive": vars.days_inactive,
-                "unsubscribe_url": vars.unsubscribe_link,
-                "person": crate::server::services::deliveries::person_summary(person),
+                "variant": key,
+                "days_inactive": d.vars.days_inactive,
+                "unsubscribe_url": d.vars.unsubscribe_link,
+                "person": crate::server::services::deliveries::person_summary(d.person),
             });
-            if !vars.deep_link.is_empty() {
-                metadata["deep_link"] = json!(vars.deep_link);
+            if !d.vars.deep_link.is_empty() {
+                metadata["deep_link"] = json!(d.vars.deep_link);
             }
             if held {
-                metadata["held_until"] = json!(open);
+                metadata["held_until"] = json!(d.open);
+            }
+            if let Some(a) = &words.authorship {
+                metadata["generation"] = json!(a);
+            }
+            if let Some((text, report)) = &words.refused {
+                metadata["refused_draft"] = json!({ "text": text, "safety_checks": report });
             }
             events.push(match (safe, held) {
                 (false, _) => "suppressed",
@@ -180,19 +232,30 @@ async fn send_one(
                 (true, false) => "queued",
             });
             // A text the filter refused is not tried again: the same words would fail again.
+            let mut assigned = d.assigned;
             assigned.reached_at = Some(now);
             arms.push(assigned);
             let suppressed = (!safe).then(|| report.failures());
+            let (model, prompt_version) = match &words.authorship {
+                Some(Authorship::Model {
+                    model,
+                    prompt_version,
+                }) => (Some(model.clone()), Some(prompt_version.to_string())),
+                Some(Authorship::Fallback { prompt_version, .. }) => {
+                    (None, Some(prompt_version.to_string()))
+                }
+                None => (None, None),
+            };
             outbox.push(Delivery {
-                id,
-                person_id: Some(person.id),
-                identity_id: route.identity_id,
-                address: route.address,
-                subject: Some(subject),
-                body,
+                id: d.id,
+                person_id: Some(d.person.id),
+                identity_id: d.route.identity_id,
+                address: d.route.address,
+                subject: Some(words.subject),
+                body: words.body,
                 metadata,
                 max_attempts: writer.max_attempts,
-                next_attempt_at: safe.then_some(open),
+                next_attempt_at: safe.then_some(d.open),
                 status: if safe {
                     DeliveryStatus::Pending
                 } else {
@@ -201,18 +264,24 @@ async fn send_one(
                 suppression_reason: suppressed.as_ref().map(|_| "safety".to_string()),
                 last_error: suppressed,
                 safety_checks: serde_json::to_value(&report).unwrap_or_default(),
-                correlation_id: Some(format!("campaign:{}:run:{}", c.id, now_s)),
+                correlation_id: Some(
+                    words
+                        .correlation_id
+                        .unwrap_or_else(|| format!("campaign:{}:run:{}", c.id, now_s)),
+                ),
                 campaign_id: Some(c.id),
-                variant: Some(variant.clone()),
-                template: Some(format!("campaign:{variant}")),
+                variant: Some(key.clone()),
+                template: Some(format!("campaign:{key}")),
+                prompt_version,
+                model,
                 ..Delivery::queued(
                     c.org_id,
                     DeliveryKind::Engagement,
                     DeliverySource::Campaign,
-                    route.channel,
+                    channel,
                     // One message per campaign, person and round: a second run (or worker)
                     // cannot queue it again.
-                    format!("campaign:{}:{}:{round}", c.id, person.id),
+                    format!("campaign:{}:{}:{round}", c.id, d.person.id),
                     now,
                 )
             });
@@ -229,6 +298,129 @@ async fn send_one(
         }
     }
     Ok(counts)
+}
+
+/// What the model made of a prompt: the request's correlation id, and its draft or why there
+/// is none.
+struct Draft {
+    /// The request's id (none when no model was asked).
+    correlation_id: Option<String>,
+    prompt_version: u32,
+    answer: Result<(Option<String>, String), String>,
+}
+
+/// Asks the model to write `d`'s message, when its variant has a prompt.
+async fn draft(author: &Author, compiled: &Compiled<'_>, d: &Due<'_>) -> Option<Draft> {
+    d.variant.prompt.as_ref()?;
+    let prompt_version = d.variant.prompt_version.unwrap_or(1);
+    if author.model().is_none() {
+        return Some(Draft {
+            correlation_id: None,
+            prompt_version,
+            answer: Err("no model is set up".into()),
+        });
+    }
+    let correlation_id = Uuid::new_v4().to_string();
+    let answer = match compiled.render_text(&format!("{}.prompt", d.variant.key), &d.vars) {
+        Err(e) => Err(format!("the prompt could not be filled in: {e}")),
+        Ok(prompt) => {
+            let brief = Brief {
+                prompt: &prompt,
+                channel: d.route.channel.label(),
+                max_chars: max_body(d.route.channel),
+                organisation: &d.vars.organisation,
+                concierge: &d.vars.concierge,
+                preferred_name: &d.vars.preferred_name,
+                days_inactive: d.vars.days_inactive,
+                service: &d.vars.service,
+                deep_link: &d.vars.deep_link,
+            };
+            author.draft(&brief, &correlation_id).await
+        }
+    };
+    Some(Draft {
+        correlation_id: Some(correlation_id),
+        prompt_version,
+        answer,
+    })
+}
+
+/// The words of `d`'s message and the safety filter's verdict on them: the model's draft when
+/// it wrote one that passes, else the variant's template (the fall-back, recorded with why).
+#[allow(clippy::too_many_arguments)]
+async fn words(
+    state: &AppState,
+    author: &Author,
+    policy: &EngagementPolicy,
+    compiled: &Compiled<'_>,
+    d: &Due<'_>,
+    drafted: Option<Draft>,
+    channel: Channel,
+    seen: &mut Mentioned,
+) -> ServiceResult<(Words, SafetyReport)> {
+    let key = &d.variant.key;
+    let (subject, body) = compiled
+        .render_pair(&format!("{key}.subject"), &format!("{key}.body"), &d.vars)
+        .map_err(|e| anyhow::anyhow!("rendering a campaign's variant {key}: {e}"))?;
+    let mut refused = None;
+    let mut correlation_id = None;
+    let mut authorship = None;
+    if let Some(drafted) = drafted {
+        correlation_id = drafted.correlation_id;
+        let model = author.model().map(str::to_string);
+        let reason = match drafted.answer {
+            Ok((model_subject, model_body)) => {
+                let model_subject = model_subject.unwrap_or_else(|| subject.clone());
+                let model_body = with_unsubscribe(model_body, &d.vars.unsubscribe_link);
+                let report = screen(
+                    state,
+                    policy,
+                    d.person,
+                    channel,
+                    &model_subject,
+                    &model_body,
+                    seen,
+                )
+                .await?;
+                if report.passed {
+                    let words = Words {
+                        subject: model_subject,
+                        body: model_body,
+                        authorship: Some(Authorship::Model {
+                            model: model.unwrap_or_default(),
+                            prompt_version: drafted.prompt_version,
+                        }),
+                        correlation_id,
+                        refused: None,
+                    };
+                    return Ok((words, report));
+                }
+                let reason = format!(
+                    "the model's text failed the safety filter ({})",
+                    report.failures()
+                );
+                refused = Some((model_body, report));
+                reason
+            }
+            Err(reason) => reason,
+        };
+        authorship = Some(Authorship::Fallback {
+            model,
+            prompt_version: drafted.prompt_version,
+            reason,
+        });
+    }
+    let report = screen(state, policy, d.person, channel, &subject, &body, seen).await?;
+    Ok((
+        Words {
+            subject,
+            body,
+            authorship,
+            correlation_id,
+            refused,
+        },
+        report,
+    ))
 }
 
 /// Counts a person not sent to, keeping their arm (they are asked again next run).

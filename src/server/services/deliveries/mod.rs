@@ -331,10 +331,28 @@ pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResult<Del
         .ok_or(ServiceError::NotFound)?;
     let events = repo::events(&state.db, actor.org_id(), id).await?;
     let explanation = explain(&delivery, state.clock.now());
+    let prompt = match (
+        delivery.campaign_id,
+        &delivery.variant,
+        delivery.prompt_version.as_deref().map(str::parse::<i32>),
+    ) {
+        (Some(campaign), Some(variant), Some(Ok(version))) => {
+            crate::server::db::generation::prompt(
+                &state.db,
+                actor.org_id(),
+                campaign,
+                variant,
+                version,
+            )
+            .await?
+        }
+        _ => None,
+    };
     Ok(DeliveryDetail {
         delivery,
         events,
         explanation,
+        prompt,
     })
 }
 

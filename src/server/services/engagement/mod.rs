@@ -7,9 +7,11 @@ mod links;
 mod recheck;
 mod run;
 mod safety;
+mod writing;
 
 pub(crate) use run::{read_batch, Batch, Writer};
 pub(crate) use safety::{screen, Mentioned};
+pub(crate) use writing::{Author, AT_ONCE};
 
 pub use links::{follow, unsubscribe, unsubscribe_page, Followed, Unsubscribe};
 pub use recheck::{recheck, Recheck};

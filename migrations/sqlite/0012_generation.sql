@@ -1,0 +1,24 @@
+-- AI-written text: each organisation's OpenAI-compatible model (its key kept in its own column,
+-- never read back into a page), and the prompts of campaign variants with their versions
+-- (editing a prompt makes a new version; a delivery names the version that wrote it).
+
+CREATE TABLE model_settings (
+    org_id BLOB PRIMARY KEY NOT NULL REFERENCES organisations(id),
+    enabled BOOLEAN NOT NULL DEFAULT TRUE,
+    base_url TEXT NOT NULL,
+    model TEXT NOT NULL,
+    timeout_ms INTEGER NOT NULL,
+    api_key TEXT NOT NULL DEFAULT '',
+    updated_at TEXT NOT NULL
+);
+
+CREATE TABLE prompts (
+    org_id BLOB NOT NULL REFERENCES organisations(id),
+    campaign_id BLOB NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
+    variant TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    created_by BLOB REFERENCES staff(id) ON DELETE SET NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (campaign_id, variant, version)
+);
