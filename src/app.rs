@@ -3,8 +3,8 @@
 use crate::api::auth::current_user;
 use crate::domain::SessionUser;
 use crate::pages::{
-    auth, calendar, campaigns, clients, conversations, dates, engagement, home, import, messages,
-    projects, settings, vendors,
+    approvals, auth, calendar, campaigns, clients, conversations, dates, engagement, home, import,
+    messages, projects, settings, vendors,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
@@ -89,6 +89,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("campaigns/:id") view=campaigns::CampaignPage/>
                     <Route path=path!("campaigns/:id/edit") view=campaigns::EditCampaignPage/>
                     <Route path=path!("engagement/runs/:id") view=engagement::RunPage/>
+                    <Route path=path!("approvals") view=approvals::ApprovalsPage/>
                     <Route path=path!("messages") view=messages::MessagesPage/>
                     <Route path=path!("messages/:id") view=messages::MessagePage/>
                     <Route path=path!("notifications") view=messages::NotificationsPage/>
@@ -121,16 +122,17 @@ pub type UserResource = Resource<Result<Option<SessionUser>, ServerFnError>>;
 fn Layout() -> impl IntoView {
     let user: UserResource = Resource::new(|| (), |_| current_user());
     provide_context(user);
-    let unread = Resource::new(|| (), |_| crate::api::messages::unread_notifications());
+    let counts = Resource::new(|| (), |_| crate::api::messages::nav_counts());
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="topbar">
             <a class="brand" href="/">"Concierge"</a>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
-                    let unread = unread.await.unwrap_or(0);
+                    let counts = counts.await.unwrap_or_default();
+                    let (unread, awaiting) = (counts.unread, counts.awaiting_approval);
                     match user.await {
-                        Ok(Some(u)) => view! { <Nav user=u unread/> }.into_any(),
+                        Ok(Some(u)) => view! { <Nav user=u unread awaiting/> }.into_any(),
                         _ => view! { <a href="/login">"Sign in"</a> }.into_any(),
                     }
                 })}
@@ -143,7 +145,7 @@ fn Layout() -> impl IntoView {
 }
 
 #[component]
-fn Nav(user: SessionUser, unread: i64) -> impl IntoView {
+fn Nav(user: SessionUser, unread: i64, awaiting: i64) -> impl IntoView {
     let admin = user.role.is_admin();
     view! {
         <nav class="nav" aria-label="Main">
@@ -156,6 +158,10 @@ fn Nav(user: SessionUser, unread: i64) -> impl IntoView {
             <A href="/messages">"Messages"</A>
             <A href="/engagement">"Engagement"</A>
             <A href="/campaigns">"Campaigns"</A>
+            <A href="/approvals">
+                "Approvals"
+                {(awaiting > 0).then(|| view! { " " <span class="count" aria-label=format!("{awaiting} awaiting approval")>{awaiting}</span> })}
+            </A>
             <A href="/vendors">"Vendors"</A>
             {admin.then(|| view! { <A href="/settings">"Settings"</A> })}
         </nav>

@@ -93,6 +93,8 @@ pub async fn save_model(
     #[server(default)] timeout_seconds: String,
     #[server(default)] api_key: String,
     #[server(default)] clear_key: Option<String>,
+    #[server(default)] require_approval: Option<String>,
+    #[server(default)] approval_hours: String,
 ) -> Result<FormOutcome, ServerFnError> {
     use crate::domain::engagement::generation::ModelInput;
     let (state, actor) = actor()?;
@@ -103,6 +105,8 @@ pub async fn save_model(
         timeout_seconds: Some(timeout_seconds),
         api_key: Some(api_key),
         clear_key,
+        require_approval: Some(require_approval.unwrap_or_else(|| "false".into())),
+        approval_hours: Some(approval_hours),
     };
     let result = crate::server::services::settings::save_model(&state, &actor, &input)
         .await

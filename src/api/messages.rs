@@ -110,15 +110,28 @@ pub async fn my_notifications(
     .map_err(|e| fail(e.into()))
 }
 
-#[server(prefix = "/srv", endpoint = "messages/unread_notifications")]
-pub async fn unread_notifications() -> Result<i64, ServerFnError> {
+/// What the navigation counts: the signed-in staff member's unread notifications, and the
+/// messages awaiting approval.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NavBadges {
+    pub unread: i64,
+    pub awaiting_approval: i64,
+}
+
+#[server(prefix = "/srv", endpoint = "messages/nav_counts")]
+pub async fn nav_counts() -> Result<NavBadges, ServerFnError> {
     let (state, actor) = actor()?;
     let crate::server::auth::Actor::Staff(user) = &actor else {
-        return Ok(0);
+        return Ok(NavBadges::default());
     };
-    crate::server::db::channels::unread_count(&state.db, user.org_id, user.staff_id)
-        .await
-        .map_err(|e| fail(e.into()))
+    let (unread, awaiting_approval) =
+        crate::server::db::channels::nav_counts(&state.db, user.org_id, user.staff_id)
+            .await
+            .map_err(|e| fail(e.into()))?;
+    Ok(NavBadges {
+        unread,
+        awaiting_approval,
+    })
 }
 
 /// Marks one notification read, or all of them when `id` is empty.

@@ -1,6 +1,7 @@
 //! Server functions, one module per area. Each checks the session and role, then calls a
 //! service; the types they exchange are shared with the hydrated pages.
 
+pub mod approvals;
 pub mod auth;
 pub mod calendar;
 pub mod campaigns;

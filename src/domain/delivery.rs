@@ -40,6 +40,8 @@ pub enum DeliveryStatus {
     Failed,
     Suppressed,
     Cancelled,
+    /// AI-written, waiting for a staff member to approve, edit or reject it.
+    AwaitingApproval,
 }
 
 text_enum!(DeliveryKind, "a delivery kind", { Utility => "utility", Engagement => "engagement" });
@@ -50,6 +52,7 @@ text_enum!(DeliverySource, "a delivery source", {
 text_enum!(DeliveryStatus, "a delivery status", {
     Pending => "pending", Sending => "sending", Sent => "sent", Delivered => "delivered",
     Failed => "failed", Suppressed => "suppressed", Cancelled => "cancelled",
+    AwaitingApproval => "awaiting_approval",
 });
 
 impl DeliveryKind {
@@ -65,7 +68,10 @@ impl DeliveryKind {
 impl DeliveryStatus {
     /// Whether nothing more will happen to it without a person (or a provider) acting.
     pub fn is_final(self) -> bool {
-        !matches!(self, DeliveryStatus::Pending | DeliveryStatus::Sending)
+        !matches!(
+            self,
+            DeliveryStatus::Pending | DeliveryStatus::Sending | DeliveryStatus::AwaitingApproval
+        )
     }
 }
 
@@ -125,6 +131,9 @@ pub struct Delivery {
     pub failed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Awaiting approval: when it expires unreviewed (and is not sent).
+    #[serde(default)]
+    pub approval_expires_at: Option<DateTime<Utc>>,
 }
 
 #[cfg(feature = "ssr")]
@@ -182,6 +191,7 @@ impl Delivery {
             failed_at: None,
             created_at: now,
             updated_at: now,
+            approval_expires_at: None,
         }
     }
 }
@@ -261,6 +271,8 @@ pub fn suppression_words(code: &str, channel: Channel) -> String {
         "quiet_hours" => "skipped — quiet hours on their clock".into(),
         "unsubscribed" => "skipped — unsubscribed".into(),
         "safety" => "not sent — the text failed the safety filter".into(),
+        "rejected" => "not sent — rejected in the approval queue".into(),
+        "approval_expired" => "not sent — nobody approved it in time".into(),
         other => match other.split_once(':') {
             Some(("cap_day", n)) => format!("skipped — {n} per 24 h cap"),
             Some(("cap_week", n)) => format!("skipped — {n} per 7 days cap"),
@@ -326,6 +338,13 @@ pub fn explain(d: &Delivery, now: DateTime<Utc>) -> String {
             d.channel,
         ),
         DeliveryStatus::Cancelled => "cancelled — not sent".into(),
+        DeliveryStatus::AwaitingApproval => match d.approval_expires_at {
+            Some(t) => format!(
+                "awaiting approval — written by AI; expires unsent at {}",
+                at_time(t)
+            ),
+            None => "awaiting approval — written by AI".into(),
+        },
     }
 }
 

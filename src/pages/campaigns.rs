@@ -365,6 +365,21 @@ fn PreviewPanel(id: String) -> impl IntoView {
                             {(!v.subject.is_empty()).then(|| view! { <p><strong>"Subject: "</strong>{v.subject.clone()}</p> })}
                             <pre class="body">{v.body.clone()}</pre>
                             <p class="muted">{format!("{} of {} characters", v.length, v.max_length)}</p>
+                            {v.written_by.clone().map(|w| view! { <p class="written-by">{w}</p> })}
+                            {v.safety.clone().map(|r| {
+                                let failed: Vec<String> = r.checks.iter().filter(|c| !c.passed)
+                                    .map(|c| format!("{}: {}", c.check.replace('_', " "), c.detail)).collect();
+                                if r.passed {
+                                    view! { <p class="notice">"Passes the safety filter."</p> }.into_any()
+                                } else {
+                                    view! {
+                                        <div class="notice error">
+                                            <p>"Fails the safety filter — it would not be sent:"</p>
+                                            <ul>{failed.into_iter().map(|f| view! { <li>{f}</li> }).collect_view()}</ul>
+                                        </div>
+                                    }.into_any()
+                                }
+                            })}
                         </article>
                     }).collect_view()}
                 }.into_any(),

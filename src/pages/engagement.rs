@@ -381,6 +381,10 @@ fn ModelPanel() -> impl IntoView {
                             let name = m.as_ref().map(|m| m.model.clone()).unwrap_or_default();
                             let timeout = m.as_ref().map(|m| m.timeout_ms).unwrap_or(crate::domain::engagement::generation::DEFAULT_TIMEOUT_MS);
                             let timeout = format!("{}", f64::from(timeout) / 1000.0);
+                            let approval = m.as_ref().is_some_and(|m| m.require_approval);
+                            let hours = m.as_ref().map(|m| m.approval_hours)
+                                .unwrap_or(crate::domain::engagement::generation::DEFAULT_APPROVAL_HOURS)
+                                .to_string();
                             view! {
                                 <ActionForm action=save attr:class="form model-form">
                                     <div class="field">
@@ -395,6 +399,12 @@ fn ModelPanel() -> impl IntoView {
                                     {has_key.then(|| view! {
                                         <label><input type="checkbox" name="clear_key" value="true"/>" Remove the stored key"</label>
                                     })}
+                                    <div class="field">
+                                        <label><input type="checkbox" name="require_approval" value="true" checked=approval/>" AI-written messages wait for a person's approval"</label>
+                                        <p class="hint">"They wait in Approvals, where staff approve, edit or reject them."</p>
+                                        <FieldMessage name="require_approval" errors/>
+                                    </div>
+                                    <Field label="Approval expires after (hours; unapproved messages are not sent)" name="approval_hours" kind="number" value=hours errors/>
                                     <button type="submit" class="primary">"Save the model"</button>
                                 </ActionForm>
                             }.into_any()

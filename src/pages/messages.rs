@@ -49,7 +49,8 @@ pub fn MessagesPage() -> impl IntoView {
         })}
         <Tabs label="Filter messages by status" base="/messages" name="status" current=status tabs=&[
             ("all", "All"), ("pending", "Waiting"), ("sent", "Sent"), ("delivered", "Delivered"),
-            ("failed", "Failed"), ("suppressed", "Not sent"), ("cancelled", "Cancelled"),
+            ("awaiting_approval", "Awaiting approval"), ("failed", "Failed"), ("suppressed", "Not sent"),
+            ("cancelled", "Cancelled"),
         ]/>
         <form method="get" action="/messages" class="filters">
             <input type="hidden" name="status" value=move || status.get()/>
@@ -169,6 +170,9 @@ pub fn MessagePage() -> impl IntoView {
                             <p class="lead"><span class=format!("status status-{}", d.status.as_str())>{d.status.as_str()}</span>
                                 " " {m.explanation.clone()}</p>
                             <div class="row-actions"><MessageActions id=id status=d.status change/></div>
+                            {(d.status == DeliveryStatus::AwaitingApproval).then(|| view! {
+                                <crate::pages::approvals::ReviewPanel delivery=d.clone() done=move |_| detail.refetch()/>
+                            })}
                             <dl class="details">
                                 <dt>"Channel"</dt><dd>{d.channel.label()} {d.transport.clone().map(|t| format!(" (via {t})"))}</dd>
                                 <dt>"To"</dt><dd>{d.address.clone().unwrap_or_else(|| "—".into())}

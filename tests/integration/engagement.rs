@@ -511,6 +511,7 @@ async fn prior_message(app: &TestApp, person: &str, status: &str, sent_at: Optio
         failed_at: None,
         created_at: now,
         updated_at: now,
+        approval_expires_at: None,
     };
     assert!(
         concierge::server::db::deliveries::insert(&app.state().db, &d, "queued")

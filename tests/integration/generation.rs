@@ -10,6 +10,7 @@ use crate::campaigns::{activated, campaign_messages, clients, for_everyone, quie
 use crate::common::{Api, Backend, TestApp};
 use crate::delivery::person;
 use crate::fakes::{FakeHttp, Reply};
+use concierge::server::Clock;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -163,6 +164,25 @@ async fn the_model_writes_and_falls_back_to_templates(backend: Backend) {
         .unwrap()
         .to_string();
     assert!(user.starts_with("Invite Ada back after"), "{user}");
+
+    // The preview asks the model too, and screens its words.
+    let (s, preview) = api
+        .get(&format!(
+            "/campaigns/{}/preview?person_id={ada}",
+            good["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(s, 200, "{preview}");
+    let v = &preview["variants"][0];
+    assert!(
+        v["body"].as_str().unwrap().starts_with("Dear friend"),
+        "{v}"
+    );
+    assert_eq!(
+        v["written_by"],
+        "Written by test-model from prompt version 1."
+    );
+    assert_eq!(v["safety"]["passed"], true);
 
     // A slow answer: the template writes it, and says why.
     model.default_reply(Reply {
@@ -420,3 +440,186 @@ async fn model_settings_are_checked_and_the_key_never_shown(backend: Backend) {
     app.finish().await;
 }
 both_backends!(model_settings_are_checked_and_the_key_never_shown);
+
+async fn the_approval_queue_approves_edits_rejects_and_expires(backend: Backend) {
+    let app = quiet_app(backend).await;
+    let api = Api::setup(&app, "acme").await;
+    let admin = app.session("admin@acme.test").await;
+    crate::engagement::set_policy(
+        &app,
+        "acme",
+        json!({ "cap_per_day": 20, "cap_per_week": 50, "banned_words": "guarantee" }),
+    )
+    .await;
+    let smtp = crate::fakes::FakeSmtp::start().await;
+    crate::delivery::configure_smtp(&app, "127.0.0.1", smtp.port).await;
+    clients(&api, 4).await;
+    let model = FakeHttp::start().await;
+    model.default_reply(completion(
+        "{\"subject\": \"A seat for you\", \"body\": \"Your favourite seat is free this week.\"}",
+    ));
+    let saved = set_model(
+        &app,
+        &admin,
+        &[
+            ("enabled", "true"),
+            ("base_url", &format!("{}/v1", model.url)),
+            ("model", "test-model"),
+            ("require_approval", "true"),
+            ("approval_hours", "24"),
+        ],
+    )
+    .await;
+    assert!(saved["Saved"].is_string(), "{saved}");
+    let c = activated(&api, prompted("Reviewed", "Write to {{ preferred_name }}.")).await;
+    let report = run(&api).await;
+    let counts = &report["campaigns"][c["id"].as_str().unwrap()];
+    assert_eq!(counts["awaiting_approval"], 4, "{report}");
+    // SQLite's table definition was edited in place (migration 0013): the file is sound, and
+    // the status check still refuses what it never allowed.
+    if let concierge::server::db::Db::Sqlite(pool) = &app.state().db {
+        let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(check, "ok");
+        let bad =
+            sqlx::query("UPDATE deliveries SET status = 'lost' WHERE status = 'awaiting_approval'")
+                .execute(pool)
+                .await;
+        assert!(bad.is_err(), "an unknown status is refused");
+    }
+    assert_eq!(counts["queued"], 0, "{report}");
+
+    let (s, queue) = api.get("/approvals").await;
+    assert_eq!(s, 200, "{queue}");
+    assert_eq!(queue["total"], 4);
+    let items = queue["items"].as_array().unwrap().clone();
+    for m in &items {
+        assert_eq!(m["status"], "awaiting_approval", "{m}");
+        assert_eq!(m["approval_expires_at"], "2026-06-11T11:00:00Z");
+        assert!(m["explanation"]
+            .as_str()
+            .unwrap()
+            .starts_with("awaiting approval"));
+    }
+    let id = |i: usize| items[i]["id"].as_str().unwrap().to_string();
+    // Nothing awaiting approval is sent.
+    let org = concierge::server::db::orgs::by_slug(&app.state().db, "acme")
+        .await
+        .unwrap()
+        .unwrap();
+    concierge::server::services::deliveries::send_now(app.state(), org.id, id(0).parse().unwrap())
+        .await
+        .unwrap();
+    assert!(smtp.mails().is_empty());
+
+    // The navigation counts them; the queue page lists them.
+    let page = app
+        .get_with("/approvals", &admin)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("4 awaiting approval"),
+        "no count in the navigation"
+    );
+    assert!(page.contains("Your favourite seat is free this week."));
+
+    // An edit the safety filter refuses changes nothing; a clean one is kept, still awaiting.
+    let (s, err) = api
+        .put(
+            &format!("/approvals/{}", id(0)),
+            json!({ "body": "We guarantee a free upgrade." }),
+        )
+        .await;
+    assert_eq!(s, 422, "{err}");
+    assert!(err.to_string().contains("banned"), "{err}");
+    let (s, edited) = api
+        .put(
+            &format!("/approvals/{}", id(0)),
+            json!({ "subject": "Your seat", "body": "We kept your seat for Friday." }),
+        )
+        .await;
+    assert_eq!(s, 200, "{edited}");
+    assert_eq!(edited["status"], "awaiting_approval");
+    assert_eq!(edited["subject"], "Your seat");
+    let body = edited["body"].as_str().unwrap();
+    assert!(body.starts_with("We kept your seat for Friday."));
+    assert!(body.contains("/u/"), "the unsubscribe link stays: {body}");
+    assert!(edited["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["event"] == "edited"));
+
+    // Approved from the portal (as the ticked boxes of the queue send it): it goes.
+    let res = app
+        .server_fn(
+            "/srv/approvals/review",
+            Some(&admin),
+            &[("ids[0]", id(0).as_str()), ("decision", "approve")],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap(), 1);
+    let (_, approved) = api.get(&format!("/deliveries/{}", id(0))).await;
+    assert_eq!(approved["status"], "pending", "{approved}");
+    crate::campaigns::send(&app, &approved).await;
+    let mails = smtp.wait_for(1, 10).await;
+    assert!(mails[0].data.contains("We kept your seat for Friday."));
+
+    // Rejected over the API, with a reason: never sent.
+    let (s, rejected) = api
+        .post(
+            "/approvals/reject",
+            json!({ "ids": [id(1)], "reason": "too pushy" }),
+        )
+        .await;
+    assert_eq!(s, 200, "{rejected}");
+    assert_eq!(rejected["decided"], json!([id(1)]));
+    let (_, r) = api.get(&format!("/deliveries/{}", id(1))).await;
+    assert_eq!(r["status"], "cancelled");
+    assert_eq!(r["suppression_reason"], "rejected");
+    assert!(
+        r["last_error"].as_str().unwrap().contains("too pushy"),
+        "{r}"
+    );
+
+    // In bulk: what was decided already is skipped, the rest approved.
+    let (s, bulk) = api
+        .post("/approvals/approve", json!({ "ids": [id(1), id(2)] }))
+        .await;
+    assert_eq!(s, 200, "{bulk}");
+    assert_eq!(bulk["decided"], json!([id(2)]));
+    assert_eq!(bulk["skipped"], json!([id(1)]));
+    let (s, none) = api.post("/approvals/approve", json!({ "ids": [] })).await;
+    assert_eq!(s, 422, "{none}");
+
+    // The last one waits too long and expires unsent.
+    app.clock.advance(chrono::Duration::hours(25));
+    let expired = concierge::server::services::approvals::expire_due(app.state(), app.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(expired, 1);
+    let (_, e) = api.get(&format!("/deliveries/{}", id(3))).await;
+    assert_eq!(e["status"], "suppressed", "{e}");
+    assert_eq!(e["suppression_reason"], "approval_expired");
+    assert!(e["explanation"]
+        .as_str()
+        .unwrap()
+        .contains("nobody approved it in time"));
+    let (_, queue) = api.get("/approvals").await;
+    assert_eq!(queue["total"], 0);
+
+    // A message the template wrote (the model failed) does not wait.
+    model.default_reply(Reply::status(503, "{}"));
+    let c2 = activated(&api, prompted("Fallback", "Write to {{ preferred_name }}.")).await;
+    let report = run(&api).await;
+    let counts = &report["campaigns"][c2["id"].as_str().unwrap()];
+    assert_eq!(counts["awaiting_approval"], 0, "{report}");
+    assert_eq!(counts["queued"], 4, "{report}");
+    app.finish().await;
+}
+both_backends!(the_approval_queue_approves_edits_rejects_and_expires);

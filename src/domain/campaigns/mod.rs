@@ -8,6 +8,7 @@
 pub mod stats;
 
 use super::engagement::decide::{closed_until, quiet_until};
+use super::engagement::safety::SafetyReport;
 use super::engagement::{EngagementPolicy, NudgeChannel, Segment};
 use super::person::present;
 use super::timing::parse_time_of_day;
@@ -654,6 +655,12 @@ pub struct VariantPreview {
     /// Characters in the body, and the most the channel carries.
     pub length: usize,
     pub max_length: usize,
+    /// Who wrote it, for a variant with a prompt: the model, or the template and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written_by: Option<String>,
+    /// The safety filter's verdict on these words (a failing text is never sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safety: Option<SafetyReport>,
 }
 
 /// A campaign's variants rendered for one client, with their arm and what the policy would
@@ -682,6 +689,9 @@ pub struct CampaignRunCounts {
     pub queued: i64,
     /// Queued to go when the quiet hours end or the send window opens on their clock.
     pub held: i64,
+    /// Written by the model, waiting in the approval queue.
+    #[serde(default)]
+    pub awaiting_approval: i64,
     /// Not sent, by reason (the run's own keys, `send_window` when the window never meets the
     /// hours outside quiet hours, and `safety` when the text failed the safety filter; such a
     /// message is recorded as suppressed, with the filter's checks).

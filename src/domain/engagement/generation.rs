@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_TIMEOUT_MS: u32 = 10_000;
 pub const MIN_TIMEOUT_MS: u32 = 100;
 pub const MAX_TIMEOUT_MS: u32 = 120_000;
+/// How long an AI-written message waits for approval by default, and at most.
+pub const DEFAULT_APPROVAL_HOURS: u32 = 48;
+pub const MAX_APPROVAL_HOURS: u32 = 720;
 
 /// An organisation's model, as shown in Settings: the key is never read back, only whether
 /// one is set.
@@ -28,6 +31,16 @@ pub struct ModelSettings {
     pub timeout_ms: u32,
     /// Whether an API key is stored (local servers often need none).
     pub has_key: bool,
+    /// Whether what the model writes waits for a staff member's approval before it goes.
+    #[serde(default)]
+    pub require_approval: bool,
+    /// How long it waits before it expires unsent.
+    #[serde(default = "default_approval_hours")]
+    pub approval_hours: u32,
+}
+
+fn default_approval_hours() -> u32 {
+    DEFAULT_APPROVAL_HOURS
 }
 
 impl ModelSettings {
@@ -59,6 +72,10 @@ pub struct ModelInput {
     pub api_key: Option<String>,
     #[serde(default)]
     pub clear_key: Option<String>,
+    #[serde(default)]
+    pub require_approval: Option<String>,
+    #[serde(default)]
+    pub approval_hours: Option<String>,
 }
 
 /// What to store: the settings, and the key (`None` keeps the stored one, `Some("")` clears it).
@@ -113,6 +130,28 @@ impl ModelInput {
                 .check("timeout_seconds", parse_timeout(t))
                 .unwrap_or(DEFAULT_TIMEOUT_MS),
         };
+        let require_approval = match &self.require_approval {
+            Some(flag) => errors
+                .check("require_approval", parse_flag(flag))
+                .unwrap_or(false),
+            None => current.is_some_and(|c| c.require_approval),
+        };
+        let approval_hours = match text(&self.approval_hours) {
+            "" => current
+                .map(|c| c.approval_hours)
+                .unwrap_or(DEFAULT_APPROVAL_HOURS),
+            t => errors
+                .check(
+                    "approval_hours",
+                    t.parse::<u32>()
+                        .ok()
+                        .filter(|h| (1..=MAX_APPROVAL_HOURS).contains(h))
+                        .ok_or_else(|| {
+                            format!("a whole number of hours from 1 to {MAX_APPROVAL_HOURS}")
+                        }),
+                )
+                .unwrap_or(DEFAULT_APPROVAL_HOURS),
+        };
         let clear = match &self.clear_key {
             Some(flag) => errors.check("clear_key", parse_flag(flag)).unwrap_or(false),
             None => false,
@@ -142,6 +181,8 @@ impl ModelInput {
                 model,
                 timeout_ms,
                 has_key,
+                require_approval,
+                approval_hours,
             },
             api_key,
         })
@@ -366,6 +407,8 @@ mod tests {
             model: "gpt-4o-mini".into(),
             timeout_ms: 10_000,
             has_key: true,
+            require_approval: false,
+            approval_hours: 48,
         };
         let kept = input(&[("api_key", "  ")]).apply(Some(&stored)).unwrap();
         assert_eq!(kept.api_key, None);

@@ -113,9 +113,13 @@ pub async fn notifications(
         .bind(org_id).bind(staff_id).bind(unread_only).bind(limit).fetch_all(pool).await)
 }
 
-pub async fn unread_count(db: &Db, org_id: Uuid, staff_id: Uuid) -> Result<i64, sqlx::Error> {
-    let sql = "SELECT COUNT(*) FROM notifications WHERE org_id = $1 AND staff_id = $2 AND read_at IS NULL";
-    on_db!(db, pool => sqlx::query_scalar(sql).bind(org_id).bind(staff_id).fetch_one(pool).await)
+/// What the navigation counts, in one statement (it runs on every page): the staff member's
+/// unread notes, and the organisation's messages awaiting approval.
+pub async fn nav_counts(db: &Db, org_id: Uuid, staff_id: Uuid) -> Result<(i64, i64), sqlx::Error> {
+    let sql = "SELECT (SELECT COUNT(*) FROM notifications WHERE org_id = $1 AND staff_id = $2 \
+               AND read_at IS NULL), \
+               (SELECT COUNT(*) FROM deliveries WHERE org_id = $1 AND status = 'awaiting_approval')";
+    on_db!(db, pool => sqlx::query_as(sql).bind(org_id).bind(staff_id).fetch_one(pool).await)
 }
 
 /// Marks one note (or, with no id, all of them) read.

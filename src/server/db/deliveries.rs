@@ -15,7 +15,7 @@ pub const COLUMNS: &str = "id, org_id, person_id, staff_id, identity_id, kind, s
     next_attempt_at, lease_owner, lease_expires_at, last_error, transport, provider_message_id, \
     idempotency_key, correlation_id, reminder_rule_id, occurrence, conversation_id, campaign_id, \
     variant, template, prompt_version, model, safety_checks, response, response_at, sent_at, \
-    delivered_at, failed_at, created_at, updated_at";
+    delivered_at, failed_at, created_at, updated_at, approval_expires_at";
 
 const EVENT_INSERT: &str = "INSERT INTO delivery_events (id, org_id, delivery_id, event, status, \
     attempt, detail, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
@@ -26,7 +26,7 @@ pub async fn insert(db: &Db, d: &Delivery, event: &str) -> Result<bool, sqlx::Er
     let sql = format!(
         "INSERT INTO deliveries ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
          $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, \
-         $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41) \
+         $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42) \
          ON CONFLICT (org_id, idempotency_key) DO NOTHING"
     );
     on_db!(db, pool => {
@@ -43,7 +43,7 @@ pub async fn insert(db: &Db, d: &Delivery, event: &str) -> Result<bool, sqlx::Er
             .bind(d.campaign_id).bind(&d.variant).bind(&d.template).bind(&d.prompt_version)
             .bind(&d.model).bind(Json(&d.safety_checks)).bind(&d.response).bind(d.response_at)
             .bind(d.sent_at).bind(d.delivered_at).bind(d.failed_at).bind(d.created_at)
-            .bind(d.updated_at)
+            .bind(d.updated_at).bind(d.approval_expires_at)
             .execute(&mut *tx).await?
             .rows_affected() == 1;
         if inserted {
@@ -74,7 +74,7 @@ pub async fn insert_many(
             let sql = format!(
                 "INSERT INTO deliveries ({COLUMNS}) VALUES {} \
                  ON CONFLICT (org_id, idempotency_key) DO NOTHING RETURNING id",
-                value_rows(db, 1, chunk.len(), 41, None)
+                value_rows(db, 1, chunk.len(), 42, None)
             );
             let mut q = sqlx::query_scalar::<_, Uuid>(&sql);
             for d in chunk {
@@ -89,7 +89,7 @@ pub async fn insert_many(
                     .bind(d.campaign_id).bind(&d.variant).bind(&d.template).bind(&d.prompt_version)
                     .bind(&d.model).bind(Json(&d.safety_checks)).bind(&d.response).bind(d.response_at)
                     .bind(d.sent_at).bind(d.delivered_at).bind(d.failed_at).bind(d.created_at)
-                    .bind(d.updated_at);
+                    .bind(d.updated_at).bind(d.approval_expires_at);
             }
             let ids: std::collections::HashSet<Uuid> = q.fetch_all(&mut *tx).await?.into_iter().collect();
             let landed: Vec<(usize, &Delivery)> = chunk

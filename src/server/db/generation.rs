@@ -10,22 +10,27 @@ use uuid::Uuid;
 
 /// The organisation's model and its key (empty when it has none), if one is set up.
 pub async fn model(db: &Db, org_id: Uuid) -> Result<Option<(ModelSettings, String)>, sqlx::Error> {
-    let sql = "SELECT enabled, base_url, model, timeout_ms, api_key FROM model_settings \
-               WHERE org_id = $1";
-    let row: Option<(bool, String, String, i32, String)> =
+    type Row = (bool, String, String, i32, String, bool, i32);
+    let sql = "SELECT enabled, base_url, model, timeout_ms, api_key, require_approval, \
+               approval_hours FROM model_settings WHERE org_id = $1";
+    let row: Option<Row> =
         on_db!(db, pool => sqlx::query_as(sql).bind(org_id).fetch_optional(pool).await)?;
-    Ok(row.map(|(enabled, base_url, model, timeout_ms, key)| {
-        (
-            ModelSettings {
-                enabled,
-                base_url,
-                model,
-                timeout_ms: u32::try_from(timeout_ms).unwrap_or(u32::MAX),
-                has_key: !key.is_empty(),
-            },
-            key,
-        )
-    }))
+    Ok(row.map(
+        |(enabled, base_url, model, timeout_ms, key, require_approval, hours)| {
+            (
+                ModelSettings {
+                    enabled,
+                    base_url,
+                    model,
+                    timeout_ms: u32::try_from(timeout_ms).unwrap_or(u32::MAX),
+                    has_key: !key.is_empty(),
+                    require_approval,
+                    approval_hours: u32::try_from(hours).unwrap_or(1),
+                },
+                key,
+            )
+        },
+    ))
 }
 
 /// Stores the settings; the key only when the change carries one (`None` keeps it).
@@ -36,16 +41,21 @@ pub async fn save_model(
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     let sql = "INSERT INTO model_settings \
-               (org_id, enabled, base_url, model, timeout_ms, api_key, updated_at) \
-               VALUES ($1, $2, $3, $4, $5, COALESCE($6, ''), $7) \
+               (org_id, enabled, base_url, model, timeout_ms, api_key, updated_at, \
+               require_approval, approval_hours) \
+               VALUES ($1, $2, $3, $4, $5, COALESCE($6, ''), $7, $8, $9) \
                ON CONFLICT (org_id) DO UPDATE SET enabled = excluded.enabled, \
                base_url = excluded.base_url, model = excluded.model, \
                timeout_ms = excluded.timeout_ms, \
-               api_key = COALESCE($6, model_settings.api_key), updated_at = excluded.updated_at";
+               api_key = COALESCE($6, model_settings.api_key), updated_at = excluded.updated_at, \
+               require_approval = excluded.require_approval, \
+               approval_hours = excluded.approval_hours";
     let s = &change.settings;
+    let int = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
     on_db!(db, pool => sqlx::query(sql)
         .bind(org_id).bind(s.enabled).bind(&s.base_url).bind(&s.model)
-        .bind(i32::try_from(s.timeout_ms).unwrap_or(i32::MAX)).bind(change.api_key.as_deref()).bind(at)
+        .bind(int(s.timeout_ms)).bind(change.api_key.as_deref()).bind(at)
+        .bind(s.require_approval).bind(int(s.approval_hours))
         .execute(pool).await.map(|_| ()))
 }
 

@@ -4,6 +4,7 @@
 
 pub mod activity;
 pub mod api_keys;
+pub mod approvals;
 pub mod audit;
 pub mod campaigns;
 pub mod channels;
@@ -176,7 +177,15 @@ impl Db {
     /// Applies the migrations of this backend that have not run yet.
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match self {
-            Db::Sqlite(pool) => sqlx::migrate!("migrations/sqlite").run(pool).await,
+            Db::Sqlite(pool) => {
+                // On one connection, closed afterwards rather than kept: a migration that edits
+                // a table's definition in sqlite_schema (0013) leaves the connection that ran
+                // it holding the old one, while every other connection reads the new one.
+                let mut conn = pool.acquire().await?;
+                let ran = sqlx::migrate!("migrations/sqlite").run(&mut *conn).await;
+                conn.close().await?;
+                ran
+            }
             Db::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await,
         }
         .context("could not apply database migrations")?;

@@ -2,6 +2,7 @@
 //! (RFC 9457), and one router per resource.
 
 mod activity;
+mod approvals;
 mod campaigns;
 mod comms;
 mod conditional;
@@ -41,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .merge(deliveries::router())
         .merge(engagement::router())
         .merge(campaigns::router())
+        .merge(approvals::router())
         .fallback(|req: Request| async move {
             ApiError::not_found(format!(
                 "there is no API route {} {}",

@@ -129,6 +129,12 @@ routes! {
     "get" "/campaigns/{id}/stats" "Campaigns" "The campaign's results per variant and for the holdout: assigned, sent, delivered, opened, clicked, converted, conversion rate with its 95 % interval, lift against the holdout; day by day";
     "get" "/campaigns/{id}/stats.csv" "Campaigns" "The campaign's results per arm as CSV";
     "get" "/campaigns/{id}/audience" "Campaigns" "The campaign's audience now: its size, each arm, and how many the policy would send, hold or skip (and why)";
+    "get" "/approvals" "Campaigns" "AI-written messages awaiting approval, oldest first", query = &[
+        ("skip", "How many to skip"), ("limit", "How many to return (1–200)"),
+    ];
+    "post" "/approvals/approve" "Campaigns" "Approve messages awaiting approval (`ids`): each goes at the time it was meant for";
+    "post" "/approvals/reject" "Campaigns" "Reject messages awaiting approval (`ids`, an optional `reason`): none is sent";
+    "put" "/approvals/{id}" "Campaigns" "New words for a message awaiting approval (`subject`, `body`); the safety filter runs again";
     "get" "/recommendations" "Vendors" "List recommendations, newest first", query = &[
         ("person_id", "Only to this person"), ("project_id", "Only for this project"), ("vendor_id", "Only of this vendor"),
         ("skip", "How many to skip"), ("limit", "How many to return (1–200)"),

@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod api_keys;
+pub mod approvals;
 pub mod auth;
 pub mod calendar;
 pub mod campaigns;

@@ -114,6 +114,11 @@ async fn housekeep(state: &AppState) {
         Ok(n) => tracing::info!(dates = n, "rolled dates forward to their next occurrence"),
         Err(err) => tracing::warn!(error = %err, "rolling dates forward failed"),
     }
+    match crate::server::services::approvals::expire_due(state, state.clock.now()).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(messages = n, "approvals expired unsent"),
+        Err(err) => tracing::warn!(error = %err, "expiring approvals failed"),
+    }
     if let Err(err) = state.db.optimize().await {
         tracing::warn!(error = %err, "refreshing the query planner's statistics failed");
     }

@@ -7,7 +7,7 @@ mod send;
 
 pub(crate) use send::send;
 
-use super::engagement::{policy_of, read_batch, Batch, Writer};
+use super::engagement::{policy_of, read_batch, Author, Batch, Mentioned, Writer};
 use super::{audit, deserialize_input, enum_filter, merge_patch, page_bounds};
 use crate::domain::campaigns::stats::{AssignedRow, CampaignStats, MessageRow};
 use crate::domain::campaigns::{
@@ -373,23 +373,32 @@ pub async fn preview(
     let writer = Writer::new(state, org_id, &policy).await?;
     let vars = writer.variables(&person, &rollup, Uuid::nil(), now);
     let compiled = send::compile(&c)?;
-    let max_length = template::max_body(channel.unwrap_or(crate::domain::dates::Channel::Email));
+    let channel_or_email = channel.unwrap_or(crate::domain::dates::Channel::Email);
+    let max_length = template::max_body(channel_or_email);
+    // The same words a run would send: a prompt asks the model (for real), and every text is
+    // screened.
+    let author = Author::load(state, org_id).await?;
+    let mut seen = Mentioned::default();
     let mut variants = Vec::with_capacity(c.settings.variants.len());
     for v in &c.settings.variants {
-        let (subject, body) = compiled
-            .render_pair(
-                &format!("{}.subject", v.key),
-                &format!("{}.body", v.key),
-                &vars,
-            )
-            .map_err(|e| ServiceError::invalid("variants", e))?;
+        let to = send::Addressed {
+            person: &person,
+            variant: v,
+            channel: channel_or_email,
+            vars: vars.clone(),
+        };
+        let drafted = send::draft(&author, &compiled, &to).await;
+        let (words, report) =
+            send::words(state, &author, &policy, &compiled, &to, drafted, &mut seen).await?;
         variants.push(VariantPreview {
             key: v.key.clone(),
             name: v.name.clone(),
-            subject,
-            length: body.chars().count(),
-            body,
+            subject: words.subject,
+            length: words.body.chars().count(),
+            body: words.body,
             max_length,
+            written_by: words.authorship.map(|a| a.describe()),
+            safety: Some(report),
         });
     }
     Ok(CampaignPreview {

@@ -22,7 +22,7 @@ use crate::domain::route::Route;
 use crate::domain::{Person, Timezone};
 use crate::server::db::campaigns::{self as repo, Assignment};
 use crate::server::db::deliveries;
-use crate::server::error::ServiceResult;
+use crate::server::error::{ServiceError, ServiceResult};
 use crate::server::services::engagement::{screen, Author, Mentioned, Writer, AT_ONCE};
 use crate::server::AppState;
 use chrono::{DateTime, Utc};
@@ -73,27 +73,33 @@ pub(super) fn compile(c: &Campaign) -> ServiceResult<Compiled<'_>> {
     .map_err(|e| anyhow::anyhow!("campaign {}'s templates: {e}", c.id))?)
 }
 
+/// A message to write: to whom, on which channel, from which variant, with which values.
+pub(super) struct Addressed<'p> {
+    pub person: &'p Person,
+    pub variant: &'p Variant,
+    pub channel: Channel,
+    pub vars: Variables,
+}
+
 /// A person a run writes to: everything decided but the words.
 struct Due<'p> {
-    person: &'p Person,
+    to: Addressed<'p>,
     assigned: Assignment,
-    variant: &'p Variant,
     route: Route,
     /// When the message may go: now, or when quiet hours and the send window open.
     open: DateTime<Utc>,
     id: Uuid,
-    vars: Variables,
 }
 
 /// A message's words and who wrote them.
-struct Words {
-    subject: String,
-    body: String,
+pub(super) struct Words {
+    pub subject: String,
+    pub body: String,
     /// `None`: the variant has no prompt, its template wrote it.
-    authorship: Option<Authorship>,
-    correlation_id: Option<String>,
+    pub authorship: Option<Authorship>,
+    pub correlation_id: Option<String>,
     /// The model's text the safety filter refused (the template wrote the message instead).
-    refused: Option<(String, SafetyReport)>,
+    pub refused: Option<(String, SafetyReport)>,
 }
 
 async fn send_one(
@@ -176,10 +182,13 @@ async fn send_one(
             };
             let id = Uuid::now_v7();
             due.push(Due {
-                vars: writer.variables(person, rollup, id, now),
-                person,
+                to: Addressed {
+                    person,
+                    variant,
+                    channel: route.channel,
+                    vars: writer.variables(person, rollup, id, now),
+                },
                 assigned,
-                variant,
                 route,
                 open,
                 id,
@@ -187,35 +196,45 @@ async fn send_one(
         }
         // The model's drafts, a few at a time (a slow model holds up only its own messages).
         // (The futures are made first: a closure inside the stream would not be `Send` here.)
-        let asks: Vec<_> = due.iter().map(|d| draft(author, &compiled, d)).collect();
+        let asks: Vec<_> = due
+            .iter()
+            .map(|d| draft(author, &compiled, &d.to))
+            .collect();
         let drafts: Vec<Option<Draft>> = stream::iter(asks).buffered(AT_ONCE).collect().await;
         let mut outbox: Vec<Delivery> = Vec::new();
         let mut events: Vec<&'static str> = Vec::new();
         for (d, drafted) in due.into_iter().zip(drafts) {
             let channel = d.route.channel;
-            let (words, report) = words(
-                state, author, policy, &compiled, &d, drafted, channel, &mut seen,
-            )
-            .await?;
+            let (words, report) =
+                words(state, author, policy, &compiled, &d.to, drafted, &mut seen).await?;
             let safe = report.passed;
+            // What the model wrote waits for a person when the organisation says so.
+            let awaiting = match author.approval_hours() {
+                Some(hours) if safe && words.authorship.as_ref().is_some_and(|a| a.by_model()) => {
+                    Some(now + chrono::Duration::hours(i64::from(hours)))
+                }
+                _ => None,
+            };
             let held = safe && d.open > now;
             if !safe {
                 *counts.skipped.entry("safety".into()).or_default() += 1;
+            } else if awaiting.is_some() {
+                counts.awaiting_approval += 1;
             } else if held {
                 counts.held += 1;
             } else {
                 counts.queued += 1;
             }
-            let key = &d.variant.key;
+            let key = &d.to.variant.key;
             let mut metadata = json!({
                 "campaign": settings.name,
                 "variant": key,
-                "days_inactive": d.vars.days_inactive,
-                "unsubscribe_url": d.vars.unsubscribe_link,
-                "person": crate::server::services::deliveries::person_summary(d.person),
+                "days_inactive": d.to.vars.days_inactive,
+                "unsubscribe_url": d.to.vars.unsubscribe_link,
+                "person": crate::server::services::deliveries::person_summary(d.to.person),
             });
-            if !d.vars.deep_link.is_empty() {
-                metadata["deep_link"] = json!(d.vars.deep_link);
+            if !d.to.vars.deep_link.is_empty() {
+                metadata["deep_link"] = json!(d.to.vars.deep_link);
             }
             if held {
                 metadata["held_until"] = json!(d.open);
@@ -226,10 +245,11 @@ async fn send_one(
             if let Some((text, report)) = &words.refused {
                 metadata["refused_draft"] = json!({ "text": text, "safety_checks": report });
             }
-            events.push(match (safe, held) {
-                (false, _) => "suppressed",
-                (true, true) => "held",
-                (true, false) => "queued",
+            events.push(match (safe, awaiting.is_some(), held) {
+                (false, _, _) => "suppressed",
+                (true, true, _) => "awaiting_approval",
+                (true, false, true) => "held",
+                (true, false, false) => "queued",
             });
             // A text the filter refused is not tried again: the same words would fail again.
             let mut assigned = d.assigned;
@@ -248,7 +268,7 @@ async fn send_one(
             };
             outbox.push(Delivery {
                 id: d.id,
-                person_id: Some(d.person.id),
+                person_id: Some(d.to.person.id),
                 identity_id: d.route.identity_id,
                 address: d.route.address,
                 subject: Some(words.subject),
@@ -256,11 +276,12 @@ async fn send_one(
                 metadata,
                 max_attempts: writer.max_attempts,
                 next_attempt_at: safe.then_some(d.open),
-                status: if safe {
-                    DeliveryStatus::Pending
-                } else {
-                    DeliveryStatus::Suppressed
+                status: match (safe, awaiting.is_some()) {
+                    (false, _) => DeliveryStatus::Suppressed,
+                    (true, true) => DeliveryStatus::AwaitingApproval,
+                    (true, false) => DeliveryStatus::Pending,
                 },
+                approval_expires_at: awaiting,
                 suppression_reason: suppressed.as_ref().map(|_| "safety".to_string()),
                 last_error: suppressed,
                 safety_checks: serde_json::to_value(&report).unwrap_or_default(),
@@ -281,7 +302,7 @@ async fn send_one(
                     channel,
                     // One message per campaign, person and round: a second run (or worker)
                     // cannot queue it again.
-                    format!("campaign:{}:{}:{round}", c.id, d.person.id),
+                    format!("campaign:{}:{}:{round}", c.id, d.to.person.id),
                     now,
                 )
             });
@@ -302,7 +323,7 @@ async fn send_one(
 
 /// What the model made of a prompt: the request's correlation id, and its draft or why there
 /// is none.
-struct Draft {
+pub(super) struct Draft {
     /// The request's id (none when no model was asked).
     correlation_id: Option<String>,
     prompt_version: u32,
@@ -310,7 +331,11 @@ struct Draft {
 }
 
 /// Asks the model to write `d`'s message, when its variant has a prompt.
-async fn draft(author: &Author, compiled: &Compiled<'_>, d: &Due<'_>) -> Option<Draft> {
+pub(super) async fn draft(
+    author: &Author,
+    compiled: &Compiled<'_>,
+    d: &Addressed<'_>,
+) -> Option<Draft> {
     d.variant.prompt.as_ref()?;
     let prompt_version = d.variant.prompt_version.unwrap_or(1);
     if author.model().is_none() {
@@ -326,8 +351,8 @@ async fn draft(author: &Author, compiled: &Compiled<'_>, d: &Due<'_>) -> Option<
         Ok(prompt) => {
             let brief = Brief {
                 prompt: &prompt,
-                channel: d.route.channel.label(),
-                max_chars: max_body(d.route.channel),
+                channel: d.channel.label(),
+                max_chars: max_body(d.channel),
                 organisation: &d.vars.organisation,
                 concierge: &d.vars.concierge,
                 preferred_name: &d.vars.preferred_name,
@@ -347,21 +372,20 @@ async fn draft(author: &Author, compiled: &Compiled<'_>, d: &Due<'_>) -> Option<
 
 /// The words of `d`'s message and the safety filter's verdict on them: the model's draft when
 /// it wrote one that passes, else the variant's template (the fall-back, recorded with why).
-#[allow(clippy::too_many_arguments)]
-async fn words(
+pub(super) async fn words(
     state: &AppState,
     author: &Author,
     policy: &EngagementPolicy,
     compiled: &Compiled<'_>,
-    d: &Due<'_>,
+    d: &Addressed<'_>,
     drafted: Option<Draft>,
-    channel: Channel,
     seen: &mut Mentioned,
 ) -> ServiceResult<(Words, SafetyReport)> {
+    let channel = d.channel;
     let key = &d.variant.key;
     let (subject, body) = compiled
         .render_pair(&format!("{key}.subject"), &format!("{key}.body"), &d.vars)
-        .map_err(|e| anyhow::anyhow!("rendering a campaign's variant {key}: {e}"))?;
+        .map_err(|e| ServiceError::invalid("variants", e))?;
     let mut refused = None;
     let mut correlation_id = None;
     let mut authorship = None;

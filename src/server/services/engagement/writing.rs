@@ -30,6 +30,14 @@ impl Author {
         })
     }
 
+    /// How long what the model writes waits for approval, when the organisation requires it.
+    pub fn approval_hours(&self) -> Option<u32> {
+        self.model
+            .as_ref()
+            .filter(|(s, _)| s.require_approval)
+            .map(|(s, _)| s.approval_hours)
+    }
+
     /// The model's name, when there is one to ask.
     pub fn model(&self) -> Option<&str> {
         self.model.as_ref().map(|(s, _)| s.model.as_str())
