@@ -337,7 +337,13 @@ pub fn explain(d: &Delivery, now: DateTime<Utc>) -> String {
             d.suppression_reason.as_deref().unwrap_or("not sent"),
             d.channel,
         ),
-        DeliveryStatus::Cancelled => "cancelled — not sent".into(),
+        DeliveryStatus::Cancelled => match d.suppression_reason.as_deref() {
+            Some(code) => format!(
+                "cancelled — {}",
+                suppression_words(code, d.channel).trim_start_matches("not sent — ")
+            ),
+            None => "cancelled — not sent".into(),
+        },
         DeliveryStatus::AwaitingApproval => match d.approval_expires_at {
             Some(t) => format!(
                 "awaiting approval — written by AI; expires unsent at {}",
