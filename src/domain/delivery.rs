@@ -28,6 +28,8 @@ pub enum DeliverySource {
     Engagement,
     Manual,
     Api,
+    /// An event told to the organisation's webhook subscription (not a message to a person).
+    Event,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -47,7 +49,7 @@ pub enum DeliveryStatus {
 text_enum!(DeliveryKind, "a delivery kind", { Utility => "utility", Engagement => "engagement" });
 text_enum!(DeliverySource, "a delivery source", {
     Reminder => "reminder", Campaign => "campaign", Engagement => "engagement",
-    Manual => "manual", Api => "api",
+    Manual => "manual", Api => "api", Event => "event",
 });
 text_enum!(DeliveryStatus, "a delivery status", {
     Pending => "pending", Sending => "sending", Sent => "sent", Delivered => "delivered",

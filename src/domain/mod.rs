@@ -54,6 +54,7 @@ pub mod route;
 mod staff;
 pub mod timing;
 pub mod vendors;
+pub mod webhooks;
 
 pub use contact::{EmailAddress, PhoneNumber, Slug, Timezone};
 pub use errors::{FieldError, FieldErrors};

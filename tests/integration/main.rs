@@ -15,6 +15,7 @@ mod dates;
 mod delivery;
 mod delivery_portal;
 mod engagement;
+mod event_webhooks;
 mod fakes;
 mod faults;
 mod generation;

@@ -23,6 +23,15 @@ impl Actor {
         }
     }
 
+    /// Who may configure what the organisation sends (campaigns, event webhooks): admins
+    /// among staff; API keys that may write.
+    pub fn require_configure(&self) -> Result<(), ServiceError> {
+        match self {
+            Actor::Staff(_) => self.require_admin(),
+            Actor::ApiKey { .. } => self.require_write(),
+        }
+    }
+
     /// The staff member acting, if a person is (an API key is no one).
     pub fn staff_id(&self) -> Option<Uuid> {
         match self {

@@ -168,34 +168,96 @@ impl Transport for Webhook {
             });
             let body = serde_json::to_vec(&payload)
                 .map_err(|e| SendError::permanent(format!("could not encode: {e}")))?;
-            // The receiver checks the timestamp against its own clock, so this one is the
-            // real time, not the application's (possibly test) clock.
-            let timestamp = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or_default();
-            let id = d.id.to_string();
-            let signature = webhook_signature(&self.key, &id, timestamp, &body);
-            let res = self
-                .channels
-                .http
-                .post(url)
-                .header("content-type", "application/json")
-                .header("webhook-id", &id)
-                .header("webhook-timestamp", timestamp.to_string())
-                .header("webhook-signature", signature)
-                .header("idempotency-key", &id)
-                .body(body)
-                .send()
-                .await;
-            let (status, headers, text) = answer(res).await?;
-            if status.is_success() {
-                Ok(Sent {
-                    provider_message_id: Some(id),
-                })
-            } else {
-                Err(status_failure(status, &headers, &text))
-            }
+            post_signed(&self.channels, url, &self.key, &d.id.to_string(), body).await
+        })
+    }
+}
+
+/// POSTs `body` (JSON) to `url` signed per Standard Webhooks with `key`: `webhook-id` is `id`
+/// (the same on every attempt, so a receiver recognises a repeat), the timestamp the real time
+/// of this attempt.
+pub(super) async fn post_signed(
+    channels: &Channels,
+    url: reqwest::Url,
+    key: &[u8],
+    id: &str,
+    body: Vec<u8>,
+) -> Result<Sent, SendError> {
+    // The receiver checks the timestamp against its own clock, so this one is the real time,
+    // not the application's (possibly test) clock.
+    let timestamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default();
+    let signature = webhook_signature(key, id, timestamp, &body);
+    let res = channels
+        .http
+        .post(url)
+        .header("content-type", "application/json")
+        .header("webhook-id", id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", signature)
+        .header("idempotency-key", id)
+        .body(body)
+        .send()
+        .await;
+    let (status, headers, text) = answer(res).await?;
+    if status.is_success() {
+        Ok(Sent {
+            provider_message_id: Some(id.to_string()),
+        })
+    } else {
+        Err(status_failure(status, &headers, &text))
+    }
+}
+
+// ----- event webhooks -------------------------------------------------------------------------
+
+/// The organisation's event webhooks: each event delivery goes to its subscription's URL (the
+/// delivery's address), signed with that subscription's secret, read when it is sent (a
+/// subscription switched off or removed meanwhile is told nothing more).
+pub struct Events {
+    channels: Channels,
+    db: crate::server::db::Db,
+}
+
+impl Events {
+    pub fn new(channels: &Channels, db: &crate::server::db::Db) -> Self {
+        Self {
+            channels: channels.clone(),
+            db: db.clone(),
+        }
+    }
+}
+
+impl Transport for Events {
+    fn name(&self) -> &'static str {
+        "event-webhook"
+    }
+
+    fn send<'a>(&'a self, d: &'a Delivery) -> SendFuture<'a> {
+        Box::pin(async move {
+            let subscription = d
+                .metadata
+                .get("subscription_id")
+                .and_then(|s| s.as_str())
+                .and_then(|s| uuid::Uuid::parse_str(s).ok())
+                .ok_or_else(|| SendError::permanent("the event names no subscription"))?;
+            let secret = crate::server::db::webhooks::secret(&self.db, d.org_id, subscription)
+                .await
+                .map_err(|e| SendError::transient(format!("database: {e}")))?
+                .ok_or_else(|| {
+                    SendError::permanent("the subscription was switched off or removed")
+                })?;
+            let url = parse_url(&self.channels, d.address.as_deref().unwrap_or_default())?;
+            post_signed(
+                &self.channels,
+                url,
+                &webhook_key(&secret),
+                &d.id.to_string(),
+                d.body.clone().into_bytes(),
+            )
+            .await
         })
     }
 }

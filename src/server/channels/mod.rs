@@ -12,7 +12,7 @@ mod portal;
 
 use crate::domain::channels::ChannelSettings;
 use crate::domain::dates::Channel;
-use crate::domain::delivery::Delivery;
+use crate::domain::delivery::{Delivery, DeliverySource};
 use crate::server::db::Db;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -162,6 +162,7 @@ impl Channels {
             by_channel,
             log: Arc::new(LogTransport),
             portal: Arc::new(portal::Portal::new(db.clone())),
+            events: Arc::new(http::Events::new(self, db)),
         }
     }
 }
@@ -172,9 +173,19 @@ pub struct OrgTransports {
     by_channel: BTreeMap<Channel, Arc<dyn Transport>>,
     log: Arc<dyn Transport>,
     portal: Arc<dyn Transport>,
+    events: Arc<dyn Transport>,
 }
 
 impl OrgTransports {
+    /// What carries `d`: an event to its webhook subscription, anything else by its channel.
+    pub fn for_delivery(&self, d: &Delivery) -> Arc<dyn Transport> {
+        if d.source == DeliverySource::Event {
+            self.events.clone()
+        } else {
+            self.get(d.channel)
+        }
+    }
+
     pub fn get(&self, channel: Channel) -> Arc<dyn Transport> {
         match channel {
             Channel::Portal => self.portal.clone(),

@@ -66,16 +66,27 @@ pub async fn insert_many(
     deliveries: &[Delivery],
     events: &[&str],
 ) -> Result<Vec<Uuid>, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let written = insert_many_in(&mut tx, deliveries, events).await?;
+    tx.commit().await?;
+    Ok(written)
+}
+
+/// [`insert_many`] in the unit of work `tx`.
+pub async fn insert_many_in(
+    tx: &mut Tx,
+    deliveries: &[Delivery],
+    events: &[&str],
+) -> Result<Vec<Uuid>, sqlx::Error> {
     const ROWS: usize = 200;
     let mut written = Vec::new();
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        for (n, chunk) in deliveries.chunks(ROWS).enumerate() {
-            let sql = format!(
-                "INSERT INTO deliveries ({COLUMNS}) VALUES {} \
-                 ON CONFLICT (org_id, idempotency_key) DO NOTHING RETURNING id",
-                value_rows(db, 1, chunk.len(), 42, None)
-            );
+    for (n, chunk) in deliveries.chunks(ROWS).enumerate() {
+        let sql = format!(
+            "INSERT INTO deliveries ({COLUMNS}) VALUES {} \
+             ON CONFLICT (org_id, idempotency_key) DO NOTHING RETURNING id",
+            value_rows(&*tx, 1, chunk.len(), 42, None)
+        );
+        let ids: std::collections::HashSet<Uuid> = on_tx!(tx, conn => {
             let mut q = sqlx::query_scalar::<_, Uuid>(&sql);
             for d in chunk {
                 q = q.bind(d.id).bind(d.org_id).bind(d.person_id).bind(d.staff_id).bind(d.identity_id)
@@ -91,17 +102,21 @@ pub async fn insert_many(
                     .bind(d.sent_at).bind(d.delivered_at).bind(d.failed_at).bind(d.created_at)
                     .bind(d.updated_at).bind(d.approval_expires_at);
             }
-            let ids: std::collections::HashSet<Uuid> = q.fetch_all(&mut *tx).await?.into_iter().collect();
-            let landed: Vec<(usize, &Delivery)> = chunk
-                .iter()
-                .enumerate()
-                .filter(|(_, d)| ids.contains(&d.id))
-                .collect();
-            for events_chunk in landed.chunks(ROWS) {
-                let sql = format!(
-                    "INSERT INTO delivery_events (id, org_id, delivery_id, event, status, attempt, detail, at) VALUES {}",
-                    value_rows(db, 1, events_chunk.len(), 8, None)
-                );
+            q.fetch_all(&mut *conn).await
+        })?
+        .into_iter()
+        .collect();
+        let landed: Vec<(usize, &Delivery)> = chunk
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| ids.contains(&d.id))
+            .collect();
+        for events_chunk in landed.chunks(ROWS) {
+            let sql = format!(
+                "INSERT INTO delivery_events (id, org_id, delivery_id, event, status, attempt, detail, at) VALUES {}",
+                value_rows(&*tx, 1, events_chunk.len(), 8, None)
+            );
+            on_tx!(tx, conn => {
                 let mut q = sqlx::query(&sql);
                 for (i, d) in events_chunk {
                     let event = events.get(n * ROWS + i).copied().unwrap_or("queued");
@@ -109,13 +124,12 @@ pub async fn insert_many(
                         .bind(d.status.as_str()).bind(0_i32).bind(&d.suppression_reason)
                         .bind(d.created_at);
                 }
-                q.execute(&mut *tx).await?;
-            }
-            written.extend(landed.iter().map(|(_, d)| d.id));
+                q.execute(&mut *conn).await.map(|_| ())
+            })?;
         }
-        tx.commit().await?;
-        Ok(written)
-    })
+        written.extend(landed.iter().map(|(_, d)| d.id));
+    }
+    Ok(written)
 }
 
 /// A person's engagement messages that count against the caps: queued, held or being sent

@@ -21,6 +21,7 @@ pub mod sessions;
 pub mod staff;
 pub mod throttle;
 pub mod vendors;
+pub mod webhooks;
 
 use anyhow::Context;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -16,6 +16,7 @@ pub mod problem;
 mod projects;
 mod reminders;
 mod vendors;
+mod webhooks;
 
 use crate::server::auth::Actor;
 use crate::server::services::api_keys;
@@ -43,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .merge(engagement::router())
         .merge(campaigns::router())
         .merge(approvals::router())
+        .merge(webhooks::router())
         .fallback(|req: Request| async move {
             ApiError::not_found(format!(
                 "there is no API route {} {}",

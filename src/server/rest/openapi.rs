@@ -135,6 +135,11 @@ routes! {
     "post" "/approvals/approve" "Campaigns" "Approve messages awaiting approval (`ids`): each goes at the time it was meant for";
     "post" "/approvals/reject" "Campaigns" "Reject messages awaiting approval (`ids`, an optional `reason`): none is sent";
     "put" "/approvals/{id}" "Campaigns" "New words for a message awaiting approval (`subject`, `body`); the safety filter runs again";
+    "get" "/webhooks" "Deliveries" "The organisation's event webhook subscriptions";
+    "post" "/webhooks" "Deliveries" "Subscribe an endpoint (`url`) to delivery events (`events`: sent, delivered, failed, clicked, booked, unsubscribed; all when absent); the answer carries the signing secret, shown this once";
+    "get" "/webhooks/{id}" "Deliveries" "Read a subscription";
+    "put" "/webhooks/{id}" "Deliveries" "Change a subscription (url, events, description, enabled)";
+    "delete" "/webhooks/{id}" "Deliveries" "Remove a subscription";
     "get" "/recommendations" "Vendors" "List recommendations, newest first", query = &[
         ("person_id", "Only to this person"), ("project_id", "Only for this project"), ("vendor_id", "Only of this vendor"),
         ("skip", "How many to skip"), ("limit", "How many to return (1–200)"),

@@ -83,6 +83,13 @@ pub async fn ingest(
     // Activity answers the engagement messages sent within the conversion window before it.
     let policy = super::engagement::policy(state, actor).await?;
     let window = chrono::Duration::hours(policy.conversion_hours as i64);
-    db::engagement::ingest(&state.db, &events, window).await?;
+    let ingested = db::engagement::ingest(&state.db, &events, window).await?;
+    // A booking that answers a message is an event its organisation may be told of.
+    let booked: Vec<(uuid::Uuid, crate::domain::webhooks::EventType)> = ingested
+        .answered
+        .iter()
+        .filter_map(|(id, r)| crate::domain::webhooks::EventType::of_response(r).map(|e| (*id, e)))
+        .collect();
+    super::deliveries::events::tell_now(state, actor.org_id(), &booked).await?;
     Ok(events)
 }

@@ -21,6 +21,7 @@ pub mod reminders;
 pub mod settings;
 pub mod staff;
 pub mod vendors;
+pub mod webhooks;
 
 use crate::domain::FieldErrors;
 use crate::server::auth::Actor;

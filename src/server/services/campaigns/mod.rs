@@ -28,14 +28,6 @@ use serde_json::json;
 use std::collections::HashMap;
 use uuid::Uuid;
 
-/// Who may configure campaigns: admins among staff; API keys that may write.
-fn require_editor(actor: &Actor) -> ServiceResult<()> {
-    match actor {
-        Actor::Staff(_) => actor.require_admin(),
-        Actor::ApiKey { .. } => actor.require_write(),
-    }
-}
-
 pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResult<Campaign> {
     repo::get(&state.db, actor.org_id(), id)
         .await?
@@ -78,7 +70,7 @@ pub async fn create(
     actor: &Actor,
     input: &CampaignInput,
 ) -> ServiceResult<Campaign> {
-    require_editor(actor)?;
+    actor.require_configure()?;
     let now = state.clock.now();
     let mut c = Campaign {
         id: Uuid::now_v7(),
@@ -126,7 +118,7 @@ pub async fn update(
     id: Uuid,
     mut patch: serde_json::Map<String, serde_json::Value>,
 ) -> ServiceResult<Campaign> {
-    require_editor(actor)?;
+    actor.require_configure()?;
     let status = patch
         .remove("status")
         .map(|s| {
@@ -185,7 +177,7 @@ pub async fn set_status(
     id: Uuid,
     to: CampaignStatus,
 ) -> ServiceResult<Campaign> {
-    require_editor(actor)?;
+    actor.require_configure()?;
     let c = get(state, actor, id).await?;
     if c.status == to {
         return Ok(c);

@@ -4,6 +4,7 @@
 //! [`outcome`]. Nothing is sent except through a delivery queued here. The worker only runs
 //! the loops that claim, attempt and record; the repositories only run statements.
 
+pub(crate) mod events;
 mod outcome;
 
 pub use outcome::{attempt, deferred, provider_event, record, send_now, SETTINGS_RETRY};

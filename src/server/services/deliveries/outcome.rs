@@ -6,13 +6,14 @@
 //! engagement message counts as unanswered, and a campaign whose messages have all settled is
 //! complete.
 
-use super::get;
+use super::{events, get};
 use crate::domain::comms::disable_after_hard_failures;
 use crate::domain::dates::{ReminderStatus, ReminderType};
 use crate::domain::delivery::{
     backoff, Delivery, DeliveryDetail, DeliveryEventInput, DeliveryKind, DeliveryStatus,
     ProviderEvent,
 };
+use crate::domain::webhooks::EventType;
 use crate::server::auth::Actor;
 use crate::server::channels::{Failure, OrgTransports, SendError};
 use crate::server::db::deliveries::{self as repo, Outcome};
@@ -36,13 +37,22 @@ pub async fn record(state: &AppState, outcomes: &[Outcome]) -> Result<usize, sql
     let count = landed.len();
     // One outcome per delivery that landed (a delivery given twice follows up once).
     let done: Vec<&Outcome> = outcomes.iter().filter(|o| landed.remove(&o.id)).collect();
-    follow_up(&mut tx, state.config.delivery.disable_after, &done).await?;
+    let cfg = &state.config.delivery;
+    let told = follow_up(&mut tx, cfg.disable_after, cfg.max_attempts, &done).await?;
     tx.commit().await?;
+    if told > 0 {
+        state.wake.notify_one();
+    }
     Ok(count)
 }
 
-/// What follows from outcomes that landed.
-async fn follow_up(tx: &mut Tx, disable_after: i32, done: &[&Outcome]) -> Result<(), sqlx::Error> {
+/// What follows from outcomes that landed; how many webhook events were queued.
+async fn follow_up(
+    tx: &mut Tx,
+    disable_after: i32,
+    max_attempts: i32,
+    done: &[&Outcome],
+) -> Result<usize, sqlx::Error> {
     let settled = |o: &Outcome| matches!(o.status, DeliveryStatus::Sent | DeliveryStatus::Failed);
     let carried: Vec<(Uuid, Uuid)> = done
         .iter()
@@ -97,12 +107,26 @@ async fn follow_up(tx: &mut Tx, disable_after: i32, done: &[&Outcome]) -> Result
         .filter(|o| !matches!(o.status, DeliveryStatus::Pending | DeliveryStatus::Sending))
         .filter_map(|o| o.campaign_id.map(|c| (o.org_id, c)))
         .collect();
+    let mut told = 0;
     if let Some(at) = done.iter().map(|o| o.at).max() {
         for (org_id, campaign) in settled_campaigns {
             campaigns::complete_if_settled(tx, org_id, campaign, at).await?;
         }
+        // The organisations' event webhooks: sent and failed.
+        let mut happened: HashMap<Uuid, Vec<(Uuid, EventType)>> = HashMap::new();
+        for o in done {
+            let event = match o.status {
+                DeliveryStatus::Sent => EventType::Sent,
+                DeliveryStatus::Failed => EventType::Failed,
+                _ => continue,
+            };
+            happened.entry(o.org_id).or_default().push((o.id, event));
+        }
+        for (org_id, happened) in happened {
+            told += events::tell(tx, org_id, &happened, max_attempts, at).await?;
+        }
     }
-    Ok(())
+    Ok(told)
 }
 
 /// Counts a hard failure against an address, and disables it at `threshold` in a row.
@@ -203,7 +227,25 @@ pub async fn provider_event(
                 )
                 .await?;
             }
+            let told = events::tell(
+                &mut tx,
+                org,
+                &[(
+                    id,
+                    if to == DeliveryStatus::Delivered {
+                        EventType::Delivered
+                    } else {
+                        EventType::Failed
+                    },
+                )],
+                state.config.delivery.max_attempts,
+                at,
+            )
+            .await?;
             tx.commit().await?;
+            if told > 0 {
+                state.wake.notify_one();
+            }
         }
         ProviderEvent::Opened => {
             repo::add_event(
@@ -231,6 +273,9 @@ pub async fn provider_event(
                 Some(response),
             )
             .await?;
+            if let Some(e) = EventType::of_response(response) {
+                events::tell_now(state, org, &[(id, e)]).await?;
+            }
         }
     }
     get(state, actor, id).await
@@ -241,7 +286,7 @@ pub const SETTINGS_RETRY: chrono::Duration = chrono::Duration::seconds(5);
 
 /// Sends one claimed delivery and says what became of it.
 pub async fn attempt(state: &AppState, transports: &OrgTransports, d: Delivery) -> Outcome {
-    let transport = transports.get(d.channel);
+    let transport = transports.for_delivery(&d);
     let limit = state.config.delivery.send_timeout + Duration::from_secs(5);
     let result = match tokio::time::timeout(limit, transport.send(&d)).await {
         Ok(r) => r,

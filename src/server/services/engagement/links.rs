@@ -76,6 +76,12 @@ pub async fn follow(state: &AppState, token: &str) -> ServiceResult<Followed> {
         now,
     )
     .await?;
+    crate::server::services::deliveries::events::tell_now(
+        state,
+        d.org_id,
+        &[(d.id, crate::domain::webhooks::EventType::Clicked)],
+    )
+    .await?;
     if let Some(person) = d.person_id {
         repo::answered(&state.db, d.org_id, person).await?;
     }
@@ -182,6 +188,12 @@ pub async fn unsubscribe(state: &AppState, token: &str) -> ServiceResult<Option<
         "unsubscribed",
         "marketing consent withdrawn through the unsubscribe link",
         now,
+    )
+    .await?;
+    crate::server::services::deliveries::events::tell_now(
+        state,
+        d.org_id,
+        &[(d.id, crate::domain::webhooks::EventType::Unsubscribed)],
     )
     .await?;
     Ok(Some(Unsubscribe {
