@@ -14,6 +14,7 @@ pub mod projects;
 pub mod settings;
 pub mod staff;
 pub mod vendors;
+pub mod webhooks;
 
 use crate::domain::FieldErrors;
 use serde::{Deserialize, Serialize};

@@ -325,6 +325,98 @@ pub fn ChannelsPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        <EventWebhooks/>
+    }
+}
+
+/// Settings → Channels → Event webhooks: the organisation's endpoints told what happens to its
+/// messages (signed per Standard Webhooks; each secret shown once, when it is made).
+#[component]
+fn EventWebhooks() -> impl IntoView {
+    use crate::api::webhooks::{list_webhooks, ChangeWebhook, CreateWebhook, NewWebhook};
+    use crate::domain::webhooks::EventType;
+    let create = ServerAction::<CreateWebhook>::new();
+    let change = ServerAction::<ChangeWebhook>::new();
+    let hooks = Resource::new(
+        move || (create.version().get(), change.version().get()),
+        |_| list_webhooks(),
+    );
+    let errors = Signal::derive(move || match create.value().get() {
+        Some(Ok(NewWebhook::Invalid(e))) => e,
+        _ => crate::domain::FieldErrors::default(),
+    });
+    let create_error = action_error(create);
+    let change_error = action_error(change);
+    view! {
+        <section class="panel" aria-labelledby="hooks-heading">
+            <h2 id="hooks-heading">"Event webhooks"</h2>
+            <p>"Your own endpoints are told when a message is sent, delivered or failed, and when a client clicks, books or unsubscribes: a JSON POST signed per Standard Webhooks, retried like any message, and listed under Messages."</p>
+            {move || match create.value().get() {
+                Some(Ok(NewWebhook::Created { url, secret })) => Some(view! {
+                    <div class="notice" role="status">
+                        <p>{format!("Subscribed {url}. Its signing secret — copy it now, it will not be shown again:")}</p>
+                        <code class="secret">{secret}</code>
+                    </div>
+                }),
+                _ => None,
+            }}
+            <ErrorNotice message=create_error/>
+            <ErrorNotice message=change_error/>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match hooks.await {
+                        Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Ok(list) if list.is_empty() => view! { <p class="empty">"No endpoints subscribed."</p> }.into_any(),
+                        Ok(list) => view! {
+                            <table class="table webhooks">
+                                <thead><tr><th scope="col">"Endpoint"</th><th scope="col">"Events"</th><th scope="col">"Status"</th>
+                                    <th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|h| {
+                                        let id = h.id.to_string();
+                                        let remove_id = id.clone();
+                                        let (toggle, toggle_label) = if h.enabled { ("disable", "Switch off") } else { ("enable", "Switch on") };
+                                        let events = h.events.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", ");
+                                        view! {
+                                            <tr class:inactive=!h.enabled>
+                                                <td><code>{h.url.clone()}</code>
+                                                    {(!h.description.is_empty()).then(|| view! { <br/><span class="muted">{h.description.clone()}</span> })}</td>
+                                                <td>{events}</td>
+                                                <td>{if h.enabled { "on" } else { "off" }}</td>
+                                                <td class="row-actions">
+                                                    <ActionForm action=change attr:class="inline">
+                                                        <input type="hidden" name="id" value=id/>
+                                                        <input type="hidden" name="action" value=toggle/>
+                                                        <button type="submit" class="link-button">{toggle_label}</button>
+                                                    </ActionForm>
+                                                    <ActionForm action=change attr:class="inline">
+                                                        <input type="hidden" name="id" value=remove_id/>
+                                                        <input type="hidden" name="action" value="remove"/>
+                                                        <button type="submit" class="link-button danger">"Remove"</button>
+                                                    </ActionForm>
+                                                </td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+            <ActionForm action=create attr:class="form">
+                <crate::components::Field label="Endpoint URL" name="url" errors required=true hint="https://… — it receives a POST per event"/>
+                <crate::components::Field label="Description" name="description" errors/>
+                <fieldset>
+                    <legend>"Events (none ticked: every event)"</legend>
+                    {EventType::ALL.iter().map(|e| view! {
+                        <label><input type="checkbox" name=format!("ev_{}", e.as_str()) value="on"/>" " {e.as_str()}</label>
+                    }).collect_view()}
+                    <crate::components::FieldMessage name="events" errors/>
+                </fieldset>
+                <button type="submit" class="primary">"Subscribe the endpoint"</button>
+            </ActionForm>
+        </section>
     }
 }
 

@@ -260,3 +260,79 @@ async fn event_webhooks_arrive_signed(backend: Backend) {
     app.finish().await;
 }
 both_backends!(event_webhooks_arrive_signed);
+
+async fn admins_manage_event_webhooks_in_the_portal(backend: Backend) {
+    let app = quiet_app(backend).await;
+    Api::setup(&app, "acme").await;
+    let admin = app.session("admin@acme.test").await;
+    let call = |path: &'static str, form: Vec<(&'static str, String)>| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let res = app.server_fn(path, Some(&admin), &form).await;
+            (
+                res.status().as_u16(),
+                res.json::<Value>().await.unwrap_or_default(),
+            )
+        }
+    };
+    let (s, bad) = call(
+        "/srv/webhooks/create_webhook",
+        vec![("url", "not a url".into())],
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(bad["Invalid"].to_string().contains("url"), "{bad}");
+    let (_, made) = call(
+        "/srv/webhooks/create_webhook",
+        vec![
+            ("url", "https://crm.example.com/hooks".into()),
+            ("description", "CRM".into()),
+            ("ev_failed", "on".into()),
+            ("ev_booked", "on".into()),
+        ],
+    )
+    .await;
+    let secret = made["Created"]["secret"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("whsec_"), "{made}");
+    let (_, list) = call("/srv/webhooks/list_webhooks", vec![]).await;
+    assert_eq!(list[0]["events"], json!(["failed", "booked"]));
+    assert!(!list.to_string().contains(&secret));
+    let id = list[0]["id"].as_str().unwrap().to_string();
+    let page = app
+        .get_with("/settings/channels", &admin)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Event webhooks") && page.contains("https://crm.example.com/hooks"));
+    assert!(!page.contains(&secret));
+    let (s, _) = call(
+        "/srv/webhooks/change_webhook",
+        vec![("id", id.clone()), ("action", "disable".into())],
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (_, list) = call("/srv/webhooks/list_webhooks", vec![]).await;
+    assert_eq!(list[0]["enabled"], false);
+    let (s, _) = call(
+        "/srv/webhooks/change_webhook",
+        vec![("id", id.clone()), ("action", "remove".into())],
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (_, list) = call("/srv/webhooks/list_webhooks", vec![]).await;
+    assert_eq!(list, json!([]));
+
+    // A concierge may not see or change them.
+    app.add_staff("acme", "sam@acme.test", concierge::domain::Role::Concierge)
+        .await;
+    let sam = app.session("sam@acme.test").await;
+    let res = app
+        .server_fn("/srv/webhooks/list_webhooks", Some(&sam), &[])
+        .await;
+    assert_eq!(res.status(), 403);
+    app.finish().await;
+}
+both_backends!(admins_manage_event_webhooks_in_the_portal);
