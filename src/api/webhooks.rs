@@ -1,6 +1,9 @@
 //! Event webhook subscriptions for Settings → Channels (admins): the list, a new one (its
 //! secret shown this once), switching one on or off, and removing it.
 
+// A server function takes one argument per form field (here one per event's box).
+#![allow(clippy::too_many_arguments)]
+
 use crate::domain::webhooks::Subscription;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -25,7 +28,6 @@ pub async fn list_webhooks() -> Result<Vec<Subscription>, ServerFnError> {
 
 /// A new subscription: its URL, a description, and the events ticked (`ev_sent` …; none
 /// ticked is every event).
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/srv", endpoint = "webhooks/create_webhook")]
 pub async fn create_webhook(
     #[server(default)] url: String,
