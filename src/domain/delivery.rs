@@ -70,10 +70,21 @@ impl DeliveryKind {
 impl DeliveryStatus {
     /// Whether nothing more will happen to it without a person (or a provider) acting.
     pub fn is_final(self) -> bool {
-        !matches!(
+        !self.is_queued()
+    }
+
+    /// Whether it is still to go (queued, held, awaiting approval, or being sent): it counts
+    /// against the caps as if it had gone, and its campaign is not complete while it waits.
+    pub fn is_queued(self) -> bool {
+        matches!(
             self,
             DeliveryStatus::Pending | DeliveryStatus::Sending | DeliveryStatus::AwaitingApproval
         )
+    }
+
+    /// [`Self::is_queued`] of a status as stored.
+    pub fn is_queued_str(status: &str) -> bool {
+        Self::parse(status).is_ok_and(Self::is_queued)
     }
 }
 

@@ -6,6 +6,7 @@
 //! a record, a page of its own).
 
 use super::delivery::Delivery;
+use super::engagement::policy::parse_web_address;
 use super::FieldErrors;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -92,7 +93,9 @@ impl SubscriptionInput {
     ) -> Result<SubscriptionSettings, FieldErrors> {
         let mut errors = FieldErrors::new();
         let url = match (&self.url, current) {
-            (Some(u), _) => errors.check("url", parse_endpoint(u)).unwrap_or_default(),
+            (Some(u), _) => errors
+                .check("url", parse_web_address(u))
+                .unwrap_or_default(),
             (None, Some(c)) => c.url.clone(),
             (None, None) => {
                 errors.add("url", "the endpoint's URL is required");
@@ -142,20 +145,6 @@ impl SubscriptionInput {
             enabled,
         })
     }
-}
-
-/// An absolute http(s) URL for an endpoint.
-pub fn parse_endpoint(text: &str) -> Result<String, String> {
-    let t = text.trim();
-    let rest = t
-        .strip_prefix("https://")
-        .or_else(|| t.strip_prefix("http://"))
-        .ok_or_else(|| format!("'{t}' must start with https:// (or http://)"))?;
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if host.is_empty() || t.chars().any(char::is_whitespace) || t.len() > 2_000 {
-        return Err(format!("'{t}' is not a web address"));
-    }
-    Ok(t.to_string())
 }
 
 /// The document an event posts: what happened to which message, without its words (the

@@ -504,6 +504,23 @@ async fn the_approval_queue_approves_edits_rejects_and_expires(backend: Backend)
             .starts_with("awaiting approval"));
     }
     let id = |i: usize| items[i]["id"].as_str().unwrap().to_string();
+    // Waiting messages count against the caps, and keep their campaign from completing.
+    crate::engagement::set_policy(&app, "acme", json!({ "cap_per_day": 1 })).await;
+    let other = activated(
+        &api,
+        for_everyone(json!({ "name": "Other", "holdout_percent": 0, "variants": [
+            { "body": "Hello {{ preferred_name }}." }
+        ] })),
+    )
+    .await;
+    let report = run(&api).await;
+    let counts = &report["campaigns"][other["id"].as_str().unwrap()];
+    assert_eq!(counts["skipped"]["frequency_cap"], 4, "{report}");
+    crate::engagement::set_policy(&app, "acme", json!({ "cap_per_day": 20 })).await;
+    let (_, still) = api
+        .get(&format!("/campaigns/{}", c["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(still["status"], "active", "{still}");
     // Nothing awaiting approval is sent.
     let org = concierge::server::db::orgs::by_slug(&app.state().db, "acme")
         .await

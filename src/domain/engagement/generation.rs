@@ -191,22 +191,13 @@ impl ModelInput {
 
 /// An absolute http(s) base URL without a query: `https://api.openai.com/v1`.
 pub fn parse_base_url(text: &str) -> Result<String, String> {
-    let t = text.trim().trim_end_matches('/');
-    let rest = t
-        .strip_prefix("https://")
-        .or_else(|| t.strip_prefix("http://"))
-        .ok_or_else(|| format!("'{t}' must start with https:// (or http:// for a local server)"))?;
-    let host = rest.split('/').next().unwrap_or_default();
-    if host.is_empty()
-        || t.contains(['?', '#'])
-        || t.chars().any(char::is_whitespace)
-        || t.len() > 2_000
-    {
+    let t = super::policy::parse_web_address(text.trim().trim_end_matches('/'))?;
+    if t.contains(['?', '#']) {
         return Err(format!(
-            "'{t}' is not a base URL (like https://api.openai.com/v1)"
+            "'{t}' is not a base URL (like https://api.openai.com/v1): it has a query"
         ));
     }
-    Ok(t.to_string())
+    Ok(t)
 }
 
 /// Seconds (decimals allowed) as milliseconds, within the bounds.

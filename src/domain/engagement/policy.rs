@@ -310,8 +310,8 @@ pub fn parse_banned_words(text: &str) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
-/// Checks an absolute http(s) address.
-pub fn parse_booking_url(text: &str) -> Result<String, String> {
+/// Checks an absolute http(s) address (a booking page, a webhook endpoint).
+pub fn parse_web_address(text: &str) -> Result<String, String> {
     let t = text.trim();
     let rest = t
         .strip_prefix("https://")
@@ -408,7 +408,7 @@ impl EngagementPolicy {
         if input.booking_url.is_some() {
             next.booking_url = match present(&input.booking_url) {
                 None => None,
-                Some(u) => errors.check("booking_url", parse_booking_url(u)),
+                Some(u) => errors.check("booking_url", parse_web_address(u)),
             };
         }
         if let Some(text) = &input.banned_words {

@@ -370,7 +370,7 @@ pub async fn complete_if_settled(
         AND ((ends_at IS NOT NULL AND ends_at <= $3) \
              OR (repeat_days IS NULL AND ends_at IS NULL AND last_run_at IS NOT NULL)) \
         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.campaign_id = $2 \
-                        AND d.status IN ('pending', 'sending'))";
+                        AND d.status IN ('pending', 'sending', 'awaiting_approval'))";
     on_tx!(tx, conn => sqlx::query(sql).bind(org_id).bind(id).bind(at)
         .execute(&mut *conn).await.map(|r| r.rows_affected() == 1))
 }

@@ -148,7 +148,8 @@ pub async fn engagement_priors(
         let sql = format!(
             "SELECT person_id, status, sent_at, created_at, id FROM deliveries \
              WHERE org_id = {} AND kind = 'engagement' AND person_id IN ({}) \
-             AND (status IN ('pending', 'sending') OR (status IN ('sent', 'delivered') AND sent_at > {}))",
+             AND (status IN ('pending', 'sending', 'awaiting_approval') \
+             OR (status IN ('sent', 'delivered') AND sent_at > {}))",
             ph(db, 1),
             phs(db, 2, chunk.len()),
             ph(db, chunk.len() + 2)

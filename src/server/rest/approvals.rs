@@ -37,13 +37,7 @@ async fn list(
         approvals::list(&state, &actor, p.skip.unwrap_or(0), p.limit.unwrap_or(50)).await?;
     Ok(super::items_json(
         &items,
-        |(d, why)| {
-            let mut v = with_id_alias(d, "delivery_id");
-            if let Some(o) = v.as_object_mut() {
-                o.insert("explanation".into(), Value::String(why.clone()));
-            }
-            v
-        },
+        super::deliveries::explained,
         Some(total),
     ))
 }

@@ -92,17 +92,16 @@ async fn list(
         limit: p.limit.unwrap_or(50),
     };
     let items = deliveries::list(&state, &actor, q).await?;
-    Ok(super::items_json(
-        &items,
-        |(d, why)| {
-            let mut v = json(d);
-            if let Some(o) = v.as_object_mut() {
-                o.insert("explanation".into(), Value::String(why.clone()));
-            }
-            v
-        },
-        None,
-    ))
+    Ok(super::items_json(&items, explained, None))
+}
+
+/// A delivery in a list, with what happened to it in words.
+pub(super) fn explained((d, why): &(Delivery, String)) -> Value {
+    let mut v = json(d);
+    if let Some(o) = v.as_object_mut() {
+        o.insert("explanation".into(), Value::String(why.clone()));
+    }
+    v
 }
 
 async fn read(

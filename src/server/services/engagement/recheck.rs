@@ -2,7 +2,7 @@
 
 use super::policy_of;
 use super::run::read_batch_raw;
-use crate::domain::delivery::{Delivery, DeliveryKind};
+use crate::domain::delivery::{Delivery, DeliveryKind, DeliveryStatus};
 use crate::domain::engagement::decide::{self, Prior};
 use crate::domain::engagement::Decision;
 use crate::domain::Timezone;
@@ -61,7 +61,7 @@ pub async fn recheck(
                 .iter()
                 .filter(|p| p.0 == person.id && p.4 != d.id)
                 .filter_map(|(_, status, sent_at, created_at, id)| {
-                    if matches!(status.as_str(), "pending" | "sending") {
+                    if DeliveryStatus::is_queued_str(status) {
                         // Only those queued before this one are ahead of it.
                         ((*created_at, *id) < (d.created_at, d.id)).then_some(Prior {
                             at: *created_at,

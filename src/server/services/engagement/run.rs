@@ -3,7 +3,7 @@
 //! in a few queries and written in multi-row statements.
 
 use super::{policy_of, public_base, thresholds};
-use crate::domain::delivery::{Delivery, DeliveryKind, DeliverySource};
+use crate::domain::delivery::{Delivery, DeliveryKind, DeliverySource, DeliveryStatus};
 use crate::domain::engagement::decide::{self, Prior};
 use crate::domain::engagement::score;
 use crate::domain::engagement::template::{self, Compiled, Variables};
@@ -99,7 +99,7 @@ pub(crate) async fn read_batch(
     let raw = read_batch_raw(state, org_id, ids, now).await?;
     let mut priors: HashMap<Uuid, Vec<Prior>> = HashMap::new();
     for (person, status, sent_at, created_at, _) in raw.priors {
-        let pending = matches!(status.as_str(), "pending" | "sending");
+        let pending = DeliveryStatus::is_queued_str(&status);
         priors.entry(person).or_default().push(Prior {
             at: sent_at.unwrap_or(created_at),
             pending,
