@@ -218,6 +218,15 @@ async fn portal_channels_reminders_and_messages(backend: Backend) {
     assert!(
         text.contains("concierge_delivery_attempts_total{channel=\"webhook\",outcome=\"sent\"}")
     );
+    // Without METRICS_TOKEN, only this machine: a request a proxy forwarded is refused.
+    let forwarded = app
+        .client
+        .get(app.url("/metrics"))
+        .header("x-forwarded-for", "203.0.113.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forwarded.status(), 403);
     let _ = json!({});
     app.finish().await;
 }

@@ -248,19 +248,37 @@ pub fn current_user(parts: &axum::http::request::Parts) -> Option<SessionUser> {
     parts.extensions.get::<SessionUser>().cloned()
 }
 
-/// A path we may send the user back to after sign-in: local, and not a protocol-relative URL.
+/// A path we may send the user back to after sign-in: one of this site's own, never another
+/// origin. The path is resolved as a browser would resolve it (after refusing the whitespace,
+/// control characters and backslashes browsers drop or turn into slashes: `/\t/evil.com` is
+/// `//evil.com` to them), and kept only if it stays on this origin.
 pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n)
-            if n.starts_with('/')
-                && !n.starts_with("//")
-                && !n.contains('\\')
-                && !n.starts_with("/login") =>
-        {
-            n.to_string()
-        }
-        _ => "/".to_string(),
+    const ORIGIN: &str = "http://concierge.invalid";
+    let home = || "/".to_string();
+    let Some(n) = next else {
+        return home();
+    };
+    if !n.starts_with('/')
+        || n.len() > 2_000
+        || n.chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    {
+        return home();
     }
+    let Ok(base) = url::Url::parse(ORIGIN) else {
+        return home();
+    };
+    let Ok(resolved) = base.join(n) else {
+        return home();
+    };
+    if resolved.origin() != base.origin() {
+        return home();
+    }
+    let path = &resolved[url::Position::BeforePath..];
+    if path.starts_with("//") || path.starts_with("/login") {
+        return home();
+    }
+    path.to_string()
 }
 
 /// Server functions answer 500 when their arguments cannot be read (a missing or malformed
@@ -279,4 +297,30 @@ pub async fn server_fn_bad_input(req: Request, next: Next) -> Response {
         parts.status = StatusCode::BAD_REQUEST;
     }
     Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        for (given, expected) in [
+            (Some("/clients?q=ada#top"), "/clients?q=ada#top"),
+            (Some("/campaigns/1/edit"), "/campaigns/1/edit"),
+            (None, "/"),
+            (Some("//evil.com"), "/"),
+            (Some("/\t/evil.com"), "/"),
+            (Some("/\n/evil.com"), "/"),
+            (Some("/\\evil.com"), "/"),
+            (Some("https://evil.com"), "/"),
+            (Some("/%2F/evil.com"), "/%2F/evil.com"),
+            (Some("/login?next=/x"), "/"),
+            (Some("/./login"), "/"),
+            (Some("/a/../../evil"), "/evil"),
+            (Some("javascript:alert(1)"), "/"),
+        ] {
+            assert_eq!(safe_next(given), expected, "{given:?}");
+        }
+    }
 }

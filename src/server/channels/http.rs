@@ -18,6 +18,9 @@ fn setting(s: &ChannelSettings, key: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The most of a provider's answer read.
+const MAX_ANSWER: usize = 64 * 1024;
+
 /// The first part of a response body, for an error message (never a whole page).
 fn snippet(body: &str) -> String {
     let trimmed: String = body.trim().chars().take(200).collect();
@@ -86,11 +89,14 @@ pub(super) fn error_chain(err: &dyn std::error::Error) -> String {
 async fn answer(
     res: Result<reqwest::Response, reqwest::Error>,
 ) -> Result<(reqwest::StatusCode, reqwest::header::HeaderMap, String), SendError> {
-    let res = res.map_err(request_failure)?;
+    let mut res = res.map_err(request_failure)?;
     let status = res.status();
     let headers = res.headers().clone();
-    let text = res.text().await.unwrap_or_default();
-    Ok((status, headers, text))
+    // Only the start of an answer is ever used (its status, an id, an error's first words).
+    let (body, _) = super::net::read_capped(&mut res, MAX_ANSWER)
+        .await
+        .unwrap_or_default();
+    Ok((status, headers, String::from_utf8_lossy(&body).into_owned()))
 }
 
 fn parse_url(channels: &Channels, raw: &str) -> Result<reqwest::Url, SendError> {

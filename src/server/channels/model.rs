@@ -100,18 +100,13 @@ async fn ask(
         .await
         .map_err(|e| format!("the model could not be reached: {}", error_chain(&e)))?;
     let status = res.status();
-    let mut body: Vec<u8> = Vec::new();
-    while let Some(chunk) = res
-        .chunk()
+    let (body, cut) = super::net::read_capped(&mut res, MAX_ANSWER)
         .await
-        .map_err(|e| format!("the model's answer broke off: {e}"))?
-    {
-        body.extend_from_slice(&chunk);
-        if body.len() > MAX_ANSWER {
-            return Err(format!(
-                "the model's answer is longer than {MAX_ANSWER} bytes"
-            ));
-        }
+        .map_err(|e| format!("the model's answer broke off: {e}"))?;
+    if cut && status.is_success() {
+        return Err(format!(
+            "the model's answer is longer than {MAX_ANSWER} bytes"
+        ));
     }
     if !status.is_success() {
         let text: String = String::from_utf8_lossy(&body)
