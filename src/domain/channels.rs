@@ -197,13 +197,23 @@ fn check_value(kind: FieldKind, value: &str) -> Result<(), String> {
     }
 }
 
+/// The settings that say where a channel's messages (and its secrets) go.
+const DESTINATION: &[&str] = &["url", "base_url", "host", "port"];
+
 /// Merges `updates` into `current` (blank secrets keep the stored one; a blank value clears
 /// it), checks every field, and names any key the channel does not take.
+///
+/// A stored secret only ever goes where it went before: when a setting of [`DESTINATION`]
+/// changes, each stored secret must be given again (else a hijacked admin session could send
+/// the stored token to a server of its choosing). Unencrypted transport — an `http://` address,
+/// SMTP without TLS — is refused unless `plain_allowed` (the operator allowed loopback: tests and
+/// local set-ups).
 pub fn apply(
     spec: &ChannelSpec,
     current: &ChannelSettings,
     updates: &BTreeMap<String, String>,
     enabled: Option<bool>,
+    plain_allowed: bool,
 ) -> Result<ChannelSettings, FieldErrors> {
     let mut errors = FieldErrors::new();
     let mut next = current.clone();
@@ -234,6 +244,34 @@ pub fn apply(
             }
             Some(_) => {
                 next.config.insert(key.clone(), value.to_string());
+            }
+        }
+    }
+    let moved = DESTINATION
+        .iter()
+        .any(|k| current.config.get(*k) != next.config.get(*k));
+    if moved {
+        for key in current.secrets.keys() {
+            if updates.get(key).is_none_or(|v| v.trim().is_empty()) {
+                errors.add(
+                    key,
+                    "enter it again: the address changed, and a stored secret only goes where it went before",
+                );
+            }
+        }
+    }
+    if !plain_allowed {
+        for f in spec.fields.iter().filter(|f| !f.secret) {
+            let plain = match (f.kind, next.config.get(f.key)) {
+                (FieldKind::Url, Some(v)) => v.starts_with("http://"),
+                (FieldKind::TlsMode, Some(v)) => v == "none",
+                _ => false,
+            };
+            if plain {
+                errors.add(
+                    f.key,
+                    "unencrypted transport is allowed only with CONCIERGE_ALLOW_LOOPBACK=1 (use https:// or TLS)",
+                );
             }
         }
     }
@@ -303,21 +341,65 @@ mod tests {
             enabled: true,
             ..Default::default()
         };
-        let err = apply(spec, &empty, &map(&[]), None).unwrap_err();
+        let err = apply(spec, &empty, &map(&[]), None, false).unwrap_err();
         assert!(err.get("url").is_some() && err.get("secret").is_some());
         let ok = apply(
             spec,
             &empty,
             &map(&[("url", "https://h.example/x"), ("secret", "whsec_abc")]),
             None,
+            false,
         )
         .unwrap();
         assert_eq!(ok.config.get("url").unwrap(), "https://h.example/x");
         assert!(!ok.config.contains_key("secret"));
         // A blank secret keeps the stored one.
-        let again = apply(spec, &ok, &map(&[("secret", "")]), Some(false)).unwrap();
+        let again = apply(spec, &ok, &map(&[("secret", "")]), Some(false), false).unwrap();
         assert_eq!(again.secrets.get("secret").unwrap(), "whsec_abc");
         assert!(!again.enabled);
+        // A new address needs the secret again.
+        let moved = apply(
+            spec,
+            &ok,
+            &map(&[("url", "https://elsewhere.example/x"), ("secret", "")]),
+            None,
+            false,
+        )
+        .unwrap_err();
+        assert!(moved.get("secret").unwrap().contains("enter it again"));
+        let moved = apply(
+            spec,
+            &ok,
+            &map(&[
+                ("url", "https://elsewhere.example/x"),
+                ("secret", "whsec_new"),
+            ]),
+            None,
+            false,
+        )
+        .unwrap();
+        assert_eq!(moved.secrets.get("secret").unwrap(), "whsec_new");
+    }
+
+    #[test]
+    fn unencrypted_transport_needs_loopback_allowed() {
+        let hook = spec("webhook").unwrap();
+        let plain = map(&[("url", "http://h.example/x"), ("secret", "whsec_abc")]);
+        let empty = ChannelSettings::default();
+        let err = apply(hook, &empty, &plain, None, false).unwrap_err();
+        assert!(err.get("url").unwrap().contains("unencrypted"));
+        assert!(apply(hook, &empty, &plain, None, true).is_ok());
+        let email = spec("email").unwrap();
+        let no_tls = map(&[
+            ("host", "smtp.example.com"),
+            ("from", "a@example.com"),
+            ("tls", "none"),
+        ]);
+        assert!(apply(email, &empty, &no_tls, None, false)
+            .unwrap_err()
+            .get("tls")
+            .is_some());
+        assert!(apply(email, &empty, &no_tls, None, true).is_ok());
     }
 
     #[test]
@@ -333,6 +415,7 @@ mod tests {
                 ("colour", "blue"),
             ]),
             None,
+            false,
         )
         .unwrap_err();
         assert!(err.get("colour").unwrap().contains("no setting 'colour'"));

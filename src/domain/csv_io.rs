@@ -136,6 +136,7 @@ pub fn parse_clients(text: &str) -> Result<Vec<ImportRow>, String> {
             );
         }
         for (cell, col) in record.iter().zip(&columns) {
+            let cell = restore(cell);
             let value = (!cell.is_empty()).then(|| cell.to_string());
             let input = &mut row.input;
             match col {
@@ -165,26 +166,55 @@ pub fn parse_clients(text: &str) -> Result<Vec<ImportRow>, String> {
     Ok(rows)
 }
 
-/// The directory as CSV, in [`COLUMNS`] order, readable back by [`parse_clients`].
+/// The characters that make a spreadsheet read a cell as a formula when it starts with one.
+const FORMULA_STARTS: &[char] = &['=', '+', '-', '@', '\t', '\r'];
+
+/// A text cell made safe to open in a spreadsheet (CSV injection): one that starts like a
+/// formula gets a leading `'`, which spreadsheets show as text and [`parse_clients`] takes off
+/// again.
+pub fn defuse(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(FORMULA_STARTS) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
+/// [`defuse`] undone: the cell as it was exported.
+fn restore(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(FORMULA_STARTS) => rest,
+        _ => cell,
+    }
+}
+
+/// The directory as CSV, in [`COLUMNS`] order, readable back by [`parse_clients`]. Every text
+/// cell is [`defuse`]d.
 pub fn export_clients(people: &[Person]) -> String {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let _ = writer.write_record(COLUMNS);
     for p in people {
         let birthday = p.birthday.map(|b| b.to_string()).unwrap_or_default();
-        let _ = writer.write_record([
-            p.full_name.as_str(),
-            p.preferred_name.as_deref().unwrap_or_default(),
-            p.person_type.as_str(),
-            p.email.as_deref().unwrap_or_default(),
-            p.phone.as_deref().unwrap_or_default(),
-            p.timezone.as_str(),
-            birthday.as_str(),
-            p.tags.join("; ").as_str(),
-            p.external_id.as_deref().unwrap_or_default(),
-            p.locale.as_deref().unwrap_or_default(),
-            if p.marketing_consent { "yes" } else { "no" },
-            p.notes.as_deref().unwrap_or_default(),
-        ]);
+        let tags = p.tags.join("; ");
+        let _ = writer.write_record(
+            [
+                p.full_name.as_str(),
+                p.preferred_name.as_deref().unwrap_or_default(),
+                p.person_type.as_str(),
+                p.email.as_deref().unwrap_or_default(),
+                p.phone.as_deref().unwrap_or_default(),
+                p.timezone.as_str(),
+                birthday.as_str(),
+                tags.as_str(),
+                p.external_id.as_deref().unwrap_or_default(),
+                p.locale.as_deref().unwrap_or_default(),
+                if p.marketing_consent { "yes" } else { "no" },
+                p.notes.as_deref().unwrap_or_default(),
+            ]
+            .map(defuse)
+            .iter()
+            .map(|c| c.as_bytes()),
+        );
     }
     String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default()
 }
@@ -192,6 +222,33 @@ pub fn export_clients(people: &[Person]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formulas_are_defused_and_come_back_as_they_were() {
+        assert_eq!(defuse("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(defuse("+44 20 7946 0000"), "'+44 20 7946 0000");
+        assert_eq!(defuse("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(defuse("-1"), "'-1");
+        assert_eq!(defuse("Ada"), "Ada");
+        assert_eq!(defuse("'quoted'"), "'quoted'");
+        let person: Person = serde_json::from_value(serde_json::json!({
+            "id": uuid::Uuid::nil(), "org_id": uuid::Uuid::nil(),
+            "full_name": "=cmd|' /C calc'!A0", "person_type": "client",
+            "phone": "+447700900123", "timezone": "UTC", "tags": [], "notes": "@risk",
+            "marketing_consent": false, "created_at": "2026-01-01T00:00:00Z",
+            "updated_at": "2026-01-01T00:00:00Z"
+        }))
+        .unwrap();
+        let csv = export_clients(&[person]);
+        assert!(csv.contains("'=cmd") && csv.contains("'+447700900123") && csv.contains("'@risk"));
+        let back = parse_clients(&csv).unwrap();
+        assert_eq!(
+            back[0].input.full_name.as_deref(),
+            Some("=cmd|' /C calc'!A0")
+        );
+        assert_eq!(back[0].input.phone.as_deref(), Some("+447700900123"));
+        assert_eq!(back[0].input.notes.as_deref(), Some("@risk"));
+    }
 
     #[test]
     fn headers_are_forgiven_and_rows_numbered() {

@@ -105,13 +105,10 @@ async fn export_clients(
         return (StatusCode::UNAUTHORIZED, "Sign in to export clients.").into_response();
     };
     let actor = crate::server::auth::Actor::Staff(user);
-    match crate::server::services::persons::all(&state, &actor).await {
-        Ok(people) => {
+    match crate::server::services::persons::export_csv(&state, &actor).await {
+        Ok(csv) => {
             let date = state.clock.now().format("%Y-%m-%d");
-            csv_attachment(
-                &format!("clients-{date}.csv"),
-                crate::domain::csv_io::export_clients(&people),
-            )
+            csv_attachment(&format!("clients-{date}.csv"), csv)
         }
         Err(err) => crate::server::rest::ApiError::from(err).into_response(),
     }
@@ -129,6 +126,8 @@ pub(crate) fn csv_attachment(filename: &str, body: String) -> Response {
                 axum::http::header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{filename}\""),
             ),
+            // Personal data: kept by no cache on the way.
+            (axum::http::header::CACHE_CONTROL, "no-store".to_string()),
         ],
         body,
     )
@@ -149,8 +148,8 @@ async fn campaign_results(
     let Ok(id) = uuid::Uuid::parse_str(&id) else {
         return (StatusCode::NOT_FOUND, "There is no such campaign.").into_response();
     };
-    match crate::server::services::campaigns::stats(&state, &actor, id).await {
-        Ok(stats) => csv_attachment(&format!("campaign-{id}-results.csv"), stats.csv()),
+    match crate::server::services::campaigns::stats_csv(&state, &actor, id).await {
+        Ok(csv) => csv_attachment(&format!("campaign-{id}-results.csv"), csv),
         Err(err) => crate::server::rest::ApiError::from(err).into_response(),
     }
 }

@@ -101,6 +101,7 @@ async fn csv_import_and_export(backend: Backend) {
         .to_str()
         .unwrap()
         .contains("clients-2026-03-14.csv"));
+    assert_eq!(res.headers()["cache-control"], "no-store");
     let csv = res.text().await.unwrap();
     let rows = concierge::domain::csv_io::parse_clients(&csv).unwrap();
     let names: Vec<_> = rows
@@ -122,6 +123,14 @@ async fn csv_import_and_export(backend: Backend) {
         .await
         .unwrap();
     assert!(!csv.contains("Someone Else"));
+    // Each export is in the audit log.
+    let audit = app
+        .get_with("/settings/audit", &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(audit.contains("export"), "the export is audited");
     let res = reqwest::get(app.url("/clients/export.csv")).await.unwrap();
     assert!(
         matches!(res.status().as_u16(), 401 | 303),

@@ -255,8 +255,8 @@ impl CampaignStats {
         for a in &self.arms {
             let lift = a.lift.as_ref();
             let _ = writer.write_record([
-                a.arm.clone(),
-                a.name.clone(),
+                crate::domain::csv_io::defuse(&a.arm).into_owned(),
+                crate::domain::csv_io::defuse(&a.name).into_owned(),
                 a.assigned.to_string(),
                 a.sent.to_string(),
                 a.delivered.to_string(),

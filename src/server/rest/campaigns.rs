@@ -114,10 +114,9 @@ async fn stats_csv(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = path_id(&id, "campaign")?;
-    let stats = campaigns::stats(&state, &actor, id).await?;
     Ok(crate::server::http::csv_attachment(
         &format!("campaign-{id}-results.csv"),
-        stats.csv(),
+        campaigns::stats_csv(&state, &actor, id).await?,
     ))
 }
 

@@ -66,7 +66,8 @@ async fn apply(
             enabled: true,
             ..Default::default()
         });
-    let next = spec::apply(spec, &current, updates, enabled)?;
+    let plain_allowed = state.channels.policy.allow_loopback;
+    let next = spec::apply(spec, &current, updates, enabled, plain_allowed)?;
     repo::save(&state.db, org_id, channel, &next, state.clock.now()).await?;
     Ok(view(channel, Some(&next)))
 }

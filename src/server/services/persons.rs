@@ -429,6 +429,22 @@ async fn close_matches(state: &AppState, actor: &Actor, q: &str) -> ServiceResul
 }
 
 /// Every live person of the organisation in directory order, for the CSV export.
+/// The directory as CSV (cells defused for spreadsheets); the export is audited.
+pub async fn export_csv(state: &AppState, actor: &Actor) -> ServiceResult<String> {
+    let people = all(state, actor).await?;
+    audit(
+        &state.db,
+        actor,
+        "export",
+        "clients",
+        None,
+        json!({ "rows": people.len() }),
+        state.clock.now(),
+    )
+    .await;
+    Ok(crate::domain::csv_io::export_clients(&people))
+}
+
 pub async fn all(state: &AppState, actor: &Actor) -> ServiceResult<Vec<Person>> {
     let f = filter(None, Narrowing::default());
     let mut out: Vec<Person> = Vec::new();
