@@ -351,10 +351,12 @@ pub fn explain(d: &Delivery, now: DateTime<Utc>) -> String {
             d.channel,
         ),
         DeliveryStatus::Cancelled => match d.suppression_reason.as_deref() {
-            Some(code) => format!(
-                "cancelled — {}",
-                suppression_words(code, d.channel).trim_start_matches("not sent — ")
-            ),
+            Some(code) => {
+                let words = suppression_words(code, d.channel);
+                // "not sent — rejected …", "skipped — the person was deleted": the why.
+                let why = words.split_once(" — ").map_or(words.as_str(), |(_, w)| w);
+                format!("cancelled — {why}")
+            }
             None => "cancelled — not sent".into(),
         },
         DeliveryStatus::AwaitingApproval => match d.approval_expires_at {

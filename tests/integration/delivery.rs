@@ -815,3 +815,30 @@ async fn utility_api_callbacks_and_inbound(backend: Backend) {
     app.finish().await;
 }
 both_backends!(utility_api_callbacks_and_inbound);
+
+async fn messages_queued_for_a_deleted_client_are_cancelled(backend: Backend) {
+    let app = crate::campaigns::quiet_app(backend).await;
+    let api = Api::setup(&app, "acme").await;
+    let p = person(
+        &api,
+        json!({ "full_name": "Alan Turing", "email": "alan@example.com", "timezone": "Europe/London" }),
+    )
+    .await;
+    let (status, d) = api
+        .post(
+            "/send-utility",
+            json!({ "person_id": p, "type": "appointment_reminder", "channel": "email",
+                    "data": { "time": "10am", "service": "fitting" } }),
+        )
+        .await;
+    assert_eq!(status, 202, "{d}");
+    assert_eq!(api.delete(&format!("/persons/{p}")).await, 204);
+    let (_, after) = api
+        .get(&format!("/deliveries/{}", d["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(after["status"], "cancelled", "{after}");
+    assert_eq!(after["suppression_reason"], "person_deleted");
+    assert_eq!(after["explanation"], "cancelled — the person was deleted");
+    app.finish().await;
+}
+both_backends!(messages_queued_for_a_deleted_client_are_cancelled);

@@ -132,6 +132,31 @@ pub async fn insert_many_in(
     Ok(written)
 }
 
+/// Cancels the messages still queued for a person who was deleted (`person_deleted`), each
+/// with its event, in one unit of work; one being sent finishes. How many.
+pub async fn cancel_for_person(
+    db: &Db,
+    org_id: Uuid,
+    person_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<usize, sqlx::Error> {
+    let sql = "UPDATE deliveries SET status = 'cancelled', suppression_reason = 'person_deleted', \
+               next_attempt_at = NULL, updated_at = $3 \
+               WHERE org_id = $1 AND person_id = $2 AND status IN ('pending', 'awaiting_approval') \
+               RETURNING id";
+    let mut tx = db.begin().await?;
+    let ids: Vec<Uuid> = on_tx!(&mut tx, conn => sqlx::query_scalar(sql)
+        .bind(org_id).bind(person_id).bind(at).fetch_all(&mut *conn).await)?;
+    for id in &ids {
+        on_tx!(&mut tx, conn => sqlx::query(EVENT_INSERT)
+            .bind(Uuid::now_v7()).bind(org_id).bind(id).bind("cancelled").bind("cancelled")
+            .bind(0_i32).bind("the person was deleted").bind(at)
+            .execute(&mut *conn).await.map(|_| ()))?;
+    }
+    tx.commit().await?;
+    Ok(ids.len())
+}
+
 /// A person's engagement messages that count against the caps: queued, held or being sent
 /// (whenever they will go), and those sent since `since`. (person, status, sent_at,
 /// created_at, id) for many people at once.

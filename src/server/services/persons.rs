@@ -227,6 +227,8 @@ pub async fn delete(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResult<
     }
     state.client_counts.forget(actor.org_id());
     db::engagement::forget(&state.db, actor.org_id(), id).await?;
+    // What was still to go to them does not go.
+    db::deliveries::cancel_for_person(&state.db, actor.org_id(), id, now).await?;
     audit(
         &state.db,
         actor,
