@@ -19,6 +19,7 @@ pub async fn setup_organisation(
     #[server(default)] admin_name: String,
     #[server(default)] admin_email: String,
     #[server(default)] password: String,
+    #[server(default)] setup_code: String,
 ) -> Result<FormOutcome, ServerFnError> {
     use crate::server::services::auth::{self, SetupInput, SignInRequest};
 
@@ -30,13 +31,17 @@ pub async fn setup_organisation(
         admin_name,
         admin_email,
         password,
+        setup_code,
     };
-    let created = auth::setup(&state, &input)
+    let parts = use_context::<axum::http::request::Parts>();
+    let local = parts
+        .as_ref()
+        .is_some_and(crate::server::auth::guard::from_this_machine);
+    let created = auth::setup(&state, &input, local)
         .await
         .map(|a| a.staff_id.to_string());
     let outcome = super::ssr::form_result(created)?;
     if let FormOutcome::Saved(_) = outcome {
-        let parts = use_context::<axum::http::request::Parts>();
         let extension = |parts: &axum::http::request::Parts| {
             let addr = parts
                 .extensions

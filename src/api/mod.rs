@@ -105,6 +105,13 @@ pub(crate) mod ssr {
                 StatusCode::TOO_MANY_REQUESTS,
                 format!("Too many attempts; try again in {retry_after} s."),
             ),
+            ServiceError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "the database is unavailable");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The database cannot be reached just now; try again in a moment.".to_string(),
+                )
+            }
             ServiceError::Internal(cause) => {
                 tracing::error!(error = ?cause, "server function failed");
                 (

@@ -67,6 +67,8 @@ pub fn SetupPage() -> impl IntoView {
                     <Field label="Password" name="password" kind="password" errors required=true autocomplete="new-password"
                         hint="At least 12 characters."/>
                 </fieldset>
+                <Field label="Setup code" name="setup_code" errors autocomplete="off"
+                    hint="Not needed on the server itself. From anywhere else: the code Concierge printed in its log when it started."/>
                 <button type="submit" class="primary" disabled=move || setup.pending().get()>"Create organisation"</button>
             </ActionForm>
         </main>

@@ -151,8 +151,12 @@ enum ApiKeyCommand {
         #[arg(long)]
         org: String,
     },
-    /// Revoke a key by its id.
-    Revoke { id: uuid::Uuid },
+    /// Revoke one of an organisation's keys by its id.
+    Revoke {
+        #[arg(long)]
+        org: String,
+        id: uuid::Uuid,
+    },
 }
 
 fn explain(err: ServiceError) -> anyhow::Error {
@@ -320,12 +324,12 @@ pub async fn run() -> anyhow::Result<()> {
                         );
                     }
                 }
-                ApiKeyCommand::Revoke { id } => {
-                    services::api_keys::revoke(&state, id)
+                ApiKeyCommand::Revoke { org, id } => {
+                    services::api_keys::revoke(&state, &org, id)
                         .await
                         .map_err(|e| match e {
                             ServiceError::NotFound => {
-                                anyhow::anyhow!("there is no active API key {id}")
+                                anyhow::anyhow!("{org} has no active API key {id}")
                             }
                             other => explain(other),
                         })?;

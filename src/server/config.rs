@@ -15,8 +15,11 @@ pub struct Config {
     pub site_root: PathBuf,
     pub session_idle_minutes: i64,
     pub session_absolute_hours: i64,
-    /// Read the client address from `X-Forwarded-For` (only behind a trusted proxy).
-    pub trust_proxy: bool,
+    /// How many reverse proxies in front of the server append to `X-Forwarded-For`
+    /// (`CONCIERGE_TRUST_PROXY`: a number, or `true` for one). The client address is the entry
+    /// that many from the right: those to its left were written by the client and prove
+    /// nothing. 0 (the default): the header is ignored.
+    pub trusted_proxies: usize,
     pub log_json: bool,
     /// Whether `serve` also runs the background worker (`CONCIERGE_WORKER=0` turns it off, for
     /// web-only processes when workers run apart).
@@ -26,6 +29,9 @@ pub struct Config {
     /// How often the worker runs engagement for every organisation
     /// (`ENGAGEMENT_INTERVAL_MINUTES`, default 60; 0 turns the scheduled run off).
     pub engagement_every: std::time::Duration,
+    /// How long a request may take before it is answered 503 (`REQUEST_TIMEOUT_SECONDS`,
+    /// default 30): a database that has gone away makes a request wait, never hang.
+    pub request_timeout: std::time::Duration,
     pub delivery: DeliveryConfig,
 }
 
@@ -83,11 +89,12 @@ impl Default for Config {
             site_root: PathBuf::from("target/site"),
             session_idle_minutes: 120,
             session_absolute_hours: 12,
-            trust_proxy: false,
+            trusted_proxies: 0,
             log_json: false,
             run_worker: true,
             metrics_token: None,
             engagement_every: std::time::Duration::from_secs(3600),
+            request_timeout: std::time::Duration::from_secs(30),
             delivery: DeliveryConfig::default(),
         }
     }
@@ -99,6 +106,21 @@ fn var(name: &str) -> Option<String> {
 
 fn flag(name: &str) -> bool {
     var(name).is_some_and(|v| matches!(v.trim(), "1" | "true" | "yes" | "on"))
+}
+
+/// `CONCIERGE_TRUST_PROXY`: unset or off is 0, on is 1, a number is that many proxies.
+fn proxy_hops(value: Option<String>) -> anyhow::Result<usize> {
+    let Some(v) = value else { return Ok(0) };
+    match v.trim() {
+        "" | "0" | "false" | "no" | "off" => Ok(0),
+        "true" | "yes" | "on" => Ok(1),
+        n => match n.parse::<usize>() {
+            Ok(n) if n <= 10 => Ok(n),
+            _ => anyhow::bail!(
+                "CONCIERGE_TRUST_PROXY must be the number of trusted proxies (0 to 10) or true, not '{v}'"
+            ),
+        },
+    }
 }
 
 fn number(name: &str, default: i64) -> anyhow::Result<i64> {
@@ -129,7 +151,7 @@ impl Config {
                 .unwrap_or(d.site_root),
             session_idle_minutes: number("SESSION_IDLE_MINUTES", d.session_idle_minutes)?,
             session_absolute_hours: number("SESSION_ABSOLUTE_HOURS", d.session_absolute_hours)?,
-            trust_proxy: flag("CONCIERGE_TRUST_PROXY"),
+            trusted_proxies: proxy_hops(var("CONCIERGE_TRUST_PROXY"))?,
             log_json: var("LOG_FORMAT").is_some_and(|v| v == "json"),
             run_worker: var("CONCIERGE_WORKER")
                 .is_none_or(|v| !matches!(v.trim(), "0" | "false" | "no" | "off")),
@@ -143,6 +165,9 @@ impl Config {
                     ),
                 },
             },
+            request_timeout: std::time::Duration::from_secs(
+                number("REQUEST_TIMEOUT_SECONDS", d.request_timeout.as_secs() as i64)? as u64,
+            ),
             delivery: DeliveryConfig::from_env()?,
         })
     }

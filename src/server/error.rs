@@ -20,15 +20,41 @@ pub enum ServiceError {
     Forbidden(String),
     #[error("too many attempts; try again in {retry_after} seconds")]
     TooManyRequests { retry_after: u64 },
+    /// The database cannot be reached just now (its connection failed, or none could be had
+    /// in time): worth trying again shortly, and not a fault of the request.
+    #[error("the service is unavailable just now")]
+    Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
 
 impl From<sqlx::Error> for ServiceError {
     fn from(err: sqlx::Error) -> Self {
-        Self::Internal(err.into())
+        if is_unreachable(&err) {
+            Self::Unavailable(err.into())
+        } else {
+            Self::Internal(err.into())
+        }
     }
 }
+
+/// Whether `err` says the database could not be reached, rather than that a statement failed.
+/// A protocol error is counted as such: a connection that closes as it is being opened shows
+/// as one ("unexpected response from SSLRequest").
+pub fn is_unreachable(err: &sqlx::Error) -> bool {
+    matches!(
+        err,
+        sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+    )
+}
+
+/// Seconds a caller is asked to wait before trying again while the database is away.
+pub const UNAVAILABLE_RETRY_SECONDS: u64 = 5;
 
 impl From<tower_sessions::session::Error> for ServiceError {
     fn from(err: tower_sessions::session::Error) -> Self {

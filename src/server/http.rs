@@ -77,10 +77,46 @@ pub fn build_router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), guard::origin_guard))
         .layer(from_fn(guard::security_headers))
         .layer(from_fn(guard::correlation))
+        .layer(from_fn_with_state(state.clone(), deadline))
         .layer(from_fn_with_state(state.clone(), super::metrics::track))
         // Outermost: gzip for pages, JSON and any asset not yet compressed.
         .layer(compression())
         .with_state(state)
+}
+
+/// Answers 503 a request that takes longer than `REQUEST_TIMEOUT_SECONDS` (the handler is
+/// dropped, which rolls back any unit of work it had begun): problem+json on the API, a short
+/// page elsewhere, with `Retry-After`.
+async fn deadline(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    match tokio::time::timeout(state.config.request_timeout, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => {
+            tracing::warn!(
+                seconds = state.config.request_timeout.as_secs_f64(),
+                "a request took too long and was answered 503"
+            );
+            let detail = "the request took too long; try again shortly";
+            let mut res = if api {
+                super::rest::ApiError::new(StatusCode::SERVICE_UNAVAILABLE, detail).into_response()
+            } else {
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Html("<!doctype html><title>Try again shortly</title><p>Concierge could not answer in time. Try again in a moment.</p>"),
+                )
+                    .into_response()
+            };
+            res.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(super::error::UNAVAILABLE_RETRY_SECONDS),
+            );
+            res
+        }
+    }
 }
 
 /// Compression of every response made per request: gzip at level 4. Not brotli: its encoder
@@ -309,6 +345,15 @@ pub async fn spawn(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     let options = leptos_options(&config, &assets);
     let mut state = AppState::new(db, clock, config, options);
     state.assets = Arc::new(assets);
+    if !state.is_configured().await? {
+        let code = auth_service::setup_code(&state)
+            .await
+            .map_err(|e| anyhow::anyhow!("could not make the setup code: {e}"))?;
+        tracing::warn!(
+            setup_code = %code,
+            "Concierge is not set up yet: open /setup in a browser (from anywhere but this machine, enter the setup code {code})"
+        );
+    }
     let app = build_router(state.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let worker = state

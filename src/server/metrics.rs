@@ -149,7 +149,6 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     res
 }
 
-/// `GET /metrics` (behind `METRICS_TOKEN` when one is configured).
 /// `GET /metrics`. With `METRICS_TOKEN` set it answers `Authorization: Bearer <token>` from
 /// anywhere; without, only a scraper on this machine: a loopback peer whose request no proxy
 /// forwarded (a reverse proxy on the same host would otherwise carry the world's requests
@@ -159,9 +158,6 @@ pub async fn render(
     request: axum::http::request::Parts,
 ) -> Response {
     let headers = &request.headers;
-    let peer = request
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
     if let Some(token) = &state.config.metrics_token {
         let given = headers
             .get(axum::http::header::AUTHORIZATION)
@@ -175,11 +171,7 @@ pub async fn render(
                 .into_response();
         }
     } else {
-        let local = peer.is_some_and(|p| p.0.ip().is_loopback());
-        let forwarded = ["forwarded", "x-forwarded-for", "x-real-ip"]
-            .iter()
-            .any(|h| headers.contains_key(*h));
-        if !local || forwarded {
+        if !crate::server::auth::guard::from_this_machine(&request) {
             return (
                 axum::http::StatusCode::FORBIDDEN,
                 "metrics answer only on this machine's loopback unless METRICS_TOKEN is set",

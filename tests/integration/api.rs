@@ -177,6 +177,38 @@ async fn validation_errors_name_the_field(backend: Backend) {
         res.headers().get("content-type").unwrap(),
         "application/problem+json"
     );
+    // A body past the limit is a 413, whether it says its length or not.
+    let notes = "x".repeat(concierge::server::rest::BODY_LIMIT + 1);
+    let (status, value, headers) = api
+        .send(
+            reqwest::Method::POST,
+            "/persons",
+            Some(json!({ "full_name": "Big", "notes": notes })),
+        )
+        .await;
+    assert_eq!(status, 413, "{value}");
+    assert_eq!(headers["content-type"], "application/problem+json");
+    assert_eq!(value["status"], 413);
+    let chunks = futures::stream::iter(
+        [
+            "{\"full_name\": \"Big\", \"notes\": \"".to_string(),
+            notes,
+            "\"}".into(),
+        ]
+        .map(Ok::<_, std::io::Error>),
+    );
+    let res = app
+        .client
+        .post(app.url("/api/v1/persons"))
+        .bearer_auth(&api.key)
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    let (_, list) = api.get("/persons").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 0);
     app.finish().await;
 }
 both_backends!(validation_errors_name_the_field);
@@ -286,7 +318,7 @@ async fn api_keys_authenticate(backend: Backend) {
     let keys = concierge::server::services::api_keys::list(app.state(), "acme")
         .await
         .unwrap();
-    concierge::server::services::api_keys::revoke(app.state(), keys[0].id)
+    concierge::server::services::api_keys::revoke(app.state(), "acme", keys[0].id)
         .await
         .unwrap();
     assert_eq!(api.get("/persons").await.0, 401);

@@ -90,6 +90,57 @@ async fn first_run_setup(backend: Backend) {
 }
 both_backends!(first_run_setup);
 
+/// From anywhere but this machine, setup needs the code printed in the log; setups sent all at
+/// once make exactly one organisation.
+async fn setup_needs_its_code_and_happens_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let setup = |slug: String, code: &'static str, forwarded: bool| {
+        let mut req = app
+            .client
+            .post(app.url("/srv/auth/setup_organisation"))
+            .header("accept", "application/json");
+        if forwarded {
+            req = req.header("x-forwarded-for", "203.0.113.9");
+        }
+        req.form(&[
+            ("org_name", "Acme Concierge"),
+            ("org_slug", slug.as_str()),
+            ("timezone", "Europe/London"),
+            ("admin_name", "Ada Admin"),
+            ("admin_email", &format!("ada@{slug}.test")),
+            ("password", PASSWORD),
+            ("setup_code", code),
+        ])
+        .send()
+    };
+    let orgs = || async {
+        concierge::on_db!(&app.state().db, pool => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM organisations").fetch_one(pool).await).unwrap()
+    };
+    for code in ["", "WRONG-CODE0"] {
+        let res = setup("acme".into(), code, true).await.unwrap();
+        assert!(session_cookie(res.headers()).is_none());
+        let body = res.text().await.unwrap();
+        assert!(body.contains("\"setup_code\""), "{body}");
+    }
+    assert_eq!(orgs().await, 0);
+    let code = concierge::server::services::auth::setup_code(app.state())
+        .await
+        .unwrap();
+    let code: &'static str = Box::leak(code.to_lowercase().into_boxed_str());
+
+    let answers =
+        futures::future::join_all((0..8).map(|n| setup(format!("org-{n}"), code, n % 2 == 0)))
+            .await;
+    let signed_in = answers
+        .iter()
+        .filter(|r| session_cookie(r.as_ref().unwrap().headers()).is_some())
+        .count();
+    assert_eq!(signed_in, 1, "one setup succeeds");
+    assert_eq!(orgs().await, 1, "one organisation");
+    app.finish().await;
+}
+both_backends!(setup_needs_its_code_and_happens_once);
+
 async fn sign_in_success_and_failure(backend: Backend) {
     let app = spawn_app(backend).await;
     app.create_admin("acme", "ada@acme.test").await;
@@ -190,7 +241,7 @@ async fn secure_cookie_behind_https(backend: Backend) {
 both_backends!(secure_cookie_behind_https);
 
 async fn throttling(backend: Backend) {
-    let app = spawn_app_with(backend, |c| c.trust_proxy = true).await;
+    let app = spawn_app_with(backend, |c| c.trusted_proxies = 1).await;
     app.create_admin("acme", "ada@acme.test").await;
     let attempt = |password: &'static str, from: &'static str| {
         app.client
@@ -220,6 +271,12 @@ async fn throttling(backend: Backend) {
         .parse()
         .unwrap();
     assert!((1..=30).contains(&retry), "retry-after {retry}");
+    // Behind one trusted proxy, only the entry it wrote counts: an address the client puts
+    // before it changes nothing.
+    let res = attempt(PASSWORD, "198.51.100.7, 203.0.113.9")
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
 
     // The real user, elsewhere, is not locked out.
     let res = attempt(PASSWORD, "198.51.100.7").await.unwrap();
@@ -238,6 +295,53 @@ async fn throttling(backend: Backend) {
     app.finish().await;
 }
 both_backends!(throttling);
+
+/// Guesses sent all at once: each is counted before its password is checked, so no more than
+/// the allowance are checked, and the hashing they cause runs a few at a time however many
+/// arrive together.
+async fn guesses_at_once(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.trusted_proxies = 1).await;
+    app.create_admin("acme", "ada@acme.test").await;
+    let attempt = |email: String, from: String| {
+        app.client
+            .post(app.url("/login"))
+            .header("x-forwarded-for", from)
+            .form(&[("email", email.as_str()), ("password", "wrong password!!")])
+            .send()
+    };
+    let statuses = futures::future::join_all(
+        (0..30).map(|_| attempt("ada@acme.test".into(), "203.0.113.9".into())),
+    )
+    .await;
+    let checked = statuses
+        .iter()
+        .filter(|r| r.as_ref().unwrap().status() == 303)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|r| r.as_ref().unwrap().status() == 429)
+        .count();
+    assert_eq!(
+        (checked, refused),
+        (5, 25),
+        "five checked, the rest refused"
+    );
+
+    // Forty attempts on as many accounts from as many addresses are all checked, a few at a
+    // time.
+    let statuses = futures::future::join_all(
+        (0..40).map(|n| attempt(format!("nobody{n}@acme.test"), format!("198.51.100.{n}"))),
+    )
+    .await;
+    assert!(statuses.iter().all(|r| r.as_ref().unwrap().status() == 303));
+    let most = concierge::server::auth::password::most_at_once();
+    assert!(
+        (1..=concierge::server::auth::password::at_once()).contains(&most),
+        "{most} hashes ran at once"
+    );
+    app.finish().await;
+}
+both_backends!(guesses_at_once);
 
 async fn session_rotation_and_expiry(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -613,7 +717,7 @@ both_backends!(headers_on_every_response);
 /// lock the account on both, a session made by one is valid on the other, and periodic work
 /// leased by one is not done again by the other in the same interval.
 async fn web_processes_share_throttling_sessions_and_leases(backend: Backend) {
-    let app = spawn_app_with(backend, |c| c.trust_proxy = true).await;
+    let app = spawn_app_with(backend, |c| c.trusted_proxies = 1).await;
     app.create_admin("acme", "ada@acme.test").await;
     let mut config = (*app.state().config).clone();
     config.addr = "127.0.0.1:0".parse().unwrap();

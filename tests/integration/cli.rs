@@ -135,10 +135,27 @@ async fn admin_and_api_keys_from_the_command_line() {
         "sarah.chen@example.com"
     );
     assert_eq!(dashboard["active_projects"][0]["completion_percentage"], 50);
-    let (ok, out, _) = concierge(&db, &["api-key", "revoke", &id]);
+    // A key is revoked within its organisation: another's id is not found there.
+    let (ok, _, err) = concierge(
+        &db,
+        &[
+            "create-admin",
+            "--org",
+            "globex",
+            "--email",
+            "hank@globex.test",
+            "--password",
+            "long enough password",
+        ],
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = concierge(&db, &["api-key", "revoke", "--org", "globex", &id]);
+    assert!(!ok && err.contains("no active API key"), "{err}");
+    assert_eq!(list(key.clone()).await, 200);
+    let (ok, out, _) = concierge(&db, &["api-key", "revoke", "--org", "acme", &id]);
     assert!(ok && out.contains("Revoked"), "{out}");
     assert_eq!(list(key.clone()).await, 401);
-    let (ok, _, err) = concierge(&db, &["api-key", "revoke", &id]);
+    let (ok, _, err) = concierge(&db, &["api-key", "revoke", "--org", "acme", &id]);
     assert!(!ok && err.contains("no active API key"), "{err}");
     app.finish().await;
 }

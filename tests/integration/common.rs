@@ -66,7 +66,7 @@ pub struct TestApp {
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
-async fn fresh_postgres() -> (String, (String, String)) {
+pub async fn fresh_postgres() -> (String, (String, String)) {
     let admin_url = postgres_url().expect("TEST_POSTGRES_URL");
     let name = format!("concierge_test_{}", uuid::Uuid::new_v4().simple());
     let pool = sqlx::PgPool::connect(&admin_url)

@@ -211,3 +211,84 @@ async fn database_cut(total: usize, cut_after: usize) {
     let _ = worker.kill();
     app.finish().await;
 }
+
+#[tokio::test]
+async fn pages_and_api_while_the_database_is_away() {
+    if postgres_url().is_none() {
+        eprintln!("TEST_POSTGRES_URL is not set: the PostgreSQL outage test cannot run here");
+        return;
+    }
+    tokio::time::timeout(TEST_LIMIT, database_away())
+        .await
+        .expect("the test did not finish in time");
+}
+
+/// PostgreSQL goes away for a while in the middle of page and API traffic: every request
+/// answers 503 quickly (problem+json on the API, with `Retry-After`), `/health` says so, and
+/// afterwards everything works again without a restart.
+async fn database_away() {
+    let proxy = CutProxy::start(target(&postgres_url().unwrap())).await;
+    let port = proxy.port;
+    let app = spawn_app_with(Backend::Postgres, |c| {
+        c.database_url = through(&c.database_url, port);
+        c.request_timeout = Duration::from_secs(8);
+    })
+    .await;
+    let api = Api::setup(&app, "acme").await;
+    let session = app.session("admin@acme.test").await;
+    let p = person(&api, json!({ "full_name": "Ada Lovelace" })).await;
+    let client_page = format!("/clients/{p}");
+    assert_eq!(app.get_with(&client_page, &session).await.status(), 200);
+
+    proxy.cut();
+    let away = std::time::Instant::now();
+    while away.elapsed() < Duration::from_secs(12) {
+        let started = std::time::Instant::now();
+        let (status, body, headers) = api
+            .send(reqwest::Method::GET, &format!("/persons/{p}"), None)
+            .await;
+        assert_eq!(status, 503, "{body}");
+        assert_eq!(
+            headers["content-type"], "application/problem+json",
+            "{body}"
+        );
+        assert!(headers.contains_key("retry-after"));
+        assert_eq!(body["status"], 503, "{body}");
+        let (status, body) = api
+            .post(
+                "/persons",
+                json!({ "full_name": "Written During The Outage" }),
+            )
+            .await;
+        assert_eq!(status, 503, "{body}");
+        let page = app.get_with(&client_page, &session).await;
+        assert_eq!(page.status(), 503);
+        let health = app.client.get(app.url("/health")).send().await.unwrap();
+        assert_eq!(health.status(), 503);
+        let health: serde_json::Value = health.json().await.unwrap();
+        assert_eq!(health["status"], "unavailable");
+        assert!(
+            started.elapsed() < Duration::from_secs(25),
+            "four requests answered in {:?}",
+            started.elapsed()
+        );
+    }
+    proxy.restore();
+
+    // Back without a restart: the same requests succeed, and nothing was half-written.
+    let mut back = false;
+    for _ in 0..100 {
+        if api.get(&format!("/persons/{p}")).await.0 == 200 {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(back, "the API answers again");
+    assert_eq!(app.get_with(&client_page, &session).await.status(), 200);
+    let health = app.client.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let (_, list) = api.get("/persons?q=outage").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 0, "{list}");
+    app.finish().await;
+}

@@ -4,6 +4,7 @@
 
 mod activity;
 mod api;
+mod atomic;
 mod auth;
 mod calendar;
 mod campaigns;
@@ -20,6 +21,7 @@ mod fakes;
 mod faults;
 mod generation;
 mod import;
+mod migrations;
 mod openapi;
 mod pages;
 mod paging;

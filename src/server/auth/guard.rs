@@ -92,19 +92,44 @@ pub async fn security_headers(mut req: Request, next: Next) -> Response {
     res
 }
 
+/// The client address for throttling and the session record: behind `hops` trusted proxies,
+/// the entry of `X-Forwarded-For` (all its headers, in order) that the outermost of them
+/// wrote, counting from the right; entries further left are the client's own claims. A
+/// header with fewer entries than that gives its leftmost.
+pub fn forwarded_client(headers: &HeaderMap, hops: usize) -> Option<String> {
+    if hops == 0 {
+        return None;
+    }
+    let entries: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .collect();
+    let at = entries.len().saturating_sub(hops);
+    entries.get(at).map(|e| e.to_string())
+}
+
+/// Whether a request comes from this machine: a loopback peer, and no proxy forwarded it (a
+/// reverse proxy on the same host would otherwise carry the world's requests in from
+/// loopback).
+pub fn from_this_machine(parts: &axum::http::request::Parts) -> bool {
+    let local = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .is_some_and(|p| p.0.ip().is_loopback());
+    let forwarded = ["forwarded", "x-forwarded-for", "x-real-ip"]
+        .iter()
+        .any(|h| parts.headers.contains_key(*h));
+    local && !forwarded
+}
+
 /// The client address for throttling and the session record.
 pub fn client_addr(state: &AppState, req: &Request) -> String {
-    if state.config.trust_proxy {
-        if let Some(first) = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-        {
-            return first.to_string();
-        }
+    if let Some(client) = forwarded_client(req.headers(), state.config.trusted_proxies) {
+        return client;
     }
     req.extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -301,7 +326,26 @@ pub async fn server_fn_bad_input(req: Request, next: Next) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::safe_next;
+    use super::{forwarded_client, safe_next};
+    use axum::http::{HeaderMap, HeaderValue};
+
+    #[test]
+    fn only_the_trusted_proxies_entries_count() {
+        let mut headers = HeaderMap::new();
+        // The client claims 192.0.2.66; the first proxy saw 203.0.113.9, the second the first.
+        headers.append(
+            "x-forwarded-for",
+            HeaderValue::from_static("192.0.2.66, 203.0.113.9"),
+        );
+        headers.append("x-forwarded-for", HeaderValue::from_static("10.0.0.2"));
+        let at = |hops| forwarded_client(&headers, hops);
+        assert_eq!(at(0), None);
+        assert_eq!(at(1).as_deref(), Some("10.0.0.2"));
+        assert_eq!(at(2).as_deref(), Some("203.0.113.9"));
+        assert_eq!(at(3).as_deref(), Some("192.0.2.66"));
+        assert_eq!(at(9).as_deref(), Some("192.0.2.66"));
+        assert_eq!(forwarded_client(&HeaderMap::new(), 1), None);
+    }
 
     #[test]
     fn next_stays_on_this_site() {

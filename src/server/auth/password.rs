@@ -4,7 +4,9 @@ use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
 use argon2::{Algorithm, Argon2, Params, Version};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use tokio::sync::Semaphore;
 
 pub const MIN_LENGTH: usize = 12;
 pub const MAX_LENGTH: usize = 1024;
@@ -26,9 +28,45 @@ pub fn check_policy(password: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// How many hashes run at once: one per core. Each takes 19 MiB for its moment, so 500
+/// sign-in attempts at once wait their turn (cheaply, as futures) instead of taking 500
+/// blocking threads and 9.5 GiB.
+pub fn at_once() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+static MOST_RUNNING: AtomicUsize = AtomicUsize::new(0);
+
+/// The most hashes this process has run at the same moment (for tests and benchmarks).
+pub fn most_at_once() -> usize {
+    MOST_RUNNING.load(Ordering::Relaxed)
+}
+
+/// Runs `work` (a hash) on a blocking thread once one of [`at_once`] turns is free. The turn
+/// goes with the work, so a request that gives up waiting does not free it early.
+async fn run<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
+    static TURNS: OnceLock<Arc<Semaphore>> = OnceLock::new();
+    let turn = TURNS
+        .get_or_init(|| Arc::new(Semaphore::new(at_once())))
+        .clone()
+        .acquire_owned()
+        .await?;
+    let done = tokio::task::spawn_blocking(move || {
+        let running = RUNNING.fetch_add(1, Ordering::Relaxed) + 1;
+        MOST_RUNNING.fetch_max(running, Ordering::Relaxed);
+        let out = work();
+        RUNNING.fetch_sub(1, Ordering::Relaxed);
+        drop(turn);
+        out
+    })
+    .await;
+    Ok(done?)
+}
+
 /// Hashes on a blocking thread: Argon2 is deliberately slow.
 pub async fn hash(password: String) -> anyhow::Result<String> {
-    tokio::task::spawn_blocking(move || {
+    run(move || {
         let salt = SaltString::generate(&mut OsRng);
         hasher()
             .hash_password(password.as_bytes(), &salt)
@@ -54,7 +92,7 @@ fn decoy() -> &'static str {
 /// Verifies `password` against `hash` (or the decoy when there is no account).
 pub async fn verify(password: String, hash: Option<String>) -> bool {
     let real = hash.is_some();
-    let result = tokio::task::spawn_blocking(move || {
+    let result = run(move || {
         let stored = hash.unwrap_or_else(|| decoy().to_string());
         PasswordHash::new(&stored)
             .map(|parsed| {

@@ -8,7 +8,9 @@
 //!   on purpose: an attacker who spreads guesses over many addresses can slow the real user
 //!   down for a minute at a time, but never lock them out for long.
 //!
-//! A successful sign-in clears the account's counters. The counters live in the database
+//! An attempt is counted as a failure before its password is checked, one attempt at a time,
+//! so that guesses sent all at once cannot each be checked before any of them is counted; a
+//! successful sign-in then takes its count back and clears the account's counters. The counters live in the database
 //! (`db::throttle`), so every web process counts the same failures and a restart forgets
 //! nothing; they are keyed by a hash, so the table holds no e-mail address or IP address.
 //! Housekeeping removes counters whose window and lock are both over.
@@ -71,39 +73,45 @@ fn keys(account: &str, address: &str) -> [(String, &'static Rule); 3] {
     ]
 }
 
-/// Seconds to wait before this account may try again from this address, if it must wait.
-pub async fn check(
+/// Counts an attempt as failed on all three counters before its password is checked, and
+/// locks those that reach their allowance: `None` when the password may be checked, or the
+/// seconds to wait while a lock holds (the attempt is then not counted). Attempts on one
+/// account and address are counted one after another (see [`db::count_failure`]), so of
+/// guesses sent all at once no more than the allowance are checked.
+pub async fn count_attempt(
     db: &Db,
     account: &str,
     address: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<u64>, sqlx::Error> {
-    let keys = keys(account, address).map(|(key, _)| key);
-    let until = db::locked_until(db, &keys, now).await?;
-    Ok(until.map(|until| (until - now).num_seconds().max(1) as u64))
-}
-
-/// Counts a failed attempt on all three counters, locking those past their allowance.
-pub async fn record_failure(
-    db: &Db,
-    account: &str,
-    address: &str,
-    now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
     let window_start_after = now - Duration::minutes(WINDOW_MINUTES);
+    let mut tx = db.begin().await?;
+    let mut counted = Vec::with_capacity(3);
+    let mut locked: Option<DateTime<Utc>> = None;
     for (key, rule) in keys(account, address) {
-        let failures = db::count_failure(db, &key, now, window_start_after).await?;
+        let (failures, until) = db::count_failure(&mut tx, &key, now, window_start_after).await?;
+        locked = locked.max(until.filter(|u| *u > now));
+        counted.push((key, rule, failures));
+    }
+    if let Some(until) = locked {
+        // Dropped uncommitted: a refused attempt is not counted.
+        return Ok(Some((until - now).num_seconds().max(1) as u64));
+    }
+    for (key, rule, failures) in counted {
         if let Some(seconds) = rule.lock_seconds(failures) {
-            db::lock(db, &key, now + Duration::seconds(seconds)).await?;
+            db::lock(&mut tx, &key, now + Duration::seconds(seconds)).await?;
         }
     }
-    Ok(())
+    tx.commit().await?;
+    Ok(None)
 }
 
-/// Forgets the account's failures after it signs in.
+/// The attempt signed in: the account's failures are forgotten, and the address's counter
+/// takes back the one [`count_attempt`] counted.
 pub async fn record_success(db: &Db, account: &str, address: &str) -> Result<(), sqlx::Error> {
-    let [pair, _, acct] = keys(account, address);
-    db::forget(db, &[pair.0, acct.0]).await
+    let [pair, addr, acct] = keys(account, address);
+    db::forget(db, &[pair.0, acct.0]).await?;
+    db::uncount(db, &addr.0, addr.1.free_failures).await
 }
 
 /// Removes counters whose window and lock are both over (housekeeping).

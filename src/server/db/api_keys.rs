@@ -44,18 +44,19 @@ pub async fn by_hash(db: &Db, key_hash: &str) -> Result<Option<ApiKey>, sqlx::Er
     on_db!(db, pool => sqlx::query_as::<_, ApiKey>(&sql).bind(key_hash).fetch_optional(pool).await)
 }
 
-pub async fn touch(db: &Db, id: Uuid, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    let sql = "UPDATE api_keys SET last_used_at = $2 WHERE id = $1";
-    on_db!(db, pool => sqlx::query(sql).bind(id).bind(at).execute(pool).await.map(|_| ()))
+pub async fn touch(db: &Db, org_id: Uuid, id: Uuid, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    let sql = "UPDATE api_keys SET last_used_at = $3 WHERE org_id = $1 AND id = $2";
+    on_db!(db, pool => sqlx::query(sql).bind(org_id).bind(id).bind(at).execute(pool).await.map(|_| ()))
 }
 
-/// Revokes a key; `org_id` narrows it to one organisation when the caller belongs to one.
+/// Revokes one of the organisation's live keys; false when it has no such key.
 pub async fn revoke(
     db: &Db,
+    org_id: Uuid,
     id: Uuid,
-    org_id: Option<Uuid>,
     at: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
-    let sql = "UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL AND ($3 IS NULL OR org_id = $3)";
-    on_db!(db, pool => sqlx::query(sql).bind(id).bind(at).bind(org_id).execute(pool).await.map(|r| r.rows_affected() > 0))
+    let sql =
+        "UPDATE api_keys SET revoked_at = $3 WHERE org_id = $1 AND id = $2 AND revoked_at IS NULL";
+    on_db!(db, pool => sqlx::query(sql).bind(org_id).bind(id).bind(at).execute(pool).await.map(|r| r.rows_affected() > 0))
 }

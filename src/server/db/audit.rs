@@ -1,8 +1,8 @@
 //! The audit log: who did what to which record, when.
 
-use super::Db;
+use super::{Conn, Db};
 use crate::domain::AuditRecord;
-use crate::on_db;
+use crate::{on_conn, on_db};
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -17,11 +17,12 @@ pub struct Entry<'a> {
     pub at: DateTime<Utc>,
 }
 
-pub async fn record(db: &Db, e: Entry<'_>) -> Result<(), sqlx::Error> {
+/// Writes one entry, on its own or as part of a unit of work.
+pub async fn record(conn: impl Into<Conn<'_>>, e: Entry<'_>) -> Result<(), sqlx::Error> {
     let sql =
         "INSERT INTO audit_log (id, org_id, actor, action, entity, entity_id, detail, created_at) \
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-    on_db!(db, pool => sqlx::query(sql)
+    on_conn!(conn.into(), c => sqlx::query(sql)
         .bind(Uuid::now_v7())
         .bind(e.org_id)
         .bind(e.actor)
@@ -30,7 +31,7 @@ pub async fn record(db: &Db, e: Entry<'_>) -> Result<(), sqlx::Error> {
         .bind(e.entity_id)
         .bind(Json(&e.detail))
         .bind(e.at)
-        .execute(pool)
+        .execute(c)
         .await
         .map(|_| ()))
 }

@@ -49,15 +49,16 @@ pub async fn get_identity(
 /// The identity with this channel and address for the person, other than `except`.
 pub async fn find_identity(
     db: &Db,
+    org_id: Uuid,
     person_id: Uuid,
     d: &IdentityDraft,
     except: Option<Uuid>,
 ) -> Result<Option<Uuid>, sqlx::Error> {
     let sql =
-        "SELECT id FROM comm_identities WHERE person_id = $1 AND channel = $2 AND LOWER(address) = LOWER($3) \
-               AND ($4 IS NULL OR id <> $4)";
+        "SELECT id FROM comm_identities WHERE org_id = $5 AND person_id = $1 AND channel = $2 \
+               AND LOWER(address) = LOWER($3) AND ($4 IS NULL OR id <> $4)";
     on_db!(db, pool => sqlx::query_scalar::<_, Uuid>(sql)
-        .bind(person_id).bind(d.channel.as_str()).bind(&d.address).bind(except)
+        .bind(person_id).bind(d.channel.as_str()).bind(&d.address).bind(except).bind(org_id)
         .fetch_optional(pool).await)
 }
 
@@ -82,11 +83,11 @@ pub async fn save_identity(
          opted_out_at = $8, updated_at = $9 WHERE id = $1 AND org_id = $2 AND person_id = $3"
     };
     let clear = "UPDATE comm_identities SET preferred = FALSE, updated_at = $3 \
-                 WHERE person_id = $1 AND id <> $2 AND preferred";
+                 WHERE org_id = $4 AND person_id = $1 AND id <> $2 AND preferred";
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
         if d.preferred {
-            sqlx::query(clear).bind(person_id).bind(id).bind(at).execute(&mut *tx).await?;
+            sqlx::query(clear).bind(person_id).bind(id).bind(at).bind(org_id).execute(&mut *tx).await?;
         }
         sqlx::query(write)
             .bind(id).bind(org_id).bind(person_id).bind(d.channel.as_str()).bind(&d.address)

@@ -1,11 +1,11 @@
 //! Date categories, date items and their reminder rules. Every query is scoped to one
 //! organisation, and dates of soft-deleted people are invisible.
 
-use super::{value_rows, Db, Tx};
+use super::{value_rows, Conn, Db, Dialect, Tx};
 use crate::domain::dates::{
     CategoryDraft, DateCategory, DateItem, ReminderRule, ReminderStatus, ReminderType, UpcomingDate,
 };
-use crate::{on_db, on_tx};
+use crate::{on_conn, on_db, on_tx};
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
@@ -60,7 +60,7 @@ pub async fn get_category(
 }
 
 pub async fn insert_category(
-    db: &Db,
+    conn: impl Into<Conn<'_>>,
     org_id: Uuid,
     id: Uuid,
     d: &CategoryDraft,
@@ -68,7 +68,7 @@ pub async fn insert_category(
 ) -> Result<(), sqlx::Error> {
     let sql = "INSERT INTO date_categories (id, org_id, name, name_key, icon, color, created_at, updated_at) \
                VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
-    on_db!(db, pool => sqlx::query(sql)
+    on_conn!(conn.into(), pool => sqlx::query(sql)
         .bind(id).bind(org_id).bind(&d.name).bind(d.name.to_lowercase()).bind(&d.icon).bind(&d.color).bind(at)
         .execute(pool).await.map(|_| ()))
 }
@@ -104,11 +104,15 @@ const ITEM_COLUMNS: &str = "d.id, d.org_id, d.person_id, d.category_id, d.title,
 /// Joins that keep a soft-deleted person's dates out of sight.
 const LIVE_PERSON: &str = "JOIN persons p ON p.id = d.person_id AND p.deleted_at IS NULL";
 
-pub async fn get_item(db: &Db, org_id: Uuid, id: Uuid) -> Result<Option<DateItem>, sqlx::Error> {
+pub async fn get_item(
+    conn: impl Into<Conn<'_>>,
+    org_id: Uuid,
+    id: Uuid,
+) -> Result<Option<DateItem>, sqlx::Error> {
     let sql = format!(
         "SELECT {ITEM_COLUMNS} FROM date_items d {LIVE_PERSON} WHERE d.org_id = $1 AND d.id = $2"
     );
-    on_db!(db, pool => sqlx::query_as::<_, DateItem>(&sql).bind(org_id).bind(id).fetch_optional(pool).await)
+    on_conn!(conn.into(), c => sqlx::query_as::<_, DateItem>(&sql).bind(org_id).bind(id).fetch_optional(c).await)
 }
 
 /// Date items by id, for a batch (those of another organisation are left out).
@@ -162,10 +166,11 @@ pub async fn added_for_person(
     on_db!(db, pool => sqlx::query_as::<_, DateItem>(&sql).bind(org_id).bind(person_id).bind(limit).fetch_all(pool).await)
 }
 
-/// Writes a date item and replaces its reminder rules, all or nothing. `rules` are written
+/// Writes a date item and replaces its reminder rules, as part of the unit of work `tx`.
+/// `rules` are written
 /// as given; rules of the item that are not among them are removed.
 pub async fn save_item(
-    db: &Db,
+    tx: &mut Tx,
     item: &DateItem,
     rules: Option<&[ReminderRule]>,
     insert: bool,
@@ -179,38 +184,36 @@ pub async fn save_item(
          recurrence_rule = $7, next_occurrence = $8, notes = $9, updated_at = $11, occurs_on = $12 \
          WHERE id = $1 AND org_id = $2 AND $10 = $10"
     };
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
+    on_tx!(tx, conn => {
         let written = sqlx::query(item_sql)
             .bind(item.id).bind(item.org_id).bind(item.person_id).bind(item.category_id)
             .bind(&item.title).bind(item.date_value).bind(&item.recurrence_rule)
             .bind(item.next_occurrence).bind(&item.notes).bind(item.created_at).bind(item.updated_at)
             .bind(item.occurs_on())
-            .execute(&mut *tx).await?.rows_affected() > 0;
+            .execute(&mut *conn).await?.rows_affected() > 0;
         if !written {
             return Ok(false);
         }
         if let Some(rules) = rules {
             let keep: Vec<Uuid> = rules.iter().map(|r| r.id).collect();
             let existing: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM reminder_rules WHERE org_id = $1 AND date_item_id = $2")
-                .bind(item.org_id).bind(item.id).fetch_all(&mut *tx).await?;
+                .bind(item.org_id).bind(item.id).fetch_all(&mut *conn).await?;
             for gone in existing.iter().filter(|id| !keep.contains(id)) {
                 sqlx::query("DELETE FROM reminder_rules WHERE org_id = $1 AND id = $2")
-                    .bind(item.org_id).bind(gone).execute(&mut *tx).await?;
+                    .bind(item.org_id).bind(gone).execute(&mut *conn).await?;
             }
             for rule in rules {
                 let sql = if existing.contains(&rule.id) { UPDATE_RULE } else { INSERT_RULE };
-                bind_rule!(sqlx::query(sql), rule).execute(&mut *tx).await?;
+                bind_rule!(sqlx::query(sql), rule).execute(&mut *conn).await?;
             }
         }
-        tx.commit().await?;
         Ok(true)
     })
 }
 
-pub async fn delete_item(db: &Db, org_id: Uuid, id: Uuid) -> Result<bool, sqlx::Error> {
+pub async fn delete_item(tx: &mut Tx, org_id: Uuid, id: Uuid) -> Result<bool, sqlx::Error> {
     let sql = "DELETE FROM date_items WHERE org_id = $1 AND id = $2";
-    on_db!(db, pool => sqlx::query(sql).bind(org_id).bind(id).execute(pool).await.map(|r| r.rows_affected() > 0))
+    on_tx!(tx, conn => sqlx::query(sql).bind(org_id).bind(id).execute(&mut *conn).await.map(|r| r.rows_affected() > 0))
 }
 
 /// Date items whose stored next occurrence may have passed by `before` (a day's slack is
@@ -249,34 +252,35 @@ pub async fn items_to_roll(
 
 /// Sets the next occurrence of each item, in one statement.
 pub async fn set_next_occurrences(
-    db: &Db,
+    conn: impl Into<Conn<'_>>,
     org_id: Uuid,
     changes: &[(Uuid, Option<NaiveDate>)],
 ) -> Result<(), sqlx::Error> {
     if changes.is_empty() {
         return Ok(());
     }
+    let db = conn.into();
     let cases: Vec<String> = (0..changes.len())
         .map(|k| {
             format!(
                 "WHEN {} THEN {}",
-                super::ph(db, 2 + 2 * k),
-                super::typed(db, 3 + 2 * k, "DATE")
+                super::ph(&db, 2 + 2 * k),
+                super::typed(&db, 3 + 2 * k, "DATE")
             )
         })
         .collect();
     let ids: Vec<String> = (0..changes.len())
-        .map(|k| super::ph(db, 2 + 2 * k))
+        .map(|k| super::ph(&db, 2 + 2 * k))
         .collect();
     let sql = format!(
         "UPDATE date_items SET next_occurrence = CASE id {} END WHERE org_id = {} AND id IN ({})",
         cases.join(" "),
-        super::ph(db, 1),
+        super::ph(&db, 1),
         ids.join(", ")
     );
     // SQLite's placeholders are bound in the order they appear; PostgreSQL's by number.
-    let positional = matches!(db, Db::Sqlite(_));
-    on_db!(db, pool => {
+    let positional = !db.is_postgres();
+    on_conn!(db, pool => {
         let mut q = sqlx::query(&sql);
         if !positional {
             q = q.bind(org_id);
@@ -553,9 +557,13 @@ const UPDATE_RULE: &str = "UPDATE reminder_rules SET person_id = $3, date_item_i
     position = $17, updated_at = $19 WHERE id = $1 AND org_id = $2 AND $18 = $18";
 
 /// Inserts or replaces one rule.
-pub async fn save_rule(db: &Db, rule: &ReminderRule, insert: bool) -> Result<bool, sqlx::Error> {
+pub async fn save_rule(
+    conn: impl Into<Conn<'_>>,
+    rule: &ReminderRule,
+    insert: bool,
+) -> Result<bool, sqlx::Error> {
     let sql = if insert { INSERT_RULE } else { UPDATE_RULE };
-    on_db!(db, pool => bind_rule!(sqlx::query(sql), rule).execute(pool).await.map(|r| r.rows_affected() > 0))
+    on_conn!(conn.into(), c => bind_rule!(sqlx::query(sql), rule).execute(c).await.map(|r| r.rows_affected() > 0))
 }
 
 pub async fn get_rule(
@@ -584,7 +592,7 @@ pub async fn rules_for_item(
 
 /// Every rule of a person, in each date's order.
 pub async fn rules_for_person(
-    db: &Db,
+    conn: impl Into<Conn<'_>>,
     org_id: Uuid,
     person_id: Uuid,
 ) -> Result<Vec<ReminderRule>, sqlx::Error> {
@@ -592,7 +600,7 @@ pub async fn rules_for_person(
         "SELECT {RULE_COLUMNS} FROM reminder_rules r WHERE r.org_id = $1 AND r.person_id = $2 \
          ORDER BY r.position, r.created_at, r.id"
     );
-    on_db!(db, pool => sqlx::query_as::<_, ReminderRule>(&sql).bind(org_id).bind(person_id).fetch_all(pool).await)
+    on_conn!(conn.into(), c => sqlx::query_as::<_, ReminderRule>(&sql).bind(org_id).bind(person_id).fetch_all(c).await)
 }
 
 /// How many reminders each of a person's dates has that are not cancelled (dates with none
@@ -753,14 +761,19 @@ pub async fn delete_rule(db: &Db, org_id: Uuid, id: Uuid) -> Result<bool, sqlx::
 }
 
 /// Seeds the default categories of a new organisation.
-pub async fn seed_categories(db: &Db, org_id: Uuid, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+pub async fn seed_categories(
+    conn: impl Into<Conn<'_>>,
+    org_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let mut conn = conn.into();
     for (name, icon, color) in crate::domain::dates::DEFAULT_CATEGORIES {
         let draft = CategoryDraft {
             name: name.into(),
             icon: icon.into(),
             color: color.into(),
         };
-        insert_category(db, org_id, Uuid::now_v7(), &draft, at).await?;
+        insert_category(conn.reborrow(), org_id, Uuid::now_v7(), &draft, at).await?;
     }
     Ok(())
 }

@@ -133,9 +133,10 @@ pub async fn insert_many_in(
 }
 
 /// Cancels the messages still queued for a person who was deleted (`person_deleted`), each
-/// with its event, in one unit of work; one being sent finishes. How many.
+/// with its event, as part of the unit of work that deletes them; one being sent finishes.
+/// How many.
 pub async fn cancel_for_person(
-    db: &Db,
+    tx: &mut Tx,
     org_id: Uuid,
     person_id: Uuid,
     at: DateTime<Utc>,
@@ -144,16 +145,14 @@ pub async fn cancel_for_person(
                next_attempt_at = NULL, updated_at = $3 \
                WHERE org_id = $1 AND person_id = $2 AND status IN ('pending', 'awaiting_approval') \
                RETURNING id";
-    let mut tx = db.begin().await?;
-    let ids: Vec<Uuid> = on_tx!(&mut tx, conn => sqlx::query_scalar(sql)
+    let ids: Vec<Uuid> = on_tx!(&mut *tx, conn => sqlx::query_scalar(sql)
         .bind(org_id).bind(person_id).bind(at).fetch_all(&mut *conn).await)?;
     for id in &ids {
-        on_tx!(&mut tx, conn => sqlx::query(EVENT_INSERT)
+        on_tx!(&mut *tx, conn => sqlx::query(EVENT_INSERT)
             .bind(Uuid::now_v7()).bind(org_id).bind(id).bind("cancelled").bind("cancelled")
             .bind(0_i32).bind("the person was deleted").bind(at)
             .execute(&mut *conn).await.map(|_| ()))?;
     }
-    tx.commit().await?;
     Ok(ids.len())
 }
 

@@ -83,6 +83,72 @@ impl Tx {
             Tx::Postgres(t) => t.commit().await,
         }
     }
+
+    /// Marks where a part of this unit of work begins (a savepoint), so that a part that
+    /// fails can be undone on its own ([`Tx::undo_part`]) and the rest stand: one row of an
+    /// import that is refused leaves the others, and on PostgreSQL a failed statement then
+    /// does not spoil the whole transaction. Each part ends with [`Tx::keep_part`] or
+    /// [`Tx::undo_part`].
+    pub async fn begin_part(&mut self) -> Result<(), sqlx::Error> {
+        self.execute("SAVEPOINT part").await
+    }
+
+    /// Keeps what the part begun last wrote.
+    pub async fn keep_part(&mut self) -> Result<(), sqlx::Error> {
+        self.execute("RELEASE SAVEPOINT part").await
+    }
+
+    /// Undoes what the part begun last wrote; the unit of work goes on.
+    pub async fn undo_part(&mut self) -> Result<(), sqlx::Error> {
+        self.execute("ROLLBACK TO SAVEPOINT part").await?;
+        self.execute("RELEASE SAVEPOINT part").await
+    }
+
+    async fn execute(&mut self, sql: &str) -> Result<(), sqlx::Error> {
+        on_tx!(self, conn => sqlx::query(sql).execute(&mut *conn).await.map(|_| ()))
+    }
+}
+
+/// Where a statement runs: on the pool, committed on its own, or inside a unit of work. A
+/// repository function that is part of a larger operation takes `impl Into<Conn>`, so a
+/// service passes `&state.db` or `&mut tx` alike.
+pub enum Conn<'a> {
+    Pool(&'a Db),
+    Tx(&'a mut Tx),
+}
+
+impl Conn<'_> {
+    /// The same connection for one more statement, keeping this one for the next.
+    pub fn reborrow(&mut self) -> Conn<'_> {
+        match self {
+            Conn::Pool(db) => Conn::Pool(db),
+            Conn::Tx(tx) => Conn::Tx(tx),
+        }
+    }
+}
+
+impl<'a> From<&'a Db> for Conn<'a> {
+    fn from(db: &'a Db) -> Self {
+        Conn::Pool(db)
+    }
+}
+
+impl<'a> From<&'a mut Tx> for Conn<'a> {
+    fn from(tx: &'a mut Tx) -> Self {
+        Conn::Tx(tx)
+    }
+}
+
+/// Runs the same expression on whichever pool or transaction `$conn` (a [`Conn`]) holds; the
+/// expression uses `$c` once, as a sqlx executor.
+#[macro_export]
+macro_rules! on_conn {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::server::db::Conn::Pool(db) => $crate::on_db!(db, $c => $body),
+            $crate::server::db::Conn::Tx(tx) => $crate::on_tx!(tx, $c => $body),
+        }
+    };
 }
 
 /// Which SQL dialect a statement is written for: the helpers that spell placeholders take a
@@ -100,6 +166,15 @@ impl Dialect for Db {
 impl Dialect for Tx {
     fn is_postgres(&self) -> bool {
         matches!(self, Tx::Postgres(_))
+    }
+}
+
+impl Dialect for Conn<'_> {
+    fn is_postgres(&self) -> bool {
+        match self {
+            Conn::Pool(db) => db.is_postgres(),
+            Conn::Tx(tx) => tx.is_postgres(),
+        }
     }
 }
 
@@ -136,7 +211,8 @@ impl Db {
                 .context("DATABASE_URL is not a valid PostgreSQL URL")?;
             let pool = PgPoolOptions::new()
                 .max_connections(16)
-                .acquire_timeout(Duration::from_secs(10))
+                // Short, so that while the database is away a request answers 503 in seconds.
+                .acquire_timeout(Duration::from_secs(5))
                 .connect_with(options)
                 .await
                 .context("could not connect to PostgreSQL")?;
@@ -195,10 +271,14 @@ impl Db {
             .context("could not build the activity roll-ups")
     }
 
-    /// Begins a unit of work (see [`Tx`]).
+    /// Begins a unit of work (see [`Tx`]). Every unit of work writes: on SQLite it takes the
+    /// write lock as it begins (`BEGIN IMMEDIATE`, waiting its turn as long as the busy
+    /// timeout allows), so that one that reads before it writes cannot find, at its first
+    /// write, that another connection wrote since (SQLite then refuses at once, busy timeout
+    /// or not).
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
-            Db::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }

@@ -1,18 +1,29 @@
 //! Organisations (tenants).
 
-use super::Db;
+use super::{Conn, Db, Tx};
 use crate::domain::Organisation;
-use crate::on_db;
+use crate::{on_conn, on_db, on_tx};
 
 const COLUMNS: &str = "id, name, slug, timezone, created_at";
 
-pub async fn count(db: &Db) -> Result<i64, sqlx::Error> {
-    on_db!(db, pool => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM organisations").fetch_one(pool).await)
+pub async fn count(conn: impl Into<Conn<'_>>) -> Result<i64, sqlx::Error> {
+    on_conn!(conn.into(), c => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM organisations").fetch_one(c).await)
 }
 
-pub async fn insert(db: &Db, org: &Organisation) -> Result<(), sqlx::Error> {
+/// Makes first-run setups wait for one another until `tx` ends: on PostgreSQL a lock for
+/// the purpose (a transaction-level advisory lock); on SQLite every unit of work already
+/// holds the write lock.
+pub async fn lock_first_run(tx: &mut Tx) -> Result<(), sqlx::Error> {
+    match tx {
+        Tx::Postgres(_) => on_tx!(tx, conn => sqlx::query("SELECT pg_advisory_xact_lock(726001)")
+            .execute(&mut *conn).await.map(|_| ())),
+        Tx::Sqlite(_) => Ok(()),
+    }
+}
+
+pub async fn insert(conn: impl Into<Conn<'_>>, org: &Organisation) -> Result<(), sqlx::Error> {
     let sql = "INSERT INTO organisations (id, name, slug, timezone, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)";
-    on_db!(db, pool => sqlx::query(sql)
+    on_conn!(conn.into(), pool => sqlx::query(sql)
         .bind(org.id)
         .bind(&org.name)
         .bind(&org.slug)

@@ -1,8 +1,8 @@
 //! People. Every query is scoped to one organisation and ignores soft-deleted rows.
 
-use super::Db;
+use super::{Conn, Db, Tx};
 use crate::domain::{Person, PersonDraft, PersonType};
-use crate::on_db;
+use crate::{on_conn, on_db, on_tx};
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -50,7 +50,7 @@ pub struct Consent<'a> {
 }
 
 pub async fn insert(
-    db: &Db,
+    tx: &mut Tx,
     org_id: Uuid,
     id: Uuid,
     d: &PersonDraft,
@@ -63,24 +63,22 @@ pub async fn insert(
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22)";
     let engagement =
         "INSERT INTO person_engagement (person_id, org_id, joined_s) VALUES ($1, $2, $3)";
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
+    on_tx!(tx, conn => {
         bind_draft!(sqlx::query(sql).bind(id).bind(org_id), d)
             .bind(consent.given)
             .bind(consent.at)
             .bind(consent.source)
             .bind(at)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
         sqlx::query(engagement).bind(id).bind(org_id).bind(at.timestamp())
-            .execute(&mut *tx).await?;
-        tx.commit().await
+            .execute(&mut *conn).await.map(|_| ())
     })
 }
 
 /// Replaces every field of a live person; false when there is none with this id.
 pub async fn update(
-    db: &Db,
+    tx: &mut Tx,
     org_id: Uuid,
     id: Uuid,
     d: &PersonDraft,
@@ -92,21 +90,25 @@ pub async fn update(
                sort_name = $14, locale = $15, related_person_id = $16, relationship = $17, assigned_staff_id = $18, \
                marketing_consent = $19, consent_at = $20, consent_source = $21, updated_at = $22 \
                WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL";
-    on_db!(db, pool => bind_draft!(sqlx::query(sql).bind(org_id).bind(id), d)
+    on_tx!(tx, conn => bind_draft!(sqlx::query(sql).bind(org_id).bind(id), d)
         .bind(consent.given)
         .bind(consent.at)
         .bind(consent.source)
         .bind(at)
-        .execute(pool)
+        .execute(&mut *conn)
         .await
         .map(|r| r.rows_affected() > 0))
 }
 
-pub async fn get(db: &Db, org_id: Uuid, id: Uuid) -> Result<Option<Person>, sqlx::Error> {
+pub async fn get(
+    conn: impl Into<Conn<'_>>,
+    org_id: Uuid,
+    id: Uuid,
+) -> Result<Option<Person>, sqlx::Error> {
     let sql = format!(
         "SELECT {COLUMNS} FROM {FROM} WHERE p.org_id = $1 AND p.id = $2 AND p.deleted_at IS NULL"
     );
-    on_db!(db, pool => sqlx::query_as::<_, Person>(&sql).bind(org_id).bind(id).fetch_optional(pool).await)
+    on_conn!(conn.into(), c => sqlx::query_as::<_, Person>(&sql).bind(org_id).bind(id).fetch_optional(c).await)
 }
 
 /// Live people by id, for a batch (those deleted or of another organisation are left out).
@@ -133,12 +135,12 @@ pub async fn names(
 }
 
 pub async fn by_external_id(
-    db: &Db,
+    conn: impl Into<Conn<'_>>,
     org_id: Uuid,
     external_id: &str,
 ) -> Result<Option<Person>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE p.org_id = $1 AND p.external_id = $2 AND p.deleted_at IS NULL");
-    on_db!(db, pool => sqlx::query_as::<_, Person>(&sql).bind(org_id).bind(external_id).fetch_optional(pool).await)
+    on_conn!(conn.into(), c => sqlx::query_as::<_, Person>(&sql).bind(org_id).bind(external_id).fetch_optional(c).await)
 }
 
 /// Withdraws marketing consent, stamped with the time and how; false when there is no such
@@ -158,13 +160,13 @@ pub async fn withdraw_consent(
 }
 
 pub async fn soft_delete(
-    db: &Db,
+    tx: &mut Tx,
     org_id: Uuid,
     id: Uuid,
     at: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     let sql = "UPDATE persons SET deleted_at = $3, updated_at = $3 WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL";
-    on_db!(db, pool => sqlx::query(sql).bind(org_id).bind(id).bind(at).execute(pool).await.map(|r| r.rows_affected() > 0))
+    on_tx!(tx, conn => sqlx::query(sql).bind(org_id).bind(id).bind(at).execute(&mut *conn).await.map(|r| r.rows_affected() > 0))
 }
 
 /// What the directory is narrowed to.

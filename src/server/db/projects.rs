@@ -135,8 +135,8 @@ pub async fn save_task(
         let position = match existing {
             None => {
                 let to = d.position.unwrap_or(count).clamp(0, count) as i32;
-                sqlx::query("UPDATE tasks SET position = position + 1 WHERE project_id = $1 AND position >= $2")
-                    .bind(project_id).bind(to).execute(&mut *tx).await?;
+                sqlx::query("UPDATE tasks SET position = position + 1 WHERE org_id = $1 AND project_id = $2 AND position >= $3")
+                    .bind(org_id).bind(project_id).bind(to).execute(&mut *tx).await?;
                 sqlx::query("INSERT INTO tasks (id, org_id, project_id, title, status, due_date, assigned_staff_id, \
                              position, completed_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)")
                     .bind(id).bind(org_id).bind(project_id).bind(&d.title).bind(d.status.as_str()).bind(d.due_date)
@@ -148,11 +148,11 @@ pub async fn save_task(
                 let from = e.position;
                 let to = d.position.map(|p| p.clamp(0, (count - 1).max(0)) as i32).unwrap_or(from);
                 if to < from {
-                    sqlx::query("UPDATE tasks SET position = position + 1 WHERE project_id = $1 AND position >= $2 AND position < $3")
-                        .bind(project_id).bind(to).bind(from).execute(&mut *tx).await?;
+                    sqlx::query("UPDATE tasks SET position = position + 1 WHERE org_id = $1 AND project_id = $2 AND position >= $3 AND position < $4")
+                        .bind(org_id).bind(project_id).bind(to).bind(from).execute(&mut *tx).await?;
                 } else if to > from {
-                    sqlx::query("UPDATE tasks SET position = position - 1 WHERE project_id = $1 AND position > $2 AND position <= $3")
-                        .bind(project_id).bind(from).bind(to).execute(&mut *tx).await?;
+                    sqlx::query("UPDATE tasks SET position = position - 1 WHERE org_id = $1 AND project_id = $2 AND position > $3 AND position <= $4")
+                        .bind(org_id).bind(project_id).bind(from).bind(to).execute(&mut *tx).await?;
                 }
                 sqlx::query("UPDATE tasks SET title = $3, status = $4, due_date = $5, assigned_staff_id = $6, \
                              position = $7, completed_at = $8, updated_at = $9 WHERE org_id = $1 AND id = $2")
@@ -162,7 +162,7 @@ pub async fn save_task(
                 to
             }
         };
-        sqlx::query("UPDATE projects SET updated_at = $2 WHERE id = $1").bind(project_id).bind(at).execute(&mut *tx).await?;
+        sqlx::query("UPDATE projects SET updated_at = $3 WHERE org_id = $1 AND id = $2").bind(org_id).bind(project_id).bind(at).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(position)
     })

@@ -1,9 +1,9 @@
 //! Staff accounts. E-mail addresses are unique across the installation (`email_key` is the
 //! lower-cased address), so signing in needs no organisation name.
 
-use super::Db;
+use super::{Conn, Db};
 use crate::domain::StaffMember;
-use crate::on_db;
+use crate::{on_conn, on_db};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -19,10 +19,10 @@ pub struct NewStaff<'a> {
     pub at: DateTime<Utc>,
 }
 
-pub async fn insert(db: &Db, s: NewStaff<'_>) -> Result<(), sqlx::Error> {
+pub async fn insert(conn: impl Into<Conn<'_>>, s: NewStaff<'_>) -> Result<(), sqlx::Error> {
     let sql = "INSERT INTO staff (id, org_id, email, email_key, display_name, role, password_hash, active, created_at, updated_at) \
                VALUES ($1, $2, $3, $4, $5, $6, $7, TRUE, $8, $8)";
-    on_db!(db, pool => sqlx::query(sql)
+    on_conn!(conn.into(), pool => sqlx::query(sql)
         .bind(s.id)
         .bind(s.org_id)
         .bind(s.email)
@@ -78,17 +78,28 @@ pub async fn set_active(
 
 pub async fn set_password(
     db: &Db,
+    org_id: Uuid,
     id: Uuid,
     hash: &str,
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    let sql = "UPDATE staff SET password_hash = $2, updated_at = $3 WHERE id = $1";
-    on_db!(db, pool => sqlx::query(sql).bind(id).bind(hash).bind(at).execute(pool).await.map(|_| ()))
+    let sql = "UPDATE staff SET password_hash = $3, updated_at = $4 WHERE org_id = $1 AND id = $2";
+    on_db!(db, pool => sqlx::query(sql).bind(org_id).bind(id).bind(hash).bind(at).execute(pool).await.map(|_| ()))
 }
 
-pub async fn record_login(db: &Db, id: Uuid, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    let sql = "UPDATE staff SET last_login_at = $2 WHERE id = $1";
-    on_db!(db, pool => sqlx::query(sql).bind(id).bind(at).execute(pool).await.map(|_| ()))
+pub async fn set_role(db: &Db, org_id: Uuid, id: Uuid, role: &str) -> Result<(), sqlx::Error> {
+    let sql = "UPDATE staff SET role = $3 WHERE org_id = $1 AND id = $2";
+    on_db!(db, pool => sqlx::query(sql).bind(org_id).bind(id).bind(role).execute(pool).await.map(|_| ()))
+}
+
+pub async fn record_login(
+    db: &Db,
+    org_id: Uuid,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let sql = "UPDATE staff SET last_login_at = $3 WHERE org_id = $1 AND id = $2";
+    on_db!(db, pool => sqlx::query(sql).bind(org_id).bind(id).bind(at).execute(pool).await.map(|_| ()))
 }
 
 pub async fn count_active_admins(db: &Db, org_id: Uuid) -> Result<i64, sqlx::Error> {

@@ -29,6 +29,10 @@ pub use problem::ApiError;
 use serde::Serialize;
 use uuid::Uuid;
 
+/// The largest request body the API reads (a batch of 500 activity events fits many times
+/// over); a larger one is a 413.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", axum::routing::get(openapi::serve))
@@ -53,6 +57,7 @@ pub fn router() -> Router<AppState> {
             ))
         })
         .layer(axum::middleware::from_fn(conditional::etag))
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
 }
 
 /// The organisation's API key, from `Authorization: Bearer <key>`.

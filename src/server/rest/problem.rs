@@ -93,6 +93,15 @@ impl From<ServiceError> for ApiError {
                 e.0.retry_after = Some(retry_after);
                 e
             }
+            ServiceError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "the database is unavailable");
+                let mut e = Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the database cannot be reached just now; try again shortly",
+                );
+                e.0.retry_after = Some(crate::server::error::UNAVAILABLE_RETRY_SECONDS);
+                e
+            }
             ServiceError::Internal(cause) => {
                 tracing::error!(error = ?cause, "internal error");
                 Self::new(
@@ -110,6 +119,13 @@ impl From<JsonRejection> for ApiError {
             JsonRejection::MissingJsonContentType(_) => Self::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "send the body as Content-Type: application/json",
+            ),
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "the body is larger than the {} KiB allowed",
+                    super::BODY_LIMIT / 1024
+                ),
             ),
             other => {
                 Self::bad_request(format!("the body is not valid JSON: {}", other.body_text()))

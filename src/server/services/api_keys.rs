@@ -54,8 +54,10 @@ pub async fn list(state: &AppState, org_slug: &str) -> ServiceResult<Vec<ApiKey>
     Ok(api_keys::list(&state.db, org.id).await?)
 }
 
-pub async fn revoke(state: &AppState, id: Uuid) -> ServiceResult<()> {
-    if api_keys::revoke(&state.db, id, None, state.clock.now()).await? {
+/// Revokes one of an organisation's keys, from the command line.
+pub async fn revoke(state: &AppState, org_slug: &str, id: Uuid) -> ServiceResult<()> {
+    let org = org_by_slug(state, org_slug).await?;
+    if api_keys::revoke(&state.db, org.id, id, state.clock.now()).await? {
         Ok(())
     } else {
         Err(ServiceError::NotFound)
@@ -92,7 +94,7 @@ pub async fn list_for(state: &AppState, actor: &Actor) -> ServiceResult<Vec<ApiK
 pub async fn revoke_for(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResult<()> {
     actor.require_admin()?;
     let now = state.clock.now();
-    if !api_keys::revoke(&state.db, id, Some(actor.org_id()), now).await? {
+    if !api_keys::revoke(&state.db, actor.org_id(), id, now).await? {
         return Err(ServiceError::NotFound);
     }
     super::audit(
@@ -121,7 +123,7 @@ pub async fn authenticate(state: &AppState, presented: &str) -> ServiceResult<Ac
         .last_used_at
         .is_none_or(|t| now - t > Duration::minutes(1))
     {
-        api_keys::touch(&state.db, key.id, now).await?;
+        api_keys::touch(&state.db, key.org_id, key.id, now).await?;
     }
     Ok(Actor::ApiKey {
         id: key.id,

@@ -1,8 +1,9 @@
 //! Setting up the first organisation, signing in and out, and resolving sessions.
 
 use crate::domain::{EmailAddress, FieldErrors, Organisation, Role, SessionUser, Slug, Timezone};
-use crate::server::auth::{password, sessions, throttle};
-use crate::server::db::{self, orgs, staff};
+use crate::server::auth::{password, sessions, throttle, token};
+use crate::server::db::staff::NewStaff;
+use crate::server::db::{self, orgs, staff, Conn, Tx};
 use crate::server::error::{ServiceError, ServiceResult};
 use crate::server::AppState;
 use chrono::Duration;
@@ -17,6 +18,9 @@ pub struct SetupInput {
     pub admin_name: String,
     pub admin_email: String,
     pub password: String,
+    /// The code printed in the server's log; needed unless the request comes from this
+    /// machine (see [`setup`]).
+    pub setup_code: String,
 }
 
 /// A new organisation with its first admin. Used by first-run setup and `create-admin`.
@@ -36,12 +40,23 @@ pub(crate) fn name_check(name: &str) -> Result<String, String> {
 }
 
 /// Creates the first organisation and its admin. Refused once any organisation exists.
-pub async fn setup(state: &AppState, input: &SetupInput) -> ServiceResult<NewAdmin> {
+pub async fn setup(
+    state: &AppState,
+    input: &SetupInput,
+    from_this_machine: bool,
+) -> ServiceResult<NewAdmin> {
     if state.is_configured().await? {
-        return Err(ServiceError::Conflict {
-            field: None,
-            message: "Concierge is already set up; sign in instead".into(),
-        });
+        return Err(already_set_up());
+    }
+    if !from_this_machine {
+        let code = setup_code(state).await?;
+        let given = input.setup_code.trim().to_uppercase();
+        if token::sha256_hex(&given) != token::sha256_hex(&code) {
+            return Err(ServiceError::invalid(
+                "setup_code",
+                "enter the setup code that Concierge printed in its log when it started",
+            ));
+        }
     }
     let mut errors = FieldErrors::new();
     let name = errors.check("org_name", name_check(&input.org_name));
@@ -58,21 +73,57 @@ pub async fn setup(state: &AppState, input: &SetupInput) -> ServiceResult<NewAdm
     if !errors.is_empty() {
         return Err(errors.into());
     }
-    let org = create_org(state, &name, &slug, &timezone).await?;
-    let staff_id = add_staff(
-        state,
-        org.id,
-        &email,
-        &admin_name,
-        Role::Admin,
-        &input.password,
-    )
-    .await?;
+    let hash = password::hash(input.password.clone()).await?;
+    let now = state.clock.now();
+    // One organisation, however many setups arrive at once: they wait for one another, and
+    // every one after the first finds it there.
+    let mut tx = state.db.begin().await?;
+    orgs::lock_first_run(&mut tx).await?;
+    if orgs::count(&mut tx).await? > 0 {
+        return Err(already_set_up());
+    }
+    let org = create_org(&mut tx, now, &name, &slug, &timezone).await?;
+    let new = NewStaff {
+        id: Uuid::now_v7(),
+        org_id: org.id,
+        email: email.as_str(),
+        display_name: &admin_name,
+        role: Role::Admin.as_str(),
+        password_hash: &hash,
+        at: now,
+    };
+    let staff_id = insert_staff(&mut tx, new).await?;
+    tx.commit().await?;
     Ok(NewAdmin { org, staff_id })
 }
 
+fn already_set_up() -> ServiceError {
+    ServiceError::Conflict {
+        field: None,
+        message: "Concierge is already set up; sign in instead".into(),
+    }
+}
+
+/// The one-time code first-run setup asks for from anywhere but this machine: made once per
+/// installation and kept in the database, so that every process asks for the same one, and
+/// printed in the log at start while there is no organisation (see `server::spawn`).
+pub async fn setup_code(state: &AppState) -> ServiceResult<String> {
+    let make = || {
+        use rand::Rng;
+        const LETTERS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+        let mut rng = rand::rngs::OsRng;
+        let code: String = (0..10)
+            .map(|_| LETTERS[rng.gen_range(0..LETTERS.len())] as char)
+            .collect();
+        format!("{}-{}", &code[..5], &code[5..])
+    };
+    Ok(db::engagement::secret(&state.db, "setup_code", make, state.clock.now()).await?)
+}
+
+/// Creates an organisation with its default date categories, in the unit of work `tx`.
 pub async fn create_org(
-    state: &AppState,
+    tx: &mut Tx,
+    now: chrono::DateTime<chrono::Utc>,
     name: &str,
     slug: &Slug,
     timezone: &Timezone,
@@ -82,11 +133,11 @@ pub async fn create_org(
         name: name.to_string(),
         slug: slug.as_str().to_string(),
         timezone: timezone.as_str().to_string(),
-        created_at: state.clock.now(),
+        created_at: now,
     };
-    match orgs::insert(&state.db, &org).await {
+    match orgs::insert(&mut *tx, &org).await {
         Ok(()) => {
-            db::dates::seed_categories(&state.db, org.id, org.created_at).await?;
+            db::dates::seed_categories(tx, org.id, org.created_at).await?;
             Ok(org)
         }
         Err(e) if db::is_unique_violation(&e, "slug") => Err(ServiceError::conflict(
@@ -110,9 +161,8 @@ pub async fn add_staff(
         return Err(ServiceError::invalid("password", message));
     }
     let hash = password::hash(new_password.to_string()).await?;
-    let id = Uuid::now_v7();
-    let row = staff::NewStaff {
-        id,
+    let new = NewStaff {
+        id: Uuid::now_v7(),
         org_id,
         email: email.as_str(),
         display_name,
@@ -120,7 +170,12 @@ pub async fn add_staff(
         password_hash: &hash,
         at: state.clock.now(),
     };
-    match staff::insert(&state.db, row).await {
+    insert_staff(&state.db, new).await
+}
+
+async fn insert_staff(conn: impl Into<Conn<'_>>, new: NewStaff<'_>) -> ServiceResult<Uuid> {
+    let (id, email) = (new.id, new.email.to_string());
+    match staff::insert(conn, new).await {
         Ok(()) => Ok(id),
         Err(e) if db::is_unique_violation(&e, "email") => Err(ServiceError::conflict(
             "email",
@@ -145,13 +200,12 @@ pub async fn create_admin(
     let org = match orgs::by_slug(&state.db, slug.as_str()).await? {
         Some(org) => org,
         None => {
-            create_org(
-                state,
-                &title_from_slug(slug.as_str()),
-                &slug,
-                &Timezone::utc(),
-            )
-            .await?
+            let mut tx = state.db.begin().await?;
+            let title = title_from_slug(slug.as_str());
+            let now = state.clock.now();
+            let org = create_org(&mut tx, now, &title, &slug, &Timezone::utc()).await?;
+            tx.commit().await?;
+            org
         }
     };
     let display = name.map(str::to_string).unwrap_or_else(|| {
@@ -171,19 +225,15 @@ pub async fn create_admin(
         }
         let hash = password::hash(new_password.to_string()).await?;
         let now = state.clock.now();
-        staff::set_password(&state.db, existing.staff.id, &hash, now).await?;
+        staff::set_password(&state.db, org.id, existing.staff.id, &hash, now).await?;
         staff::set_active(&state.db, org.id, existing.staff.id, true, now).await?;
-        set_role(state, existing.staff.id, Role::Admin).await?;
+        staff::set_role(&state.db, org.id, existing.staff.id, Role::Admin.as_str()).await?;
+        // Whoever knew the old password is signed out.
+        db::sessions::delete_for_staff(&state.db, existing.staff.id).await?;
         return Ok((org, existing.staff.id));
     }
     let id = add_staff(state, org.id, &email, &display, Role::Admin, new_password).await?;
     Ok((org, id))
-}
-
-async fn set_role(state: &AppState, id: Uuid, role: Role) -> ServiceResult<()> {
-    crate::on_db!(&state.db, pool => sqlx::query("UPDATE staff SET role = $2 WHERE id = $1")
-        .bind(id).bind(role.as_str()).execute(pool).await.map(|_| ()))?;
-    Ok(())
 }
 
 fn title_from_slug(slug: &str) -> String {
@@ -213,7 +263,9 @@ pub async fn sign_in(
     req: SignInRequest<'_>,
 ) -> ServiceResult<SessionUser> {
     let now = state.clock.now();
-    if let Some(retry_after) = throttle::check(&state.db, req.email, req.address, now).await? {
+    if let Some(retry_after) =
+        throttle::count_attempt(&state.db, req.email, req.address, now).await?
+    {
         return Err(ServiceError::TooManyRequests { retry_after });
     }
     let creds = staff::credentials(&state.db, req.email).await?;
@@ -223,14 +275,14 @@ pub async fn sign_in(
         .filter(|_| active)
         .map(|c| c.password_hash.clone());
     if !password::verify(req.password.to_string(), hash).await {
-        throttle::record_failure(&state.db, req.email, req.address, now).await?;
+        // Counted already, before the check.
         return Err(ServiceError::Unauthorized);
     }
     let Some(creds) = creds else {
         return Err(ServiceError::Unauthorized);
     };
     throttle::record_success(&state.db, req.email, req.address).await?;
-    staff::record_login(&state.db, creds.staff.id, now).await?;
+    staff::record_login(&state.db, creds.staff.org_id, creds.staff.id, now).await?;
     let org = orgs::by_id(&state.db, creds.staff.org_id).await?;
     let user = creds
         .staff

@@ -45,9 +45,15 @@ async fn save_identity(
     actor.require_write()?;
     let draft = IdentityDraft::parse(input)?;
     let id = existing.map(|e| e.id).unwrap_or_else(Uuid::now_v7);
-    if repo::find_identity(&state.db, person_id, &draft, existing.map(|e| e.id))
-        .await?
-        .is_some()
+    if repo::find_identity(
+        &state.db,
+        actor.org_id(),
+        person_id,
+        &draft,
+        existing.map(|e| e.id),
+    )
+    .await?
+    .is_some()
     {
         return Err(ServiceError::conflict(
             "address",

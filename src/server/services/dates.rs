@@ -1,7 +1,7 @@
 //! Important dates: categories, date items with their reminder rules, upcoming dates, and
 //! keeping every `next_occurrence` and reminder moment right as time passes.
 
-use super::audit;
+use super::{audit, audit_in};
 use crate::domain::dates::{
     days_until, next_lead_time_reminder, CategoryDraft, CategoryInput, DateCategory, DateItem,
     DateItemDetail, DateItemDraft, DateItemInput, DateLine, ReminderRule, ReminderRuleDraft,
@@ -11,7 +11,7 @@ use crate::domain::recurrence::Recurrence;
 use crate::domain::timing::local_today;
 use crate::domain::{FieldErrors, Person, Timezone};
 use crate::server::auth::Actor;
-use crate::server::db::{self, dates, persons};
+use crate::server::db::{self, dates, persons, Tx};
 use crate::server::error::{ServiceError, ServiceResult};
 use crate::server::AppState;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -302,23 +302,29 @@ pub async fn save_item(
             r
         })
         .collect();
-    if !dates::save_item(&state.db, &item, Some(&rules), existing.is_none()).await? {
+    // The date, its rules and the audit entry land together.
+    let mut tx = state.db.begin().await?;
+    if !dates::save_item(&mut tx, &item, Some(&rules), existing.is_none()).await? {
         return Err(ServiceError::NotFound);
     }
-    audit(
-        &state.db,
+    let action = if existing.is_some() {
+        "update"
+    } else {
+        "create"
+    };
+    let detail =
+        json!({ "title": item.title, "person_id": item.person_id, "reminder_rules": rules.len() });
+    audit_in(
+        &mut tx,
         actor,
-        if existing.is_some() {
-            "update"
-        } else {
-            "create"
-        },
+        action,
         "date_item",
         Some(item.id),
-        json!({ "title": item.title, "person_id": item.person_id, "reminder_rules": rules.len() }),
+        detail,
         now,
     )
-    .await;
+    .await?;
+    tx.commit().await?;
     get_item(state, actor, item.id).await
 }
 
@@ -368,19 +374,14 @@ pub async fn patch_item(
 pub async fn delete_item(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResult<()> {
     actor.require_write()?;
     let item = get_item(state, actor, id).await?;
-    if !dates::delete_item(&state.db, actor.org_id(), id).await? {
+    let mut tx = state.db.begin().await?;
+    if !dates::delete_item(&mut tx, actor.org_id(), id).await? {
         return Err(ServiceError::NotFound);
     }
-    audit(
-        &state.db,
-        actor,
-        "delete",
-        "date_item",
-        Some(id),
-        json!({ "title": item.item.title }),
-        state.clock.now(),
-    )
-    .await;
+    let detail = json!({ "title": item.item.title });
+    let now = state.clock.now();
+    audit_in(&mut tx, actor, "delete", "date_item", Some(id), detail, now).await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -553,22 +554,23 @@ pub async fn upcoming(
     Ok(out)
 }
 
-/// Re-plans a person's reminders, after something they depend on (the time zone) changed.
+/// Re-plans a person's reminders, after something they depend on (the time zone) changed, as
+/// part of the unit of work that changed it.
 pub async fn reschedule_person(
-    state: &AppState,
+    tx: &mut Tx,
+    now: DateTime<Utc>,
     org_id: Uuid,
     person: &Person,
 ) -> ServiceResult<()> {
     let tz = person_tz(person);
-    let now = state.clock.now();
-    let rules = dates::rules_for_person(&state.db, org_id, person.id).await?;
+    let rules = dates::rules_for_person(&mut *tx, org_id, person.id).await?;
     let mut items: Vec<DateItem> = Vec::new();
     for mut rule in rules {
         let item = match rule.date_item_id {
             Some(item_id) => match items.iter().find(|i| i.id == item_id) {
                 Some(i) => Some(i.clone()),
                 None => {
-                    let i = dates::get_item(&state.db, org_id, item_id).await?;
+                    let i = dates::get_item(&mut *tx, org_id, item_id).await?;
                     items.extend(i.clone());
                     i
                 }
@@ -579,12 +581,12 @@ pub async fn reschedule_person(
         schedule(&mut rule, item.as_ref(), tz, now);
         if before != (rule.occurrence_date, rule.scheduled_datetime) {
             rule.updated_at = now;
-            dates::save_rule(&state.db, &rule, false).await?;
+            dates::save_rule(&mut *tx, &rule, false).await?;
         }
     }
     let today = local_today(now, tz);
     let changes: Vec<(Uuid, Option<NaiveDate>)> =
         items.iter().filter_map(|i| rolled_on(i, today)).collect();
-    dates::set_next_occurrences(&state.db, org_id, &changes).await?;
+    dates::set_next_occurrences(tx, org_id, &changes).await?;
     Ok(())
 }

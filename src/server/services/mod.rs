@@ -25,7 +25,7 @@ pub mod webhooks;
 
 use crate::domain::FieldErrors;
 use crate::server::auth::Actor;
-use crate::server::db::{self, Db};
+use crate::server::db::{self, Db, Tx};
 use crate::server::error::{ServiceError, ServiceResult};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
@@ -54,6 +54,29 @@ pub(crate) async fn audit(
     if let Err(err) = db::audit::record(db, entry).await {
         tracing::error!(error = %err, action, entity, "could not write the audit log");
     }
+}
+
+/// Writes an audit entry as part of the unit of work `tx`: the change and its entry land
+/// together or not at all.
+pub(crate) async fn audit_in(
+    tx: &mut Tx,
+    actor: &Actor,
+    action: &str,
+    entity: &str,
+    entity_id: Option<Uuid>,
+    detail: serde_json::Value,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let entry = db::audit::Entry {
+        org_id: actor.org_id(),
+        actor: &actor.label(),
+        action,
+        entity,
+        entity_id,
+        detail,
+        at,
+    };
+    db::audit::record(tx, entry).await
 }
 
 /// Reads input from JSON, naming the field when a value has the wrong type or is unknown.

@@ -1,12 +1,12 @@
 //! People: create, upsert by external id, read, update, soft delete, search and page.
 
-use super::audit;
+use super::{audit, audit_in};
 use crate::domain::engagement::Segment;
 use crate::domain::{
     FieldErrors, Person, PersonDraft, PersonInput, PersonPage, PersonType, Timezone,
 };
 use crate::server::auth::Actor;
-use crate::server::db::{self, orgs, persons};
+use crate::server::db::{self, orgs, persons, Tx};
 use crate::server::error::{ServiceError, ServiceResult};
 use crate::server::AppState;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -93,7 +93,28 @@ pub async fn create(state: &AppState, actor: &Actor, input: &PersonInput) -> Ser
     save(state, actor, None, input).await
 }
 
-/// Creates a person (no `id`) or replaces every field of one, and records it in the audit log.
+/// A person's change, checked and ready to write.
+struct Change {
+    id: Option<Uuid>,
+    draft: PersonDraft,
+    current: Option<Person>,
+}
+
+/// Checks a change to `current` (none: a new person) against the organisation's rules.
+async fn check(
+    state: &AppState,
+    actor: &Actor,
+    current: Option<Person>,
+    input: &PersonInput,
+) -> ServiceResult<Change> {
+    let draft = parse(state, actor, input).await?;
+    let id = current.as_ref().map(|p| p.id);
+    check_links(state, actor, id, &draft).await?;
+    Ok(Change { id, draft, current })
+}
+
+/// Creates a person (no `id`) or replaces every field of one, with its audit entry, a fresh
+/// engagement decision and its reminders moved to a new time zone: all or nothing.
 async fn save(
     state: &AppState,
     actor: &Actor,
@@ -101,24 +122,39 @@ async fn save(
     input: &PersonInput,
 ) -> ServiceResult<Person> {
     actor.require_write()?;
-    let draft = parse(state, actor, input).await?;
     let current = match id {
         Some(id) => Some(get(state, actor, id).await?),
         None => None,
     };
-    check_links(state, actor, id, &draft).await?;
+    let change = check(state, actor, current, input).await?;
+    let mut tx = state.db.begin().await?;
+    let person = write(state, actor, &mut tx, &change).await?;
+    tx.commit().await?;
+    // A new client, or one whose type changed: Home's count is read afresh.
+    state.client_counts.forget(actor.org_id());
+    Ok(person)
+}
+
+/// Writes a checked change as part of the unit of work `tx`.
+async fn write(
+    state: &AppState,
+    actor: &Actor,
+    tx: &mut Tx,
+    change: &Change,
+) -> ServiceResult<Person> {
+    let draft = &change.draft;
     let now = state.clock.now();
-    let consent = consent(current.as_ref(), &draft, actor, now);
-    let (id, written, action) = match id {
+    let org_id = actor.org_id();
+    let consent = consent(change.current.as_ref(), draft, actor, now);
+    let (id, written, action) = match change.id {
         None => {
             let id = Uuid::now_v7();
-            let inserted =
-                persons::insert(&state.db, actor.org_id(), id, &draft, &consent, now).await;
+            let inserted = persons::insert(tx, org_id, id, draft, &consent, now).await;
             (id, inserted.map(|()| true), "create")
         }
         Some(id) => (
             id,
-            persons::update(&state.db, actor.org_id(), id, &draft, &consent, now).await,
+            persons::update(tx, org_id, id, draft, &consent, now).await,
             "update",
         ),
     };
@@ -126,29 +162,21 @@ async fn save(
         Ok(true) => {}
         Ok(false) => return Err(ServiceError::NotFound),
         Err(e) if db::is_unique_violation(&e, "external_id") => {
-            return Err(external_id_taken(&draft))
+            return Err(external_id_taken(draft))
         }
         Err(e) => return Err(e.into()),
     }
-    // A new client, or one whose type changed: Home's count is read afresh.
-    state.client_counts.forget(actor.org_id());
-    audit(
-        &state.db,
-        actor,
-        action,
-        "person",
-        Some(id),
-        json!({ "full_name": draft.full_name }),
-        now,
-    )
-    .await;
+    let detail = json!({ "full_name": draft.full_name });
+    audit_in(tx, actor, action, "person", Some(id), detail, now).await?;
     // Consent, addresses or time zone may have changed: the next engagement run decides
     // about this person afresh.
-    db::engagement::reconsider(&state.db, actor.org_id(), id).await?;
-    let person = get(state, actor, id).await?;
+    db::engagement::reconsider(&mut *tx, org_id, id).await?;
+    let person = persons::get(&mut *tx, org_id, id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
     if action == "update" {
         // Reminders are due on the person's clock; a new time zone moves them.
-        super::dates::reschedule_person(state, actor.org_id(), &person).await?;
+        super::dates::reschedule_person(tx, now, org_id, &person).await?;
     }
     Ok(person)
 }
@@ -219,26 +247,21 @@ pub async fn patch(
     update(state, actor, id, &input).await
 }
 
+/// Deletes a person (softly): they leave engagement, and what was still to go to them does
+/// not go; all or nothing.
 pub async fn delete(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResult<()> {
     actor.require_write()?;
     let now = state.clock.now();
-    if !persons::soft_delete(&state.db, actor.org_id(), id, now).await? {
+    let org_id = actor.org_id();
+    let mut tx = state.db.begin().await?;
+    if !persons::soft_delete(&mut tx, org_id, id, now).await? {
         return Err(ServiceError::NotFound);
     }
-    state.client_counts.forget(actor.org_id());
-    db::engagement::forget(&state.db, actor.org_id(), id).await?;
-    // What was still to go to them does not go.
-    db::deliveries::cancel_for_person(&state.db, actor.org_id(), id, now).await?;
-    audit(
-        &state.db,
-        actor,
-        "delete",
-        "person",
-        Some(id),
-        json!({}),
-        now,
-    )
-    .await;
+    db::engagement::forget(&mut tx, org_id, id).await?;
+    db::deliveries::cancel_for_person(&mut tx, org_id, id, now).await?;
+    audit_in(&mut tx, actor, "delete", "person", Some(id), json!({}), now).await?;
+    tx.commit().await?;
+    state.client_counts.forget(org_id);
     Ok(())
 }
 
@@ -430,7 +453,6 @@ async fn close_matches(state: &AppState, actor: &Actor, q: &str) -> ServiceResul
     Ok(found.into_iter().take(10).map(|(_, p)| p).collect())
 }
 
-/// Every live person of the organisation in directory order, for the CSV export.
 /// The directory as CSV (cells defused for spreadsheets); the export is audited.
 pub async fn export_csv(state: &AppState, actor: &Actor) -> ServiceResult<String> {
     let people = all(state, actor).await?;
@@ -462,7 +484,9 @@ pub async fn all(state: &AppState, actor: &Actor) -> ServiceResult<Vec<Person>> 
 }
 
 /// Imports rows of a CSV file: each row is created, or (with an external id that exists)
-/// updated. Every row answers on its own; one bad row does not stop the others.
+/// updated. Every row answers on its own; one bad row does not stop the others. The rows are
+/// one unit of work: when the database fails half-way, none of them is written, and sending
+/// the chunk again is safe.
 pub async fn import(
     state: &AppState,
     actor: &Actor,
@@ -470,10 +494,18 @@ pub async fn import(
 ) -> ServiceResult<Vec<crate::domain::csv_io::ImportOutcome>> {
     actor.require_write()?;
     let mut out = Vec::with_capacity(rows.len());
+    let mut tx = state.db.begin().await?;
     for row in rows {
         let name = row.input.full_name.clone().unwrap_or_default();
         let result = if row.problems.is_empty() {
-            upsert(state, actor, &row.input).await
+            // A refused row leaves no trace, and on PostgreSQL does not spoil the others.
+            tx.begin_part().await?;
+            let written = import_row(state, actor, &mut tx, &row.input).await;
+            match written {
+                Ok(_) => tx.keep_part().await?,
+                Err(_) => tx.undo_part().await?,
+            }
+            written
         } else {
             Err(ServiceError::Invalid(row.problems.clone()))
         };
@@ -491,5 +523,30 @@ pub async fn import(
             error,
         });
     }
+    tx.commit().await?;
+    state.client_counts.forget(actor.org_id());
     Ok(out)
+}
+
+/// One row of an import, in its unit of work: the person with its external id (read in the
+/// unit of work, so that a later row of the same file finds one an earlier row created) is
+/// updated, or a new one created. Whether it was created.
+async fn import_row(
+    state: &AppState,
+    actor: &Actor,
+    tx: &mut Tx,
+    input: &PersonInput,
+) -> ServiceResult<(Person, bool)> {
+    let current = match input
+        .external_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(external_id) => persons::by_external_id(&mut *tx, actor.org_id(), external_id).await?,
+        None => None,
+    };
+    let created = current.is_none();
+    let change = check(state, actor, current, input).await?;
+    Ok((write(state, actor, tx, &change).await?, created))
 }

@@ -1,8 +1,8 @@
 //! Reminders: the rules with their next moment, listed by status, created on their own
 //! (scheduled, or hung on a date), changed, cancelled, retried, and their history.
 
-use super::audit;
 use super::dates::{get_item, rule_from_draft, schedule};
+use super::{audit, audit_in};
 use crate::domain::dates::{
     parse_uuid, ReminderRule, ReminderRuleDraft, ReminderRuleInput, ReminderStatus, Timing,
 };
@@ -154,19 +154,27 @@ async fn save(
         .map(|t| t.tz())
         .unwrap_or(chrono_tz::UTC);
     schedule(&mut rule, item.as_ref(), tz, now);
-    if !dates::save_rule(&state.db, &rule, existing.is_none()).await? {
+    let mut tx = state.db.begin().await?;
+    if !dates::save_rule(&mut tx, &rule, existing.is_none()).await? {
         return Err(ServiceError::NotFound);
     }
-    audit(
-        &state.db,
+    let action = if existing.is_some() {
+        "update"
+    } else {
+        "create"
+    };
+    let detail = json!({ "person_id": rule.person_id, "reminder_type": rule.reminder_type.as_str(), "channel_type": rule.channel_type.as_str() });
+    audit_in(
+        &mut tx,
         actor,
-        if existing.is_some() { "update" } else { "create" },
+        action,
         "reminder",
         Some(rule.id),
-        json!({ "person_id": rule.person_id, "reminder_type": rule.reminder_type.as_str(), "channel_type": rule.channel_type.as_str() }),
+        detail,
         now,
     )
-    .await;
+    .await?;
+    tx.commit().await?;
     get(state, actor, rule.id).await
 }
 
@@ -263,17 +271,11 @@ async fn set_status(
             .unwrap_or(chrono_tz::UTC);
         schedule(&mut rule, item.as_ref(), tz, now);
     }
-    dates::save_rule(&state.db, &rule, false).await?;
-    audit(
-        &state.db,
-        actor,
-        action,
-        "reminder",
-        Some(id),
-        json!({ "status": to.as_str() }),
-        now,
-    )
-    .await;
+    let mut tx = state.db.begin().await?;
+    dates::save_rule(&mut tx, &rule, false).await?;
+    let detail = json!({ "status": to.as_str() });
+    audit_in(&mut tx, actor, action, "reminder", Some(id), detail, now).await?;
+    tx.commit().await?;
     get(state, actor, id).await
 }
 

@@ -8,10 +8,10 @@ mod runs;
 
 pub use runs::*;
 
-use super::{ph, phs, value_rows, Db, Tx};
+use super::{ph, phs, value_rows, Conn, Db, Tx};
 use crate::domain::activity::ActivityEvent;
 use crate::domain::engagement::score::{self, EventFacts, Rollup, Thresholds};
-use crate::{on_db, on_tx};
+use crate::{on_conn, on_db, on_tx};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -303,10 +303,14 @@ pub async fn backfill_once(db: &Db) -> Result<(), sqlx::Error> {
 
 /// The person's engagement is to be decided afresh at the next run (their consent, addresses
 /// or time zone changed).
-pub async fn reconsider(db: &Db, org_id: Uuid, person_id: Uuid) -> Result<(), sqlx::Error> {
+pub async fn reconsider(
+    conn: impl Into<Conn<'_>>,
+    org_id: Uuid,
+    person_id: Uuid,
+) -> Result<(), sqlx::Error> {
     let sql = "UPDATE person_engagement SET recheck_s = CASE WHEN decided_s IS NULL THEN recheck_s ELSE 0 END, \
                decide_at_s = 0 WHERE org_id = $1 AND person_id = $2";
-    on_db!(db, pool => sqlx::query(sql).bind(org_id).bind(person_id).execute(pool).await.map(|_| ()))
+    on_conn!(conn.into(), c => sqlx::query(sql).bind(org_id).bind(person_id).execute(c).await.map(|_| ()))
 }
 
 /// The person answered an engagement message (they followed its link).
@@ -316,9 +320,13 @@ pub async fn answered(db: &Db, org_id: Uuid, person_id: Uuid) -> Result<(), sqlx
 }
 
 /// A person was deleted: they leave engagement.
-pub async fn forget(db: &Db, org_id: Uuid, person_id: Uuid) -> Result<(), sqlx::Error> {
+pub async fn forget(
+    conn: impl Into<Conn<'_>>,
+    org_id: Uuid,
+    person_id: Uuid,
+) -> Result<(), sqlx::Error> {
     let sql = "DELETE FROM person_engagement WHERE org_id = $1 AND person_id = $2";
-    on_db!(db, pool => sqlx::query(sql).bind(org_id).bind(person_id).execute(pool).await.map(|_| ()))
+    on_conn!(conn.into(), c => sqlx::query(sql).bind(org_id).bind(person_id).execute(c).await.map(|_| ()))
 }
 
 /// An engagement message went out to the person at `at`, in the unit of work `tx`: it counts
