@@ -58,7 +58,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/campaigns/{id}/results.csv", get(campaign_results))
         .route("/login", post(sign_in))
         .route("/logout", post(sign_out))
-        .nest("/api/v1", super::rest::router())
+        .nest("/api/v1", super::rest::with_idempotency(state.clone()))
         .merge(super::links::pages::router())
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())

@@ -19,7 +19,9 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
-/// Makes the database refuse `event` (INSERT, UPDATE) on `table` whenever `when` holds.
+/// Makes the database refuse `event` (INSERT, UPDATE) on `table` whenever `when` holds. Each
+/// trigger has a name of its own: another SQLite connection of the pool may still hold the
+/// schema from before a trigger of the same name was dropped, and refuse to create it again.
 async fn refuse(app: &TestApp, name: &str, event: &str, table: &str, when: &str) {
     if app.state().db.backend() == "postgres" {
         exec(
@@ -61,7 +63,7 @@ async fn operations_land_whole_or_not_at_all(backend: Backend) {
     let audited = "SELECT COUNT(*) FROM audit_log WHERE entity IN ('person', 'date_item')";
 
     // A person and its audit entry (and its engagement row).
-    refuse(&app, "no_audit", "INSERT", "audit_log", "TRUE").await;
+    refuse(&app, "no_audit_1", "INSERT", "audit_log", "TRUE").await;
     let (status, body) = api
         .post("/persons", json!({ "full_name": "Half Done" }))
         .await;
@@ -71,7 +73,7 @@ async fn operations_land_whole_or_not_at_all(backend: Backend) {
         count(&app, "SELECT COUNT(*) FROM person_engagement").await,
         0
     );
-    allow(&app, "no_audit", "audit_log").await;
+    allow(&app, "no_audit_1", "audit_log").await;
     let (status, grace) = api
         .post(
             "/persons",
@@ -90,12 +92,12 @@ async fn operations_land_whole_or_not_at_all(backend: Backend) {
             { "reminder_type": "lead_time", "lead_time_days": 1, "message": "Tomorrow" }
         ]
     });
-    refuse(&app, "no_audit", "INSERT", "audit_log", "TRUE").await;
+    refuse(&app, "no_audit_2", "INSERT", "audit_log", "TRUE").await;
     let (status, body) = api.post("/date-items", date.clone()).await;
     assert_eq!(status, 500, "{body}");
     assert_eq!(count(&app, "SELECT COUNT(*) FROM date_items").await, 0);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM reminder_rules").await, 0);
-    allow(&app, "no_audit", "audit_log").await;
+    allow(&app, "no_audit_2", "audit_log").await;
     let (status, item) = api.post("/date-items", date).await;
     assert_eq!(status, 201, "{item}");
     let planned = schedule(&app, &grace).await;
@@ -121,7 +123,7 @@ async fn operations_land_whole_or_not_at_all(backend: Backend) {
     assert_eq!(count(&app, audited).await, entries + 1);
 
     // A deletion, with the person leaving engagement and its audit entry.
-    refuse(&app, "no_audit", "INSERT", "audit_log", "TRUE").await;
+    refuse(&app, "no_audit_3", "INSERT", "audit_log", "TRUE").await;
     assert_eq!(api.delete(&format!("/persons/{grace}")).await, 500);
     let (status, _) = api.get(&format!("/persons/{grace}")).await;
     assert_eq!(status, 200, "the person is still there");
@@ -129,7 +131,7 @@ async fn operations_land_whole_or_not_at_all(backend: Backend) {
         count(&app, "SELECT COUNT(*) FROM person_engagement").await,
         1
     );
-    allow(&app, "no_audit", "audit_log").await;
+    allow(&app, "no_audit_3", "audit_log").await;
     assert_eq!(api.delete(&format!("/persons/{grace}")).await, 204);
     assert_eq!(
         count(&app, "SELECT COUNT(*) FROM person_engagement").await,

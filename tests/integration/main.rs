@@ -20,6 +20,7 @@ mod event_webhooks;
 mod fakes;
 mod faults;
 mod generation;
+mod idempotency;
 mod import;
 mod migrations;
 mod openapi;

@@ -13,6 +13,7 @@ pub mod dates;
 pub mod deliveries;
 pub mod engagement;
 pub mod generation;
+pub mod idempotency;
 pub mod leases;
 pub mod orgs;
 pub mod persons;

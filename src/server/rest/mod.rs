@@ -10,6 +10,7 @@ mod dashboard;
 mod dates;
 mod deliveries;
 mod engagement;
+mod idempotency;
 pub mod openapi;
 mod persons;
 pub mod problem;
@@ -60,6 +61,14 @@ pub fn router() -> Router<AppState> {
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
 }
 
+/// The API with its layers that need the application: `Idempotency-Key` on every write.
+pub fn with_idempotency(state: AppState) -> Router<AppState> {
+    router().layer(axum::middleware::from_fn_with_state(
+        state,
+        idempotency::layer,
+    ))
+}
+
 /// The organisation's API key, from `Authorization: Bearer <key>`.
 pub struct ApiActor(pub Actor);
 
@@ -70,6 +79,10 @@ impl FromRequestParts<AppState> for ApiActor {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // Already found by a layer in front (`idempotency`).
+        if let Some(actor) = parts.extensions.get::<Actor>() {
+            return Ok(ApiActor(actor.clone()));
+        }
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)

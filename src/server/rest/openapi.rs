@@ -170,6 +170,16 @@ fn operation(r: &Route) -> Value {
             "schema": { "type": "string", "format": "uuid" }
         }));
     }
+    let writes = matches!(r.method, "post" | "put" | "patch" | "delete");
+    if writes {
+        parameters.push(json!({
+            "name": "Idempotency-Key", "in": "header", "required": false,
+            "description": "Any text up to 255 characters, new for each new request. Sent again with \
+                the same request within 24 hours, it answers with the first response (marked \
+                Idempotent-Replayed: true) without doing the work again; with another request it is a 422.",
+            "schema": { "type": "string", "minLength": 1, "maxLength": 255 }
+        }));
+    }
     for (name, description) in r.query {
         parameters.push(json!({
             "name": name, "in": "query", "required": false,
@@ -196,7 +206,18 @@ fn operation(r: &Route) -> Value {
     if r.path != "/openapi.json" {
         responses.insert("401".into(), problem("No or unknown API key"));
         responses.insert("404".into(), problem("No such record in this organisation"));
+        responses.insert(
+            "503".into(),
+            problem("The database cannot be reached just now, or the request took too long; see Retry-After"),
+        );
+        if writes {
+            responses.insert(
+                "409".into(),
+                problem("A conflict (`field` names it), or a request with this Idempotency-Key is still being answered"),
+            );
+        }
         if matches!(r.method, "post" | "put") {
+            responses.insert("413".into(), problem("The body is larger than 1 MiB"));
             responses.insert("400".into(), problem("The body is not a JSON object"));
             responses.insert(
                 "422".into(),

@@ -14,6 +14,7 @@ pub mod dates;
 pub mod deliveries;
 pub mod demo;
 pub mod engagement;
+pub mod idempotency;
 pub mod inbound;
 pub mod persons;
 pub mod projects;

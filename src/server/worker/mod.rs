@@ -106,6 +106,11 @@ async fn housekeep(state: &AppState) {
         Ok(n) => tracing::info!(sessions = n, "removed expired sessions"),
         Err(err) => tracing::warn!(error = %err, "housekeeping failed"),
     }
+    match crate::server::services::idempotency::purge_expired(state).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(keys = n, "forgot Idempotency-Keys past their day"),
+        Err(err) => tracing::warn!(error = %err, "forgetting old Idempotency-Keys failed"),
+    }
     if let Err(err) = auth_service::purge_throttle(state).await {
         tracing::warn!(error = %err, "removing old sign-in throttling counters failed");
     }
