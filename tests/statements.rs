@@ -186,6 +186,13 @@ async fn fixed_number(backend: Backend) {
     );
     eprintln!("{backend:?}: statements per page {large:?}");
     let mut pinned: BTreeMap<&str, usize> = PINNED.iter().copied().collect();
+    if matches!(backend, Backend::Postgres) {
+        // One more on PostgreSQL: the staff member's rate-limit bucket, kept in the database
+        // so that every web process counts the same requests (SQLite's is in memory).
+        for n in pinned.values_mut() {
+            *n += 1;
+        }
+    }
     if matches!(backend, Backend::Sqlite) {
         // A month is reused on SQLite while nothing of it changed: the session, its user and
         // the organisation's clock. Read afresh after a write, it is the six of PostgreSQL.

@@ -32,7 +32,33 @@ pub struct Config {
     /// How long a request may take before it is answered 503 (`REQUEST_TIMEOUT_SECONDS`,
     /// default 30): a database that has gone away makes a request wait, never hang.
     pub request_timeout: std::time::Duration,
+    /// Requests a minute per API key and per staff member (`RATE_LIMIT_PER_MINUTE`, default
+    /// 1200), and on the batch routes (`RATE_LIMIT_BATCH_PER_MINUTE`, default 6000); 0 turns
+    /// one off.
+    pub rate_limits: RateLimits,
     pub delivery: DeliveryConfig,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct RateLimits {
+    pub standard: crate::server::ratelimit::Policy,
+    pub batch: crate::server::ratelimit::Policy,
+}
+
+impl RateLimits {
+    pub fn per_minute(standard: u32, batch: u32) -> Self {
+        use crate::server::ratelimit::Policy;
+        Self {
+            standard: Policy {
+                name: "standard",
+                per_minute: standard,
+            },
+            batch: Policy {
+                name: "batch",
+                per_minute: batch,
+            },
+        }
+    }
 }
 
 /// How deliveries are sent and retried.
@@ -95,6 +121,7 @@ impl Default for Config {
             metrics_token: None,
             engagement_every: std::time::Duration::from_secs(3600),
             request_timeout: std::time::Duration::from_secs(30),
+            rate_limits: RateLimits::per_minute(1200, 6000),
             delivery: DeliveryConfig::default(),
         }
     }
@@ -120,6 +147,16 @@ fn proxy_hops(value: Option<String>) -> anyhow::Result<usize> {
                 "CONCIERGE_TRUST_PROXY must be the number of trusted proxies (0 to 10) or true, not '{v}'"
             ),
         },
+    }
+}
+
+/// A whole number, 0 included (which turns the setting off).
+fn whole(name: &str, default: u32) -> anyhow::Result<u32> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v.trim().parse::<u32>().map_err(|_| {
+            anyhow::anyhow!("{name} must be a whole number (0 turns it off), not '{v}'")
+        }),
     }
 }
 
@@ -167,6 +204,10 @@ impl Config {
             },
             request_timeout: std::time::Duration::from_secs(
                 number("REQUEST_TIMEOUT_SECONDS", d.request_timeout.as_secs() as i64)? as u64,
+            ),
+            rate_limits: RateLimits::per_minute(
+                whole("RATE_LIMIT_PER_MINUTE", d.rate_limits.standard.per_minute)?,
+                whole("RATE_LIMIT_BATCH_PER_MINUTE", d.rate_limits.batch.per_minute)?,
             ),
             delivery: DeliveryConfig::from_env()?,
         })

@@ -58,7 +58,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/campaigns/{id}/results.csv", get(campaign_results))
         .route("/login", post(sign_in))
         .route("/logout", post(sign_out))
-        .nest("/api/v1", super::rest::with_idempotency(state.clone()))
+        .nest("/api/v1", super::rest::with_layers(state.clone()))
         .merge(super::links::pages::router())
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())
@@ -68,6 +68,7 @@ pub fn build_router(state: AppState) -> Router {
             _,
         >(context, shell))
         .layer(from_fn(guard::server_fn_bad_input))
+        .layer(from_fn_with_state(state.clone(), super::ratelimit::portal))
         .layer(from_fn_with_state(state.clone(), guard::session))
         .layer(super::auth::sessions::layer(
             state.db.clone(),

@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod links;
 pub mod metrics;
+pub mod ratelimit;
 pub mod rest;
 pub mod services;
 pub mod state;

@@ -30,6 +30,8 @@ pub struct AppState {
     pub wake: Arc<Notify>,
     /// Request and worker counters for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// The rate limits' buckets (in memory on SQLite; see `ratelimit`).
+    pub rate_limits: Arc<crate::server::ratelimit::Limiter>,
     /// Set once any organisation exists; organisations are never deleted, so it never unsets.
     configured: Arc<AtomicBool>,
     /// The signer of the links messages carry, keyed with the installation's secret (read
@@ -56,6 +58,7 @@ impl AppState {
             channels: Arc::new(channels),
             wake: Arc::new(Notify::new()),
             metrics: Arc::new(Metrics::default()),
+            rate_limits: Arc::default(),
             configured: Arc::new(AtomicBool::new(false)),
             links: Arc::new(tokio::sync::OnceCell::new()),
         }

@@ -19,29 +19,63 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
-/// Makes the database refuse `event` (INSERT, UPDATE) on `table` whenever `when` holds. Each
-/// trigger has a name of its own: another SQLite connection of the pool may still hold the
-/// schema from before a trigger of the same name was dropped, and refuse to create it again.
-async fn refuse(app: &TestApp, name: &str, event: &str, table: &str, when: &str) {
+/// The writes the database can be made to refuse: name, event, table, and when.
+const REFUSALS: &[(&str, &str, &str, &str)] = &[
+    ("audit", "INSERT", "audit_log", "TRUE"),
+    ("moving", "UPDATE", "reminder_rules", "TRUE"),
+    ("cy", "INSERT", "persons", "NEW.full_name = 'Cy Third'"),
+];
+
+/// Installs the [`REFUSALS`], each off until [`refuse`] turns it on: triggers that refuse a
+/// write while their name is in `test_refusals`. They are made once, before the test's
+/// requests; made and dropped between requests, SQLite's other connections could meet the
+/// schema while it changed.
+async fn install(app: &TestApp) {
+    exec(app, "CREATE TABLE test_refusals (name TEXT PRIMARY KEY)").await;
     if app.state().db.backend() == "postgres" {
         exec(
             app,
-            "CREATE OR REPLACE FUNCTION refused_by_the_test() RETURNS trigger LANGUAGE plpgsql \
-             AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$",
+            "CREATE FUNCTION refused_by_the_test() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+               IF EXISTS (SELECT 1 FROM test_refusals WHERE name = TG_ARGV[0]) THEN \
+                 RAISE EXCEPTION 'refused by the test'; \
+               END IF; \
+               RETURN NEW; \
+             END $$",
         )
         .await;
-        exec(app, &format!("CREATE TRIGGER {name} BEFORE {event} ON {table} FOR EACH ROW WHEN ({when}) EXECUTE FUNCTION refused_by_the_test()")).await;
+        for (name, event, table, when) in REFUSALS {
+            exec(app, &format!("CREATE TRIGGER refuse_{name} BEFORE {event} ON {table} FOR EACH ROW WHEN ({when}) EXECUTE FUNCTION refused_by_the_test('{name}')")).await;
+        }
     } else {
-        exec(app, &format!("CREATE TRIGGER {name} BEFORE {event} ON {table} FOR EACH ROW WHEN {when} BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")).await;
+        for (name, event, table, when) in REFUSALS {
+            exec(
+                app,
+                &format!(
+                    "CREATE TRIGGER refuse_{name} BEFORE {event} ON {table} FOR EACH ROW \
+                WHEN ({when}) AND EXISTS (SELECT 1 FROM test_refusals WHERE name = '{name}') \
+                BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+                ),
+            )
+            .await;
+        }
     }
 }
 
-async fn allow(app: &TestApp, name: &str, table: &str) {
-    if app.state().db.backend() == "postgres" {
-        exec(app, &format!("DROP TRIGGER {name} ON {table}")).await;
-    } else {
-        exec(app, &format!("DROP TRIGGER {name}")).await;
-    }
+/// Makes the database refuse the writes of the refusal `name` (see [`REFUSALS`]).
+async fn refuse(app: &TestApp, name: &str) {
+    exec(
+        app,
+        &format!("INSERT INTO test_refusals (name) VALUES ('{name}')"),
+    )
+    .await;
+}
+
+async fn allow(app: &TestApp, name: &str) {
+    exec(
+        app,
+        &format!("DELETE FROM test_refusals WHERE name = '{name}'"),
+    )
+    .await;
 }
 
 fn id(v: &Value) -> String {
@@ -59,11 +93,12 @@ async fn schedule(app: &TestApp, person: &str) -> Vec<Option<chrono::DateTime<ch
 
 async fn operations_land_whole_or_not_at_all(backend: Backend) {
     let app = spawn_app(backend).await;
+    install(&app).await;
     let api = Api::setup(&app, "acme").await;
     let audited = "SELECT COUNT(*) FROM audit_log WHERE entity IN ('person', 'date_item')";
 
     // A person and its audit entry (and its engagement row).
-    refuse(&app, "no_audit_1", "INSERT", "audit_log", "TRUE").await;
+    refuse(&app, "audit").await;
     let (status, body) = api
         .post("/persons", json!({ "full_name": "Half Done" }))
         .await;
@@ -73,7 +108,7 @@ async fn operations_land_whole_or_not_at_all(backend: Backend) {
         count(&app, "SELECT COUNT(*) FROM person_engagement").await,
         0
     );
-    allow(&app, "no_audit_1", "audit_log").await;
+    allow(&app, "audit").await;
     let (status, grace) = api
         .post(
             "/persons",
@@ -92,12 +127,12 @@ async fn operations_land_whole_or_not_at_all(backend: Backend) {
             { "reminder_type": "lead_time", "lead_time_days": 1, "message": "Tomorrow" }
         ]
     });
-    refuse(&app, "no_audit_2", "INSERT", "audit_log", "TRUE").await;
+    refuse(&app, "audit").await;
     let (status, body) = api.post("/date-items", date.clone()).await;
     assert_eq!(status, 500, "{body}");
     assert_eq!(count(&app, "SELECT COUNT(*) FROM date_items").await, 0);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM reminder_rules").await, 0);
-    allow(&app, "no_audit_2", "audit_log").await;
+    allow(&app, "audit").await;
     let (status, item) = api.post("/date-items", date).await;
     assert_eq!(status, 201, "{item}");
     let planned = schedule(&app, &grace).await;
@@ -106,7 +141,7 @@ async fn operations_land_whole_or_not_at_all(backend: Backend) {
 
     // A person's new time zone with their reminders moved to it: the reminders cannot move,
     // so the time zone does not change either, and nothing is audited.
-    refuse(&app, "no_moving", "UPDATE", "reminder_rules", "TRUE").await;
+    refuse(&app, "moving").await;
     let tokyo = json!({ "full_name": "Grace Hopper", "timezone": "Asia/Tokyo" });
     let (status, body) = api.put(&format!("/persons/{grace}"), tokyo.clone()).await;
     assert_eq!(status, 500, "{body}");
@@ -114,7 +149,7 @@ async fn operations_land_whole_or_not_at_all(backend: Backend) {
     assert_eq!(read["timezone"], "America/New_York");
     assert_eq!(schedule(&app, &grace).await, planned);
     assert_eq!(count(&app, audited).await, entries);
-    allow(&app, "no_moving", "reminder_rules").await;
+    allow(&app, "moving").await;
     let (status, body) = api.put(&format!("/persons/{grace}"), tokyo).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["timezone"], "Asia/Tokyo");
@@ -123,7 +158,7 @@ async fn operations_land_whole_or_not_at_all(backend: Backend) {
     assert_eq!(count(&app, audited).await, entries + 1);
 
     // A deletion, with the person leaving engagement and its audit entry.
-    refuse(&app, "no_audit_3", "INSERT", "audit_log", "TRUE").await;
+    refuse(&app, "audit").await;
     assert_eq!(api.delete(&format!("/persons/{grace}")).await, 500);
     let (status, _) = api.get(&format!("/persons/{grace}")).await;
     assert_eq!(status, 200, "the person is still there");
@@ -131,7 +166,7 @@ async fn operations_land_whole_or_not_at_all(backend: Backend) {
         count(&app, "SELECT COUNT(*) FROM person_engagement").await,
         1
     );
-    allow(&app, "no_audit_3", "audit_log").await;
+    allow(&app, "audit").await;
     assert_eq!(api.delete(&format!("/persons/{grace}")).await, 204);
     assert_eq!(
         count(&app, "SELECT COUNT(*) FROM person_engagement").await,
@@ -148,6 +183,7 @@ Cy Third,,,Europe/London,,,crm-3,\n";
 
 async fn an_import_chunk_lands_whole(backend: Backend) {
     let app = spawn_app(backend).await;
+    install(&app).await;
     let api = Api::setup(&app, "acme").await;
     let session = app.session("admin@acme.test").await;
     let res = app
@@ -163,14 +199,7 @@ async fn an_import_chunk_lands_whole(backend: Backend) {
 
     // The third row cannot be written: the first two are not kept either, and the chunk can
     // be sent again.
-    refuse(
-        &app,
-        "no_cy",
-        "INSERT",
-        "persons",
-        "NEW.full_name = 'Cy Third'",
-    )
-    .await;
+    refuse(&app, "cy").await;
     let res = app
         .server_fn(
             "/srv/clients/import_rows",
@@ -189,7 +218,7 @@ async fn an_import_chunk_lands_whole(backend: Backend) {
         0
     );
 
-    allow(&app, "no_cy", "persons").await;
+    allow(&app, "cy").await;
     let res = app
         .server_fn(
             "/srv/clients/import_rows",

@@ -27,6 +27,7 @@ mod openapi;
 mod pages;
 mod paging;
 mod projects;
+mod rate_limits;
 mod scale_out;
 mod settings;
 mod wire;

@@ -18,6 +18,7 @@ pub mod leases;
 pub mod orgs;
 pub mod persons;
 pub mod projects;
+pub mod rate_limits;
 pub mod sessions;
 pub mod staff;
 pub mod throttle;

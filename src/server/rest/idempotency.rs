@@ -2,11 +2,12 @@
 //! are in `services::idempotency`): a request with a key it answered before gets that answer
 //! again, marked `Idempotent-Replayed: true`.
 
-use super::{ApiActor, ApiError, BODY_LIMIT};
+use super::{ApiError, BODY_LIMIT};
+use crate::server::auth::Actor;
 use crate::server::services::idempotency::{self, Begin};
 use crate::server::AppState;
 use axum::body::Body;
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -47,17 +48,12 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, ApiE
             )
         })?
         .to_string();
-    let (mut parts, body) = req.into_parts();
-    // Keys are the organisation's: a request without a valid API key is left to its handler
-    // to refuse.
-    let org_id = match ApiActor::from_request_parts(&mut parts, &state).await {
-        Ok(ApiActor(actor)) => {
-            let org_id = actor.org_id();
-            parts.extensions.insert(actor);
-            org_id
-        }
-        Err(_) => return Ok(next.run(Request::from_parts(parts, body)).await),
+    // Keys are the organisation's (the key was found in front): a request without a valid
+    // API key is left to its handler to refuse.
+    let Some(org_id) = req.extensions().get::<Actor>().map(Actor::org_id) else {
+        return Ok(next.run(req).await);
     };
+    let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, BODY_LIMIT).await.map_err(|_| {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -61,12 +61,42 @@ pub fn router() -> Router<AppState> {
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
 }
 
-/// The API with its layers that need the application: `Idempotency-Key` on every write.
-pub fn with_idempotency(state: AppState) -> Router<AppState> {
-    router().layer(axum::middleware::from_fn_with_state(
-        state,
-        idempotency::layer,
-    ))
+/// The API with its layers that need the application, outermost last: the API key is found,
+/// the request counted against the key's rate limit, and an `Idempotency-Key` honoured.
+pub fn with_layers(state: AppState) -> Router<AppState> {
+    use axum::middleware::from_fn_with_state;
+    router()
+        .layer(from_fn_with_state(state.clone(), idempotency::layer))
+        .layer(from_fn_with_state(
+            state.clone(),
+            crate::server::ratelimit::api,
+        ))
+        .layer(from_fn_with_state(state, authenticate))
+}
+
+/// Finds the request's API key for the layers that count and remember per key. Without a
+/// valid key the request goes on, for its handler to refuse (or, for the document, to
+/// answer); when the key cannot be checked (the database is away) that is the answer.
+async fn authenticate(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (mut parts, body) = req.into_parts();
+    if parts
+        .headers
+        .contains_key(axum::http::header::AUTHORIZATION)
+    {
+        match ApiActor::from_request_parts(&mut parts, &state).await {
+            Ok(ApiActor(actor)) => {
+                parts.extensions.insert(actor);
+            }
+            Err(e) if e.0.status == 401 => {}
+            Err(e) => return e.into_response(),
+        }
+    }
+    next.run(Request::from_parts(parts, body)).await
 }
 
 /// The organisation's API key, from `Authorization: Bearer <key>`.

@@ -207,6 +207,10 @@ fn operation(r: &Route) -> Value {
         responses.insert("401".into(), problem("No or unknown API key"));
         responses.insert("404".into(), problem("No such record in this organisation"));
         responses.insert(
+            "429".into(),
+            problem("Too many requests for this API key; see Retry-After and RateLimit"),
+        );
+        responses.insert(
             "503".into(),
             problem("The database cannot be reached just now, or the request took too long; see Retry-After"),
         );

@@ -111,6 +111,9 @@ async fn housekeep(state: &AppState) {
         Ok(n) => tracing::info!(keys = n, "forgot Idempotency-Keys past their day"),
         Err(err) => tracing::warn!(error = %err, "forgetting old Idempotency-Keys failed"),
     }
+    if let Err(err) = state.rate_limits.purge(&state.db, state.clock.now()).await {
+        tracing::warn!(error = %err, "forgetting idle rate-limit buckets failed");
+    }
     if let Err(err) = auth_service::purge_throttle(state).await {
         tracing::warn!(error = %err, "removing old sign-in throttling counters failed");
     }
