@@ -57,6 +57,10 @@ pub const MONTH_REMINDERS_PER_DAY: usize = 3;
 /// How many dates and reminders a page of a day shows.
 pub const DAY_PAGE: usize = 50;
 
+/// The years the calendar shows: a month far beyond them has no month after it to link to.
+#[cfg(feature = "ssr")]
+const SANE_YEARS: std::ops::RangeInclusive<i32> = 1000..=9999;
+
 /// One month (`YYYY-MM`, or empty for this month), across every client.
 #[server(prefix = "/srv", endpoint = "calendar/calendar_month")]
 pub async fn calendar_month(#[server(default)] month: String) -> Result<MonthView, ServerFnError> {
@@ -68,12 +72,15 @@ pub async fn calendar_month(#[server(default)] month: String) -> Result<MonthVie
     let today = crate::domain::timing::local_today(state.clock.now(), tz);
     let first = match month.trim() {
         "" => today.with_day(1).unwrap_or(today),
-        m => NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").map_err(|_| {
-            fail(crate::server::error::ServiceError::invalid(
-                "month",
-                format!("'{m}' is not a month in the form YYYY-MM"),
-            ))
-        })?,
+        m => NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d")
+            .ok()
+            .filter(|d| SANE_YEARS.contains(&d.year()))
+            .ok_or_else(|| {
+                fail(crate::server::error::ServiceError::invalid(
+                    "month",
+                    format!("'{m}' is not a month in the form YYYY-MM between 1000 and 9999"),
+                ))
+            })?,
     };
     let days: Vec<NaiveDate> = first
         .iter_days()
@@ -109,12 +116,15 @@ pub async fn calendar_day(
         .await
         .map_err(fail)?;
     let today = crate::domain::timing::local_today(state.clock.now(), tz);
-    let date = NaiveDate::parse_from_str(day.trim(), "%Y-%m-%d").map_err(|_| {
-        fail(crate::server::error::ServiceError::invalid(
-            "day",
-            format!("'{day}' is not a day in the form YYYY-MM-DD"),
-        ))
-    })?;
+    let date = NaiveDate::parse_from_str(day.trim(), "%Y-%m-%d")
+        .ok()
+        .filter(|d| SANE_YEARS.contains(&chrono::Datelike::year(d)))
+        .ok_or_else(|| {
+            fail(crate::server::error::ServiceError::invalid(
+                "day",
+                format!("'{day}' is not a day in the form YYYY-MM-DD between 1000 and 9999"),
+            ))
+        })?;
     let page = page.max(1);
     let found = crate::server::services::calendar::days(
         &state,

@@ -32,6 +32,9 @@ enum Command {
     Worker,
     /// Apply database migrations and exit.
     Migrate,
+    /// Write a consistent copy of the (SQLite) database to PATH while the server runs, and
+    /// check it.
+    Backup { path: std::path::PathBuf },
     /// Create an admin account (and its organisation, if it does not exist).
     CreateAdmin {
         #[arg(long)]
@@ -261,6 +264,18 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Migrate => {
             let state = open(&config).await?;
             println!("Migrations applied ({}).", state.db.backend());
+            Ok(())
+        }
+        Command::Backup { path } => {
+            // The database as it is: a backup neither migrates nor changes anything.
+            let db = Db::connect(&config.database_url).await?;
+            let bytes = db.backup(&path).await;
+            db.close().await;
+            println!(
+                "Backed up to {} ({} bytes); its integrity check passed.",
+                path.display(),
+                bytes?
+            );
             Ok(())
         }
         Command::CreateAdmin {

@@ -4,6 +4,7 @@
 
 use super::AppState;
 use axum::extract::{Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::collections::BTreeMap;
@@ -138,7 +139,22 @@ impl Metrics {
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let area = area(req.uri().path());
-    let method = req.method().as_str().to_string();
+    // A client may send any method name: the label keeps to the ones HTTP defines.
+    let known = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+    ];
+    let method = if known.contains(req.method()) {
+        req.method().as_str()
+    } else {
+        "other"
+    }
+    .to_string();
     let res = next.run(req).await;
     state.metrics.request(
         area,

@@ -111,6 +111,25 @@ async fn calendar_month_and_feed(backend: Backend) {
         )
         .await;
     assert_eq!(res.status(), 422);
+    // Months far from now are refused, not followed to a month after the last one there is.
+    for month in ["0999-12", "+262143-12", "262142-12"] {
+        let res = app
+            .server_fn(
+                "/srv/calendar/calendar_month",
+                Some(&session),
+                &[("month", month)],
+            )
+            .await;
+        assert_eq!(res.status(), 422, "{month}");
+    }
+    let res = app
+        .server_fn(
+            "/srv/calendar/calendar_day",
+            Some(&session),
+            &[("day", "+262143-12-31")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
 
     // Ada's feed: her client and the unassigned one, not Sam's.
     let res = app

@@ -256,3 +256,87 @@ async fn channels_from_the_command_line() {
     );
     assert!(ok && out.contains("is off"), "{out}");
 }
+
+/// `concierge backup` copies a SQLite database while the server writes to it; the copy passes
+/// its integrity check, and a server started on it (the documented restore: the file in the
+/// database's place) serves the same data.
+#[tokio::test]
+async fn backup_while_writing_and_restore() {
+    use crate::common::{spawn_app_with, Api, Backend};
+    let app = spawn_app_with(Backend::Sqlite, |_| {}).await;
+    let api = Api::setup(&app, "acme").await;
+    let url = app.state().config.database_url.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let copies = (dir.path().join("during.db"), dir.path().join("after.db"));
+
+    // People are written the whole time the first copy is made.
+    let writing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let writer = {
+        let (writing, client, base, key) = (
+            writing.clone(),
+            app.client.clone(),
+            app.base.clone(),
+            api.key.clone(),
+        );
+        tokio::spawn(async move {
+            let mut n = 0;
+            // At most a page of them, so that one read sees them all.
+            while writing.load(std::sync::atomic::Ordering::SeqCst) && n < 150 {
+                let res = client
+                    .post(format!("{base}/api/v1/persons"))
+                    .bearer_auth(&key)
+                    .json(&serde_json::json!({ "full_name": format!("Written {n}") }))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(res.status(), 201);
+                n += 1;
+            }
+            n
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let during = copies.0.to_str().unwrap().to_string();
+    let (ok, out, err) = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || concierge(&url, &["backup", &during])
+    })
+    .await
+    .unwrap();
+    assert!(ok && out.contains("integrity check passed"), "{out}{err}");
+    writing.store(false, std::sync::atomic::Ordering::SeqCst);
+    let written = writer.await.unwrap();
+    assert!(written > 0);
+    // Never over an existing file.
+    let (ok, _, err) = concierge(&url, &["backup", copies.0.to_str().unwrap()]);
+    assert!(!ok && err.contains("exists already"), "{err}");
+
+    // Restored, the copy made once writing stopped serves exactly what the server holds.
+    let (ok, _, err) = concierge(&url, &["backup", copies.1.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let (_, live) = api.get("/persons?limit=200").await;
+    let restored_url = format!("sqlite://{}", copies.1.display());
+    let restored = spawn_app_with(Backend::Sqlite, |c| c.database_url = restored_url).await;
+    let there = Api {
+        app: &restored,
+        key: api.key.clone(),
+    };
+    let (status, copy) = there.get("/persons?limit=200").await;
+    assert_eq!(status, 200, "the API key came along");
+    assert_eq!(copy["items"], live["items"]);
+    assert_eq!(copy["items"].as_array().unwrap().len(), written);
+
+    // The copy made during the writes holds a consistent prefix of them.
+    let during_url = format!("sqlite://{}", copies.0.display());
+    let snapshot = spawn_app_with(Backend::Sqlite, |c| c.database_url = during_url).await;
+    let at_the_time = Api {
+        app: &snapshot,
+        key: api.key.clone(),
+    };
+    let (_, early) = at_the_time.get("/persons?limit=200").await;
+    let early = early["items"].as_array().unwrap().len();
+    assert!((1..=written).contains(&early), "{early} of {written}");
+    snapshot.finish().await;
+    restored.finish().await;
+    app.finish().await;
+}

@@ -202,7 +202,9 @@ async fn portal_channels_reminders_and_messages(backend: Backend) {
     let notes = app.get_with("/notifications", &session).await;
     assert_eq!(notes.status(), 200, "{:?}", notes.headers().get("location"));
 
-    // Metrics.
+    // Metrics. A method HTTP does not define is counted as "other", not a label of its own.
+    let odd = reqwest::Method::from_bytes(b"BREW").unwrap();
+    app.client.request(odd, app.url("/")).send().await.unwrap();
     let metrics = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(metrics.status(), 200);
     let text = metrics.text().await.unwrap();
@@ -212,6 +214,10 @@ async fn portal_channels_reminders_and_messages(backend: Backend) {
     );
     assert!(text.contains("concierge_delivery_queue_depth 0"), "{text}");
     assert!(text.contains("concierge_worker_lag_seconds"));
+    assert!(
+        text.contains("method=\"other\"") && !text.contains("BREW"),
+        "{text}"
+    );
     assert!(
         text.contains("concierge_http_requests_total{area=\"page\",method=\"GET\",status=\"200\"}")
     );

@@ -43,7 +43,7 @@ pub async fn correlation(mut req: Request, next: Next) -> Response {
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     req.extensions_mut().insert(CorrelationId(id.clone()));
-    let span = tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), correlation_id = %id);
+    let span = tracing::info_span!("request", method = %req.method(), path = %logged_path(req.uri().path()), correlation_id = %id);
     let started = std::time::Instant::now();
     let mut res = tracing::Instrument::instrument(next.run(req), span.clone()).await;
     span.in_scope(|| {
@@ -57,6 +57,16 @@ pub async fn correlation(mut req: Request, next: Next) -> Response {
         res.headers_mut().insert(CORRELATION_HEADER, value);
     }
     res
+}
+
+/// A request's path as the log shows it: a calendar feed's address is its secret, and is left
+/// out.
+fn logged_path(path: &str) -> &str {
+    if path.starts_with("/calendar/") && path.ends_with(".ics") {
+        "/calendar/[token].ics"
+    } else {
+        path
+    }
 }
 
 pub async fn security_headers(mut req: Request, next: Next) -> Response {

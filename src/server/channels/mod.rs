@@ -87,13 +87,19 @@ impl Transport for LogTransport {
     }
     fn send<'a>(&'a self, d: &'a Delivery) -> SendFuture<'a> {
         Box::pin(async move {
+            // Who it was for and what it said are personal: at `info` only that it went; the
+            // words at `debug`, for a developer who asks for them.
             tracing::info!(
                 delivery = %d.id,
                 channel = d.channel.as_str(),
+                "message recorded (channel not configured: log only)"
+            );
+            tracing::debug!(
+                delivery = %d.id,
                 to = d.address.as_deref().unwrap_or("-"),
                 subject = d.subject.as_deref().unwrap_or(""),
                 body = %d.body,
-                "message recorded (channel not configured: log only)"
+                "the message the log channel recorded"
             );
             Ok(Sent {
                 provider_message_id: Some(format!("log-{}", d.id)),

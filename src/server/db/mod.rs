@@ -328,6 +328,53 @@ impl Db {
     pub async fn close(&self) {
         on_db!(self, pool => pool.close().await)
     }
+
+    /// Writes a consistent copy of a SQLite database to `path` while the server goes on
+    /// reading and writing (`VACUUM INTO` reads one snapshot), then checks the copy
+    /// (`PRAGMA integrity_check`). Never overwrites a file. PostgreSQL is backed up with its
+    /// own tools (`pg_dump`; see the README). The copy's size in bytes.
+    pub async fn backup(&self, path: &std::path::Path) -> anyhow::Result<u64> {
+        let Db::Sqlite(pool) = self else {
+            anyhow::bail!(
+                "a PostgreSQL database is backed up with pg_dump (and restored with pg_restore); see the README"
+            );
+        };
+        if path.exists() {
+            anyhow::bail!("{} exists already; name a new file", path.display());
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("could not create the folder {}", dir.display()))?;
+        }
+        let target = path
+            .to_str()
+            .context("the backup's path must be valid UTF-8")?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(target)
+            .execute(pool)
+            .await
+            .with_context(|| format!("could not write the backup to {}", path.display()))?;
+        let copy = SqliteConnectOptions::new().filename(path).read_only(true);
+        let check = async {
+            let mut conn = sqlx::ConnectOptions::connect(&copy).await?;
+            let verdict: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+                .fetch_all(&mut conn)
+                .await?;
+            sqlx::Connection::close(conn).await?;
+            Ok::<_, sqlx::Error>(verdict)
+        };
+        let verdict = check
+            .await
+            .with_context(|| format!("could not open the backup {} to check it", path.display()))?;
+        if verdict != ["ok"] {
+            anyhow::bail!(
+                "the backup {} failed its integrity check: {}",
+                path.display(),
+                verdict.join("; ")
+            );
+        }
+        Ok(std::fs::metadata(path)?.len())
+    }
 }
 
 /// Whether `err` is a unique-constraint violation that involves `column`.

@@ -42,6 +42,7 @@ pub async fn list_vendors(
             .as_deref()
             .unwrap_or("")
             .split_whitespace()
+            .take(8)
             .map(str::to_lowercase)
             .collect(),
         kind,
