@@ -30,4 +30,5 @@ mod projects;
 mod rate_limits;
 mod scale_out;
 mod settings;
+mod tenants;
 mod wire;

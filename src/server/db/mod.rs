@@ -377,6 +377,19 @@ impl Db {
     }
 }
 
+/// Whether the organisation has a row with this id in `table` (one of the application's
+/// tables, named by the code, never by a request).
+pub async fn owns(
+    db: &Db,
+    table: &'static str,
+    org_id: uuid::Uuid,
+    id: uuid::Uuid,
+) -> Result<bool, sqlx::Error> {
+    let sql = format!("SELECT COUNT(*) FROM {table} WHERE org_id = $1 AND id = $2");
+    on_db!(db, pool => sqlx::query_scalar::<_, i64>(&sql).bind(org_id).bind(id).fetch_one(pool).await)
+        .map(|n| n > 0)
+}
+
 /// Whether `err` is a unique-constraint violation that involves `column`.
 pub fn is_unique_violation(err: &sqlx::Error, column: &str) -> bool {
     match err {

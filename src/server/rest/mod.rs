@@ -67,11 +67,65 @@ pub fn with_layers(state: AppState) -> Router<AppState> {
     use axum::middleware::from_fn_with_state;
     router()
         .layer(from_fn_with_state(state.clone(), idempotency::layer))
+        .layer(from_fn_with_state(state.clone(), owned))
         .layer(from_fn_with_state(
             state.clone(),
             crate::server::ratelimit::api,
         ))
         .layer(from_fn_with_state(state, authenticate))
+}
+
+/// The table of the record a path names (`/deliveries/{id}/events`: a delivery), for
+/// [`owned`]; its id as it was written.
+fn record_of(path: &str) -> Option<(&'static str, &str)> {
+    let mut segments = path.trim_start_matches('/').split('/');
+    let (first, second) = (segments.next()?, segments.next()?);
+    let table = match first {
+        "persons" => "persons",
+        "identities" => "comm_identities",
+        "date-categories" => "date_categories",
+        "date-items" => "date_items",
+        "reminders" => "reminder_rules",
+        "deliveries" | "approvals" => "deliveries",
+        "projects" => "projects",
+        "tasks" => "tasks",
+        "conversations" => "conversations",
+        "vendors" => "vendors",
+        "campaigns" => "campaigns",
+        "webhooks" => "event_subscriptions",
+        "recommendations" => "recommendations",
+        "engagement" if second == "runs" => return Some(("engagement_runs", segments.next()?)),
+        _ => return None,
+    };
+    Some((table, second))
+}
+
+/// Tenants, in depth: a request that names a record by id is answered 404 unless the record
+/// is its organisation's, before its body is looked at, so another organisation's ids tell
+/// nothing (not even through a 422). Each handler checks again, in its own statements.
+async fn owned(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let Some(actor) = req.extensions().get::<Actor>() else {
+        return next.run(req).await;
+    };
+    let named = record_of(req.uri().path())
+        .and_then(|(table, raw)| Uuid::parse_str(raw).ok().map(|id| (table, id)));
+    if let Some((table, id)) = named {
+        match crate::server::db::owns(&state.db, table, actor.org_id(), id).await {
+            Ok(true) => {}
+            Ok(false) => {
+                return ApiError::not_found("no such record in this organisation").into_response()
+            }
+            Err(e) => {
+                return ApiError::from(crate::server::error::ServiceError::from(e)).into_response()
+            }
+        }
+    }
+    next.run(req).await
 }
 
 /// Finds the request's API key for the layers that count and remember per key. Without a

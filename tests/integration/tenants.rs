@@ -1,0 +1,110 @@
+//! Tenants, in depth: every API route that names a record, called by another organisation
+//! with the first one's ids, finds nothing (404), changes nothing, and says nothing of it.
+
+use crate::both_backends;
+use crate::common::{spawn_app, Api, Backend};
+use concierge::server::rest::openapi::ROUTES;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// The table whose ids a route's `{id}` names, by the route's first segment.
+fn table(path: &str) -> &'static str {
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    match first {
+        "persons" => "persons",
+        "identities" => "comm_identities",
+        "date-categories" => "date_categories",
+        "date-items" => "date_items",
+        "reminders" => "reminder_rules",
+        "deliveries" | "approvals" => "deliveries",
+        "projects" => "projects",
+        "tasks" => "tasks",
+        "conversations" => "conversations",
+        "vendors" => "vendors",
+        "campaigns" => "campaigns",
+        "webhooks" => "event_subscriptions",
+        "recommendations" => "recommendations",
+        "engagement" => "engagement_runs",
+        other => panic!("no table known for /{other}: add it here"),
+    }
+}
+
+async fn another_organisations_ids_are_not_found(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let acme = Api::setup(&app, "acme").await;
+    let globex = Api::setup(&app, "globex").await;
+    // Acme has one of everything.
+    concierge::server::services::demo::seed(app.state(), "acme")
+        .await
+        .unwrap();
+    let (status, body) = acme.post("/cron/run-engagement", json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = acme
+        .post(
+            "/webhooks",
+            json!({ "url": "https://hooks.example.com/in", "events": ["sent"] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = acme
+        .post(
+            "/campaigns",
+            json!({ "name": "Spring", "channel": "email", "audience": {},
+                    "variants": [{ "name": "A", "subject": "Hi", "body": "Hello {{ unsubscribe_link }}", "weight": 1 }] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (_, people) = acme.get("/persons?limit=1").await;
+    let person = people["items"][0]["id"].as_str().unwrap().to_string();
+    let (status, body) = acme
+        .post(
+            "/send-utility",
+            json!({ "person_id": person, "channel": "email", "body": "Your table is ready" }),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+
+    let acme_org = concierge::server::db::orgs::by_slug(&app.state().db, "acme")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let mut walked = 0;
+    for route in ROUTES.iter().filter(|r| r.path.contains("{id}")) {
+        let table = table(route.path);
+        let sql = format!("SELECT id FROM {table} WHERE org_id = $1 ORDER BY id LIMIT 1");
+        let id: Option<uuid::Uuid> = concierge::on_db!(&app.state().db, pool =>
+            sqlx::query_scalar(&sql).bind(acme_org).fetch_optional(pool).await)
+        .unwrap();
+        let id = id.unwrap_or_else(|| panic!("acme has no row in {table} for {}", route.path));
+        let path = route.path.replace("{id}", &id.to_string());
+        let method = Method::from_bytes(route.method.to_uppercase().as_bytes()).unwrap();
+        let body = matches!(route.method, "post" | "put").then(|| json!({}));
+        let (status, answer, _) = globex.send(method.clone(), &path, body).await;
+        assert_eq!(
+            status, 404,
+            "{} {path} answered another organisation: {answer}",
+            route.method
+        );
+        assert!(
+            !answer.to_string().contains(&id.to_string()),
+            "{} {path} named the record: {answer}",
+            route.method
+        );
+        // Acme itself finds it (a read may still want a parameter the walk does not give).
+        if route.method == "get" {
+            let (status, answer, _) = acme.send(Method::GET, &path, None).await;
+            assert!(
+                status == 200 || status == 422,
+                "acme reads {path}: {status} {answer}"
+            );
+        }
+        walked += 1;
+    }
+    assert!(walked > 50, "{walked} routes walked");
+    // Nothing of Acme's changed hands or disappeared.
+    let (_, after) = acme.get(&format!("/persons/{person}")).await;
+    assert_eq!(after["id"], Value::String(person));
+    app.finish().await;
+}
+both_backends!(another_organisations_ids_are_not_found);
