@@ -76,7 +76,7 @@ pub fn build_router(state: AppState) -> Router {
             &state.config,
         ))
         .layer(from_fn_with_state(state.clone(), guard::origin_guard))
-        .layer(from_fn(guard::security_headers))
+        .layer(from_fn_with_state(state.clone(), guard::security_headers))
         .layer(from_fn(guard::correlation))
         .layer(from_fn_with_state(state.clone(), deadline))
         .layer(from_fn_with_state(state.clone(), super::metrics::track))

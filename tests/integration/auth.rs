@@ -221,6 +221,10 @@ async fn secure_cookie_behind_https(backend: Backend) {
         assert!(set_cookie.contains(attr), "{attr} missing: {set_cookie}");
     }
     assert!(!set_cookie.contains("Domain"), "{set_cookie}");
+    assert_eq!(
+        res.headers()["strict-transport-security"],
+        "max-age=31536000; includeSubDomains"
+    );
     let id = set_cookie
         .trim_start_matches("__Host-concierge_session=")
         .split(';')
@@ -662,6 +666,8 @@ async fn headers_on_every_response(backend: Backend) {
             .unwrap();
         assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
         assert!(csp.contains("'nonce-"), "{path}");
+        // Not served over HTTPS: no HSTS, which would lock browsers out of plain HTTP.
+        assert!(h.get("strict-transport-security").is_none(), "{path}");
         assert_eq!(h.get("x-content-type-options").unwrap(), "nosniff");
         assert!(h.get("referrer-policy").is_some());
         assert!(h.get("x-correlation-id").is_some(), "{path}");
