@@ -7,28 +7,6 @@ use concierge::server::rest::openapi::ROUTES;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-/// The table whose ids a route's `{id}` names, by the route's first segment.
-fn table(path: &str) -> &'static str {
-    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
-    match first {
-        "persons" => "persons",
-        "identities" => "comm_identities",
-        "date-categories" => "date_categories",
-        "date-items" => "date_items",
-        "reminders" => "reminder_rules",
-        "deliveries" | "approvals" => "deliveries",
-        "projects" => "projects",
-        "tasks" => "tasks",
-        "conversations" => "conversations",
-        "vendors" => "vendors",
-        "campaigns" => "campaigns",
-        "webhooks" => "event_subscriptions",
-        "recommendations" => "recommendations",
-        "engagement" => "engagement_runs",
-        other => panic!("no table known for /{other}: add it here"),
-    }
-}
-
 async fn another_organisations_ids_are_not_found(backend: Backend) {
     let app = spawn_app(backend).await;
     let acme = Api::setup(&app, "acme").await;
@@ -71,7 +49,8 @@ async fn another_organisations_ids_are_not_found(backend: Backend) {
         .id;
     let mut walked = 0;
     for route in ROUTES.iter().filter(|r| r.path.contains("{id}")) {
-        let table = table(route.path);
+        let (table, _) = concierge::server::rest::record_of(route.path)
+            .unwrap_or_else(|| panic!("{} names a record of no known table", route.path));
         let sql = format!("SELECT id FROM {table} WHERE org_id = $1 ORDER BY id LIMIT 1");
         let id: Option<uuid::Uuid> = concierge::on_db!(&app.state().db, pool =>
             sqlx::query_scalar(&sql).bind(acme_org).fetch_optional(pool).await)

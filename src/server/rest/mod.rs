@@ -77,7 +77,7 @@ pub fn with_layers(state: AppState) -> Router<AppState> {
 
 /// The table of the record a path names (`/deliveries/{id}/events`: a delivery), for
 /// [`owned`]; its id as it was written.
-fn record_of(path: &str) -> Option<(&'static str, &str)> {
+pub fn record_of(path: &str) -> Option<(&'static str, &str)> {
     let mut segments = path.trim_start_matches('/').split('/');
     let (first, second) = (segments.next()?, segments.next()?);
     let table = match first {

@@ -26,7 +26,7 @@ pub mod webhooks;
 
 use crate::domain::FieldErrors;
 use crate::server::auth::Actor;
-use crate::server::db::{self, Db, Tx};
+use crate::server::db::{self, Db};
 use crate::server::error::{ServiceError, ServiceResult};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
@@ -43,24 +43,15 @@ pub(crate) async fn audit(
     detail: serde_json::Value,
     at: DateTime<Utc>,
 ) {
-    let entry = db::audit::Entry {
-        org_id: actor.org_id(),
-        actor: &actor.label(),
-        action,
-        entity,
-        entity_id,
-        detail,
-        at,
-    };
-    if let Err(err) = db::audit::record(db, entry).await {
+    if let Err(err) = audit_in(db, actor, action, entity, entity_id, detail, at).await {
         tracing::error!(error = %err, action, entity, "could not write the audit log");
     }
 }
 
-/// Writes an audit entry as part of the unit of work `tx`: the change and its entry land
-/// together or not at all.
+/// Writes an audit entry, as part of a unit of work when given one (`&mut tx`): the change and
+/// its entry land together or not at all.
 pub(crate) async fn audit_in(
-    tx: &mut Tx,
+    conn: impl Into<db::Conn<'_>>,
     actor: &Actor,
     action: &str,
     entity: &str,
@@ -77,7 +68,7 @@ pub(crate) async fn audit_in(
         detail,
         at,
     };
-    db::audit::record(tx, entry).await
+    db::audit::record(conn, entry).await
 }
 
 /// Reads input from JSON, naming the field when a value has the wrong type or is unknown.

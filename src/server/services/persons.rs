@@ -167,7 +167,7 @@ async fn write(
         Err(e) => return Err(e.into()),
     }
     let detail = json!({ "full_name": draft.full_name });
-    audit_in(tx, actor, action, "person", Some(id), detail, now).await?;
+    audit_in(&mut *tx, actor, action, "person", Some(id), detail, now).await?;
     // Consent, addresses or time zone may have changed: the next engagement run decides
     // about this person afresh.
     db::engagement::reconsider(&mut *tx, org_id, id).await?;
