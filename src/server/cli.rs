@@ -148,6 +148,12 @@ enum ApiKeyCommand {
         org: String,
         #[arg(long)]
         name: String,
+        /// The key may read but not write.
+        #[arg(long)]
+        read_only: bool,
+        /// The key stops working this many days from now (1 to 3650).
+        #[arg(long)]
+        expires_in_days: Option<i64>,
     },
     /// List an organisation's keys (never the keys themselves).
     List {
@@ -307,10 +313,20 @@ pub async fn run() -> anyhow::Result<()> {
         Command::ApiKey(cmd) => {
             let state = open(&config).await?;
             match cmd {
-                ApiKeyCommand::Create { org, name } => {
-                    let (key, secret) = services::api_keys::create(&state, &org, &name)
-                        .await
-                        .map_err(explain)?;
+                ApiKeyCommand::Create {
+                    org,
+                    name,
+                    read_only,
+                    expires_in_days,
+                } => {
+                    let access = services::api_keys::Access {
+                        read_only,
+                        expires_in_days,
+                    };
+                    let (key, secret) =
+                        services::api_keys::create_with(&state, &org, &name, access)
+                            .await
+                            .map_err(explain)?;
                     println!(
                         "Created API key '{}' ({}) for {org}. Store it now: it is not shown again.",
                         key.name, key.id
@@ -325,10 +341,16 @@ pub async fn run() -> anyhow::Result<()> {
                         println!("No API keys for {org}.");
                     }
                     for k in keys {
-                        let status = match k.revoked_at {
+                        let mut status = match k.revoked_at {
                             Some(t) => format!("revoked {}", t.format("%Y-%m-%d %H:%M")),
                             None => "active".into(),
                         };
+                        if k.read_only {
+                            status.push_str(", read-only");
+                        }
+                        if let Some(t) = k.expires_at {
+                            status.push_str(&format!(", expires {}", t.format("%Y-%m-%d %H:%M")));
+                        }
                         let used = k
                             .last_used_at
                             .map(|t| t.format("%Y-%m-%d %H:%M").to_string())

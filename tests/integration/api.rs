@@ -618,3 +618,74 @@ async fn search_through_the_index(backend: Backend) {
     app.finish().await;
 }
 both_backends!(search_through_the_index);
+
+/// A key made to read only reads, and every write is a 403; a key with an expiry stops at it.
+async fn read_only_and_expiring_keys(backend: Backend) {
+    use concierge::server::services::api_keys::{create_with, Access};
+    let app = spawn_app(backend).await;
+    let api = Api::setup(&app, "acme").await;
+    let (_, reader) = create_with(
+        app.state(),
+        "acme",
+        "dashboard",
+        Access {
+            read_only: true,
+            expires_in_days: None,
+        },
+    )
+    .await
+    .unwrap();
+    let reader = Api {
+        app: &app,
+        key: reader,
+    };
+    assert_eq!(reader.get("/persons").await.0, 200);
+    let (status, body) = reader
+        .post("/persons", json!({ "full_name": "Nope" }))
+        .await;
+    assert_eq!(status, 403, "{body}");
+    let (_, list) = api.get("/persons").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 0);
+
+    let (_, temporary) = create_with(
+        app.state(),
+        "acme",
+        "a day's import",
+        Access {
+            read_only: false,
+            expires_in_days: Some(1),
+        },
+    )
+    .await
+    .unwrap();
+    let temporary = Api {
+        app: &app,
+        key: temporary,
+    };
+    assert_eq!(temporary.get("/persons").await.0, 200);
+    app.clock.advance(chrono::Duration::hours(25));
+    let (status, body) = temporary.get("/persons").await;
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("expired"),
+        "{body}"
+    );
+    assert_eq!(
+        api.get("/persons").await.0,
+        200,
+        "a key without expiry goes on"
+    );
+    let refused = create_with(
+        app.state(),
+        "acme",
+        "forever",
+        Access {
+            read_only: false,
+            expires_in_days: Some(0),
+        },
+    )
+    .await;
+    assert!(refused.is_err());
+    app.finish().await;
+}
+both_backends!(read_only_and_expiring_keys);

@@ -93,6 +93,27 @@ async fn admin_and_api_keys_from_the_command_line() {
     );
     assert!(!out.contains(&key), "the key itself is never listed");
     let id = out.split_whitespace().next().unwrap().to_string();
+    let (ok, _, err) = concierge(
+        &db,
+        &[
+            "api-key",
+            "create",
+            "--org",
+            "acme",
+            "--name",
+            "dashboard",
+            "--read-only",
+            "--expires-in-days",
+            "30",
+        ],
+    );
+    assert!(ok, "{err}");
+    let (_, out, _) = concierge(&db, &["api-key", "list", "--org", "acme"]);
+    let dashboard = out.lines().find(|l| l.contains("dashboard")).unwrap();
+    assert!(
+        dashboard.contains("read-only") && dashboard.contains("expires"),
+        "{dashboard}"
+    );
 
     // The key works against the server on the same database, until it is revoked.
     let app = spawn_app_with(Backend::Sqlite, |c| c.database_url = db.clone()).await;

@@ -12,6 +12,8 @@ pub enum Actor {
         id: Uuid,
         org_id: Uuid,
         name: String,
+        /// A key made to read only (an analyst's rights).
+        read_only: bool,
     },
 }
 
@@ -40,10 +42,14 @@ impl Actor {
         }
     }
 
-    /// API keys act with a concierge's rights: they manage clients, not staff or settings.
+    /// API keys act with a concierge's rights: they manage clients, not staff or settings. A
+    /// read-only key has an analyst's: it reads.
     pub fn role(&self) -> Role {
         match self {
             Actor::Staff(s) => s.role,
+            Actor::ApiKey {
+                read_only: true, ..
+            } => Role::Analyst,
             Actor::ApiKey { .. } => Role::Concierge,
         }
     }

@@ -15,12 +15,18 @@ pub struct ApiKey {
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The key may read, not write.
+    pub read_only: bool,
+    /// The key stops working at this moment.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str = "id, org_id, name, prefix, created_at, last_used_at, revoked_at";
+const COLUMNS: &str =
+    "id, org_id, name, prefix, created_at, last_used_at, revoked_at, read_only, expires_at";
 
 pub async fn insert(db: &Db, key: &ApiKey, key_hash: &str) -> Result<(), sqlx::Error> {
-    let sql = "INSERT INTO api_keys (id, org_id, name, prefix, key_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
+    let sql = "INSERT INTO api_keys (id, org_id, name, prefix, key_hash, created_at, read_only, expires_at) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
     on_db!(db, pool => sqlx::query(sql)
         .bind(key.id)
         .bind(key.org_id)
@@ -28,6 +34,8 @@ pub async fn insert(db: &Db, key: &ApiKey, key_hash: &str) -> Result<(), sqlx::E
         .bind(&key.prefix)
         .bind(key_hash)
         .bind(key.created_at)
+        .bind(key.read_only)
+        .bind(key.expires_at)
         .execute(pool)
         .await
         .map(|_| ()))

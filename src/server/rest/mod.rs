@@ -186,7 +186,7 @@ impl FromRequestParts<AppState> for ApiActor {
             .map(ApiActor)
             .map_err(|e| match e {
                 crate::server::error::ServiceError::Unauthorized => {
-                    ApiError::unauthorized("the API key is unknown or revoked")
+                    ApiError::unauthorized("the API key is unknown, revoked or expired")
                 }
                 other => other.into(),
             })

@@ -26,24 +26,60 @@ pub async fn create(
     org_slug: &str,
     name: &str,
 ) -> ServiceResult<(ApiKey, String)> {
-    let org = org_by_slug(state, org_slug).await?;
-    create_in(state, org.id, name).await
+    create_with(state, org_slug, name, Access::default()).await
 }
 
-async fn create_in(state: &AppState, org_id: Uuid, name: &str) -> ServiceResult<(ApiKey, String)> {
+/// What a key may do, and for how long.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Access {
+    /// Reads only: every write is a 403.
+    pub read_only: bool,
+    /// Stops working this many days after it is made (1 to 3650).
+    pub expires_in_days: Option<i64>,
+}
+
+/// [`create`], with what the key may do.
+pub async fn create_with(
+    state: &AppState,
+    org_slug: &str,
+    name: &str,
+    access: Access,
+) -> ServiceResult<(ApiKey, String)> {
+    let org = org_by_slug(state, org_slug).await?;
+    create_in(state, org.id, name, access).await
+}
+
+async fn create_in(
+    state: &AppState,
+    org_id: Uuid,
+    name: &str,
+    access: Access,
+) -> ServiceResult<(ApiKey, String)> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ServiceError::invalid("name", "must be 1 to 100 characters"));
     }
+    if access
+        .expires_in_days
+        .is_some_and(|d| !(1..=3650).contains(&d))
+    {
+        return Err(ServiceError::invalid(
+            "expires_in_days",
+            "must be 1 to 3650 days",
+        ));
+    }
+    let now = state.clock.now();
     let secret = format!("{KEY_PREFIX}{}", token::random_token());
     let key = ApiKey {
         id: Uuid::now_v7(),
         org_id,
         name: name.to_string(),
         prefix: secret.chars().take(KEY_PREFIX.len() + 6).collect(),
-        created_at: state.clock.now(),
+        created_at: now,
         last_used_at: None,
         revoked_at: None,
+        read_only: access.read_only,
+        expires_at: access.expires_in_days.map(|d| now + Duration::days(d)),
     };
     api_keys::insert(&state.db, &key, &token::sha256_hex(&secret)).await?;
     Ok((key, secret))
@@ -71,7 +107,7 @@ pub async fn create_for(
     name: &str,
 ) -> ServiceResult<(ApiKey, String)> {
     actor.require_admin()?;
-    let (key, secret) = create_in(state, actor.org_id(), name).await?;
+    let (key, secret) = create_in(state, actor.org_id(), name, Access::default()).await?;
     super::audit(
         &state.db,
         actor,
@@ -119,6 +155,9 @@ pub async fn authenticate(state: &AppState, presented: &str) -> ServiceResult<Ac
         .await?
         .ok_or(ServiceError::Unauthorized)?;
     let now = state.clock.now();
+    if key.expires_at.is_some_and(|at| at <= now) {
+        return Err(ServiceError::Unauthorized);
+    }
     if key
         .last_used_at
         .is_none_or(|t| now - t > Duration::minutes(1))
@@ -129,5 +168,6 @@ pub async fn authenticate(state: &AppState, presented: &str) -> ServiceResult<Ac
         id: key.id,
         org_id: key.org_id,
         name: key.name,
+        read_only: key.read_only,
     })
 }

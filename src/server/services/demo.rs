@@ -176,6 +176,7 @@ pub async fn seed(state: &AppState, org_slug: &str) -> ServiceResult<Seeded> {
         id: Uuid::nil(),
         org_id: org.id,
         name: "seed-demo".into(),
+        read_only: false,
     };
     let staff = db::staff::list(&state.db, org.id).await?;
     let categories = dates::list_categories(state, &actor).await?;
