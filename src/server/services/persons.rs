@@ -17,14 +17,21 @@ use uuid::Uuid;
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
 
-async fn parse(state: &AppState, actor: &Actor, input: &PersonInput) -> ServiceResult<PersonDraft> {
+/// What a person's input is read against: the organisation's time zone (for one left blank)
+/// and its today (a birthday may not be after it). Read once per request, however many
+/// people it carries.
+struct Defaults {
+    timezone: Timezone,
+    today: chrono::NaiveDate,
+}
+
+async fn defaults(state: &AppState, actor: &Actor) -> ServiceResult<Defaults> {
     let org = orgs::by_id(&state.db, actor.org_id())
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let default_tz = Timezone::parse(&org.timezone).unwrap_or_else(|_| Timezone::utc());
-    // "Today" (a birthday may not be after it) is the organisation's.
-    let today = crate::domain::timing::local_today(state.clock.now(), default_tz.tz());
-    Ok(PersonDraft::parse(input, &default_tz, today)?)
+    let timezone = Timezone::parse(&org.timezone).unwrap_or_else(|_| Timezone::utc());
+    let today = crate::domain::timing::local_today(state.clock.now(), timezone.tz());
+    Ok(Defaults { timezone, today })
 }
 
 fn external_id_taken(draft: &PersonDraft) -> ServiceError {
@@ -104,10 +111,11 @@ struct Change {
 async fn check(
     state: &AppState,
     actor: &Actor,
+    defaults: &Defaults,
     current: Option<Person>,
     input: &PersonInput,
 ) -> ServiceResult<Change> {
-    let draft = parse(state, actor, input).await?;
+    let draft = PersonDraft::parse(input, &defaults.timezone, defaults.today)?;
     let id = current.as_ref().map(|p| p.id);
     check_links(state, actor, id, &draft).await?;
     Ok(Change { id, draft, current })
@@ -126,7 +134,8 @@ async fn save(
         Some(id) => Some(get(state, actor, id).await?),
         None => None,
     };
-    let change = check(state, actor, current, input).await?;
+    let defaults = defaults(state, actor).await?;
+    let change = check(state, actor, &defaults, current, input).await?;
     let mut tx = state.db.begin().await?;
     let person = write(state, actor, &mut tx, &change).await?;
     tx.commit().await?;
@@ -494,13 +503,14 @@ pub async fn import(
 ) -> ServiceResult<Vec<crate::domain::csv_io::ImportOutcome>> {
     actor.require_write()?;
     let mut out = Vec::with_capacity(rows.len());
+    let defaults = defaults(state, actor).await?;
     let mut tx = state.db.begin().await?;
     for row in rows {
         let name = row.input.full_name.clone().unwrap_or_default();
         let result = if row.problems.is_empty() {
             // A refused row leaves no trace, and on PostgreSQL does not spoil the others.
             tx.begin_part().await?;
-            let written = import_row(state, actor, &mut tx, &row.input).await;
+            let written = import_row(state, actor, &defaults, &mut tx, &row.input).await;
             match written {
                 Ok(_) => tx.keep_part().await?,
                 Err(_) => tx.undo_part().await?,
@@ -534,6 +544,7 @@ pub async fn import(
 async fn import_row(
     state: &AppState,
     actor: &Actor,
+    defaults: &Defaults,
     tx: &mut Tx,
     input: &PersonInput,
 ) -> ServiceResult<(Person, bool)> {
@@ -547,6 +558,6 @@ async fn import_row(
         None => None,
     };
     let created = current.is_none();
-    let change = check(state, actor, current, input).await?;
+    let change = check(state, actor, defaults, current, input).await?;
     Ok((write(state, actor, tx, &change).await?, created))
 }
