@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct ActivityEvent {
@@ -21,6 +22,7 @@ pub struct ActivityEvent {
     pub created_at: DateTime<Utc>,
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// An event as reported: the person by `person_id` or by `external_id`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

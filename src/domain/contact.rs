@@ -122,6 +122,26 @@ impl PhoneNumber {
 #[serde(try_from = "String", into = "String")]
 pub struct Timezone(String);
 
+/// The OpenAPI schema of a time zone field: an IANA name, or empty for the default.
+#[cfg(feature = "ssr")]
+pub fn timezone_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let names = chrono_tz::TZ_VARIANTS
+        .iter()
+        .map(|tz| serde_json::Value::from(tz.name()))
+        .chain([serde_json::Value::from(""), serde_json::Value::Null]);
+    ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            Type::String,
+            Type::Null,
+        ]))
+        .enum_values(Some(names))
+        .description(Some(
+            "An IANA time zone such as Europe/London; empty or absent for the organisation's",
+        ))
+        .build()
+}
+
 impl Timezone {
     pub fn parse(input: &str) -> Result<Self, String> {
         let s = input.trim();

@@ -19,6 +19,7 @@ pub const DEFAULT_CATEGORIES: [(&str, &str, &str); 6] = [
     ("Travel", "✈️", "#5c6bc0"),
 ];
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct DateCategory {
@@ -31,6 +32,7 @@ pub struct DateCategory {
     pub updated_at: DateTime<Utc>,
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CategoryInput {
@@ -89,6 +91,7 @@ impl CategoryDraft {
     }
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// A date that matters to a person.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
@@ -197,6 +200,7 @@ pub struct DateItemDetail {
     pub reminder_rules: Vec<ReminderRule>,
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DateItemInput {
@@ -303,6 +307,7 @@ impl DateItemDraft {
     }
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// How a reminder's moment is set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -313,6 +318,7 @@ pub enum ReminderType {
     Scheduled,
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// Who a reminder is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -323,6 +329,7 @@ pub enum Audience {
     Staff,
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// A channel a message can go out on; `portal` is an in-portal notification to staff.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -335,6 +342,7 @@ pub enum Channel {
     Portal,
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// Where a reminder stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -399,6 +407,7 @@ pub fn default_time_of_day() -> NaiveTime {
     NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default()
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// A reminder rule as stored, with the moment of its next reminder.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
@@ -432,6 +441,7 @@ pub struct ReminderRule {
     pub updated_at: DateTime<Utc>,
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReminderRuleInput {
@@ -581,6 +591,7 @@ pub fn next_lead_time_reminder(
     })
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// A coming occurrence of a date, as the dashboard, home page and calendar show it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]

@@ -10,6 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryKind {
@@ -20,6 +21,7 @@ pub enum DeliveryKind {
     Engagement,
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliverySource {
@@ -32,6 +34,7 @@ pub enum DeliverySource {
     Event,
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
@@ -88,6 +91,7 @@ impl DeliveryStatus {
     }
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// One outbound message, as stored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
@@ -209,6 +213,7 @@ impl Delivery {
     }
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// One thing that happened to a delivery: queued, an attempt, its outcome, a callback.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
@@ -371,6 +376,7 @@ pub fn explain(d: &Delivery, now: DateTime<Utc>) -> String {
 
 // ----- what callers send --------------------------------------------------------------------
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// `POST /send-utility`: a utility message to one person, by `person_id` or `external_id`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -464,6 +470,7 @@ text_enum!(ProviderEvent, "a delivery event", {
     Replied => "replied", Booked => "booked",
 });
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveryEventInput {
@@ -527,6 +534,7 @@ impl DeliveryEventInput {
     }
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// `POST /inbound`: a message a person sent, to thread into their conversation. The person is
 /// found by `person_id`, `external_id`, or the `from` address on the channel.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

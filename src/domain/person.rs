@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PersonType {
     #[default]
@@ -56,6 +57,7 @@ impl TryFrom<String> for PersonType {
 
 /// A person as stored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct Person {
     pub id: Uuid,
@@ -101,6 +103,7 @@ pub struct Person {
 
 /// A person's behavioural labels, stored comma-separated.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct Labels(pub Vec<String>);
 
@@ -229,40 +232,74 @@ pub fn name_similarity(typed: &str, name: &str) -> f64 {
 
 /// A person as typed into a form or sent to the API, before anything is checked.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PersonInput {
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            required = true,
+            nullable = false,
+            min_length = 1,
+            max_length = 200,
+            pattern = r"\S"
+        )
+    )]
     pub full_name: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(max_length = 200))]
     pub preferred_name: Option<String>,
     #[serde(default, alias = "type")]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(pattern = r"^\s*(client|family_member|contact)?\s*$")
+    )]
     pub person_type: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(format = Email, max_length = 254))]
     pub email: Option<String>,
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(pattern = r"^\s*(\+|00)[\s\-.()]*[1-9]([\s\-.()]*[0-9]){7,14}[\s\-.()]*$")
+    )]
     pub phone: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(schema_with = super::contact::timezone_schema))]
     pub timezone: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(format = Date))]
     pub birthday: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(schema_with = tags_schema))]
     pub tags: Option<Vec<String>>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(max_length = 200))]
     pub external_id: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(max_length = 10000))]
     pub notes: Option<String>,
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(pattern = r"^\s*([A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8}){0,3})?\s*$")
+    )]
     pub locale: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(format = Uuid))]
     pub related_person_id: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(max_length = 60))]
     pub relationship: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(format = Uuid))]
     pub assigned_staff_id: Option<String>,
     /// Absent keeps the current consent; a change is stamped with the time and `consent_source`.
     #[serde(default)]
     pub marketing_consent: Option<bool>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(max_length = 100))]
     pub consent_source: Option<String>,
 }
 
@@ -470,6 +507,24 @@ fn parse_birthday(input: &str, today: NaiveDate) -> Result<NaiveDate, String> {
         return Err("must be in 1900 or later".into());
     }
     Ok(date)
+}
+
+/// The OpenAPI schema of a list of tags.
+#[cfg(feature = "ssr")]
+pub fn tags_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+    ArrayBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(MAX_TAG)),
+        )
+        .max_items(Some(MAX_TAGS))
+        .description(Some(
+            "Labels such as `vip`; at most 30, each at most 40 characters",
+        ))
+        .build()
 }
 
 /// Tags are trimmed, kept in the order given, and de-duplicated without regard to case.

@@ -34,6 +34,7 @@ pub struct Workspace {
     pub identities: Vec<CommIdentity>,
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DashboardStats {
     pub total_conversations: i64,
@@ -43,6 +44,7 @@ pub struct DashboardStats {
     pub total_recommendations: i64,
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// What kind of thing a timeline entry is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -58,6 +60,7 @@ pub enum TimelineKind {
     Engagement,
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// One line of a person's unified timeline.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TimelineEntry {

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// What happened to a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -46,6 +47,7 @@ impl EventType {
     }
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// An organisation's endpoint and the events it is told of. The secret is shown once, when
 /// the subscription is made.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -60,6 +62,7 @@ pub struct Subscription {
     pub updated_at: DateTime<Utc>,
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// A subscription as sent to the API or typed into the form; on a change, absent fields keep
 /// their value.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -58,6 +58,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/campaigns/{id}/results.csv", get(campaign_results))
         .route("/login", post(sign_in))
         .route("/logout", post(sign_out))
+        .route("/api/docs", get(super::rest::reference::page))
         .nest("/api/v1", super::rest::with_layers(state.clone()))
         .merge(super::links::pages::router())
         .leptos_routes_with_context(&state, routes, context.clone(), move || {

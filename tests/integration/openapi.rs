@@ -6,7 +6,7 @@ use crate::both_backends;
 use crate::common::{spawn_app, Api, Backend};
 use std::collections::BTreeSet;
 
-/// `(method, path)` of every `.route(...)` in `src/server/rest/*.rs`.
+/// `(method, path)` of every `.route(...)` and every `#[utoipa::path]` in `src/server/rest/*.rs`.
 fn routes_in_source() -> BTreeSet<(String, String)> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/server/rest");
     let route = regex::Regex::new(
@@ -14,9 +14,16 @@ fn routes_in_source() -> BTreeSet<(String, String)> {
     )
     .unwrap();
     let method = regex::Regex::new(r"(?:^|[\s.:(])(get|post|put|delete|patch)\(").unwrap();
+    let annotated = regex::Regex::new(
+        r#"#\[utoipa::path\(\s*(get|post|put|delete|patch),\s*path\s*=\s*"([^"]+)""#,
+    )
+    .unwrap();
     let mut out = BTreeSet::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for c in annotated.captures_iter(&source) {
+            out.insert((c[1].to_string(), c[2].to_string()));
+        }
         let mut at = 0;
         while let Some(c) = route.captures_at(&source, at) {
             for m in method.captures_iter(&c[2]) {
@@ -91,7 +98,33 @@ async fn openapi_matches_router(backend: Backend) {
             "{method} {path}: {body}"
         );
         assert!(status < 500, "{method} {path}: {status} {body}");
+        // The answer is one the document lists for this operation.
+        let listed = &doc["paths"][path.as_str()][method.as_str()]["responses"];
+        assert!(
+            listed.get(status.to_string()).is_some(),
+            "{method} {path} answered {status}, which its document does not list: {body}"
+        );
     }
+
+    // The reference page shows every operation, and needs nothing from elsewhere.
+    let res = reqwest::get(app.url("/api/docs")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    // (minijinja escapes `/` as an entity.)
+    let page = res.text().await.unwrap().replace("&#x2f;", "/");
+    for (method, path) in &documented {
+        let shown = format!("<code>{} {}</code>", method.to_uppercase(), path);
+        assert!(page.contains(&shown), "the reference lacks {shown}");
+    }
+    assert!(page.contains("id=\"schema-Problem\""), "{page}");
+    let elsewhere = regex::Regex::new(r#"(?:src|href)="(?:https?:)?//"#).unwrap();
+    assert!(
+        !elsewhere.is_match(&page),
+        "the reference loads something from elsewhere"
+    );
     app.finish().await;
 }
 both_backends!(openapi_matches_router);

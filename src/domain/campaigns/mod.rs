@@ -17,6 +17,7 @@ use chrono::{DateTime, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// Where a campaign stands.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -62,6 +63,7 @@ impl CampaignStatus {
     }
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// Who a campaign is for. Every criterion given must hold; an empty list or `None` does not
 /// narrow. The organisation's consent, caps and quiet hours apply on top, as in every run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -149,6 +151,7 @@ impl AudienceCriteria {
     }
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// One arm of an A/B test: its words (templates with `{{ variables }}`), optionally a prompt
 /// for the model to write them from, and its share of the audience.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -170,6 +173,7 @@ pub struct Variant {
     pub prompt_version: Option<u32>,
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// A variant as typed into the form or sent to the API.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -225,6 +229,7 @@ mod opt_hhmm {
     }
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// A campaign as stored: its settings (everything an admin edits), where it stands, and when.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Campaign {
@@ -298,6 +303,7 @@ impl Campaign {
     }
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// A campaign as typed into the form or sent to the API; on `PUT`, absent fields are kept.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -329,6 +335,7 @@ pub struct CampaignInput {
     pub conversion_days: Option<i32>,
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// A campaign's settings, once parsed: every one valid.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CampaignSettings {
@@ -349,8 +356,10 @@ pub struct CampaignSettings {
     /// The hours of the recipient's day in which its messages may arrive (both or neither,
     /// `HH:MM`); the organisation's quiet hours apply as well.
     #[serde(with = "opt_hhmm")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<String>, pattern = r"^[0-2][0-9]:[0-5][0-9]$"))]
     pub send_window_start: Option<NaiveTime>,
     #[serde(with = "opt_hhmm")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<String>, pattern = r"^[0-2][0-9]:[0-5][0-9]$"))]
     pub send_window_end: Option<NaiveTime>,
     /// Activity or a booking within this many days of being assigned counts as a conversion.
     pub conversion_days: i32,
@@ -618,6 +627,7 @@ fn parse_variants(inputs: &[VariantInput], errors: &mut FieldErrors) -> Vec<Vari
     out
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// A campaign's audience as it stands now, before (or while) it sends: who meets the
 /// criteria, which arm each lands in, and what the policy (consent, caps, quiet hours — the
 /// same decision as the engagement run's) would do about those in a variant's arm.
@@ -645,6 +655,7 @@ impl AudiencePreview {
     }
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// One variant as a chosen client would receive it now.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VariantPreview {
@@ -663,6 +674,7 @@ pub struct VariantPreview {
     pub safety: Option<SafetyReport>,
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// A campaign's variants rendered for one client, with their arm and what the policy would
 /// do about a message to them now.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -678,6 +690,7 @@ pub struct CampaignPreview {
     pub variants: Vec<VariantPreview>,
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// What one engagement run did for one campaign.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CampaignRunCounts {

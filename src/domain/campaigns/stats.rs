@@ -32,6 +32,7 @@ pub fn wilson(x: i64, n: i64) -> (f64, f64) {
     ((centre - half).max(0.0), (centre + half).min(1.0))
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// A variant's lift against the holdout.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Lift {
@@ -65,6 +66,7 @@ impl Lift {
     }
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// One arm's numbers.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ArmStats {
@@ -87,6 +89,7 @@ pub struct ArmStats {
     pub lift: Option<Lift>,
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// One day of a campaign (on the organisation's clock): messages sent, and conversions by arm.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct StatsDay {
@@ -95,6 +98,7 @@ pub struct StatsDay {
     pub converted: BTreeMap<String, i64>,
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CampaignStats {
     pub campaign_id: uuid::Uuid,

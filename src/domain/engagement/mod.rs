@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// Why a person is nudged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -41,6 +42,7 @@ impl NudgeKind {
     }
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// What started a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -55,6 +57,7 @@ pub enum RunTrigger {
 
 text_enum!(RunTrigger, "a run trigger", { Schedule => "schedule", Api => "api", Portal => "portal" });
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// What a run found and did. `candidates` = `queued` + `held` + every `skipped` count;
 /// `eligible` = `queued` + `held`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -101,6 +104,7 @@ impl RunSummary {
     }
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// One person's decision in a run (every one, in a dry run's answer).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunDecision {
@@ -119,6 +123,7 @@ pub struct RunDecision {
     pub delivery_id: Option<Uuid>,
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// A run as stored and listed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EngagementRun {
@@ -142,6 +147,7 @@ pub struct RunReport {
     pub truncated: bool,
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// A person's engagement as the profile shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PersonEngagement {
@@ -158,6 +164,7 @@ pub struct PersonEngagement {
     pub last_decided_at: Option<DateTime<Utc>>,
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// One day of the engagement chart.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct DayCount {
@@ -167,6 +174,7 @@ pub struct DayCount {
     pub booked: i64,
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// Engagement at a glance for a period: messages sent, clicked and booked.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct EngagementStats {

@@ -10,6 +10,7 @@ use super::super::FieldErrors;
 use chrono::{DateTime, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// What happens to an engagement message that would arrive in quiet hours.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -23,6 +24,7 @@ pub enum QuietAction {
 
 text_enum!(QuietAction, "a quiet-hours action", { Hold => "hold", Skip => "skip" });
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// Which channel nudges go out on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -80,6 +82,7 @@ mod hhmm {
     }
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// The words of one kind of nudge: a subject (for e-mail) and a body, both templates.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NudgeText {
@@ -87,6 +90,7 @@ pub struct NudgeText {
     pub body: String,
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EngagementPolicy {
     /// Whether the engagement run sends anything at all.
@@ -101,9 +105,13 @@ pub struct EngagementPolicy {
     pub cap_per_day: i32,
     /// … and in any 7 days, counted across every engagement source, queued and held included.
     pub cap_per_week: i32,
+    /// When quiet hours begin on the person's clock, `HH:MM`.
     #[serde(with = "hhmm")]
+    #[cfg_attr(feature = "ssr", schema(value_type = String, pattern = r"^[0-2][0-9]:[0-5][0-9]$"))]
     pub quiet_start: NaiveTime,
+    /// When they end, `HH:MM`.
     #[serde(with = "hhmm")]
+    #[cfg_attr(feature = "ssr", schema(value_type = String, pattern = r"^[0-2][0-9]:[0-5][0-9]$"))]
     pub quiet_end: NaiveTime,
     pub quiet_action: QuietAction,
     pub channel: NudgeChannel,

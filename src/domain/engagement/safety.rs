@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 /// The longest subject a message may carry.
 pub const MAX_SUBJECT: usize = 200;
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// One check's outcome.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SafetyCheck {
@@ -25,6 +26,7 @@ pub struct SafetyCheck {
     pub detail: String,
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// The filter's result for one text.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SafetyReport {

@@ -1,9 +1,9 @@
 //! `/api/v1/date-categories`, `/api/v1/date-items` and a person's dates:
 //! `/persons/{id}/date-items` and `/persons/{id}/upcoming?days_ahead=30`.
 
-use super::{object_body, patch_body, path_id, with_id_alias, ApiActor, ApiError};
+use super::{object_body, patch_body, path_id, resource, ApiActor, ApiError, IdParam, Items};
 use crate::domain::dates::{
-    CategoryInput, DateCategory, DateItemDetail, DateItemInput, UpcomingDate,
+    CategoryInput, DateCategory, DateItemDetail, DateItemInput, ReminderRule, UpcomingDate,
 };
 use crate::server::services::dates;
 use crate::server::services::deserialize_input;
@@ -11,92 +11,113 @@ use crate::server::AppState;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
-use serde::Deserialize;
+use axum::Json;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/date-categories",
-            get(list_categories).post(create_category),
-        )
-        .route(
-            "/date-categories/{id}",
-            get(read_category)
-                .put(update_category)
-                .delete(delete_category),
-        )
-        .route("/date-items", axum::routing::post(create_item))
-        .route(
-            "/date-items/{id}",
-            get(read_item).put(update_item).delete(delete_item),
-        )
-        .route("/date-items/{id}/reminders", get(item_reminders))
-        .route("/persons/{id}/date-items", get(person_items))
-        .route("/persons/{id}/upcoming", get(person_upcoming))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(list_categories, create_category))
+        .routes(routes!(read_category, update_category, delete_category))
+        .routes(routes!(create_item))
+        .routes(routes!(read_item, update_item, delete_item))
+        .routes(routes!(item_reminders))
+        .routes(routes!(person_items))
+        .routes(routes!(person_upcoming))
 }
 
-fn category_json(c: &DateCategory) -> Value {
-    let mut v = with_id_alias(c, "category_id");
-    if let Some(o) = v.as_object_mut() {
-        o.insert("category_name".into(), Value::String(c.name.clone()));
+/// A date category; `category_id` and `category_name` repeat `id` and `name`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CategoryResource {
+    #[serde(flatten)]
+    category: DateCategory,
+    /// The same as `id`.
+    category_id: Uuid,
+    /// The same as `name`.
+    category_name: String,
+}
+
+impl From<DateCategory> for CategoryResource {
+    fn from(category: DateCategory) -> Self {
+        Self {
+            category_id: category.id,
+            category_name: category.name.clone(),
+            category,
+        }
     }
-    v
 }
 
-/// A date item with its rules, every id also under the prototype's names.
-pub fn item_json(d: &DateItemDetail) -> Value {
-    let mut v = with_id_alias(&d.item, "date_item_id");
-    if let Some(o) = v.as_object_mut() {
-        o.insert(
-            "reminder_rules".into(),
-            Value::Array(
-                d.reminder_rules
-                    .iter()
-                    .map(|r| with_id_alias(r, "reminder_rule_id"))
-                    .collect(),
-            ),
-        );
+resource!(
+    /// A reminder rule.
+    ReminderRuleResource(ReminderRule) { reminder_rule_id }
+);
+
+/// An important date with its reminder rules.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DateItemResource {
+    #[serde(flatten)]
+    item: crate::domain::dates::DateItem,
+    /// The same as `id`.
+    date_item_id: Uuid,
+    reminder_rules: Vec<ReminderRuleResource>,
+}
+
+impl From<DateItemDetail> for DateItemResource {
+    fn from(d: DateItemDetail) -> Self {
+        Self {
+            date_item_id: d.item.id,
+            item: d.item,
+            reminder_rules: d.reminder_rules.into_iter().map(Into::into).collect(),
+        }
     }
-    v
 }
 
+#[utoipa::path(get, path = "/date-categories", tag = "Dates", summary = "List date categories",
+    responses((status = 200, description = "Every category", body = Items<CategoryResource>)))]
 async fn list_categories(
     State(state): State<AppState>,
     ApiActor(actor): ApiActor,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Items<CategoryResource>>, ApiError> {
     let list = dates::list_categories(&state, &actor).await?;
-    Ok(super::items_json(&list, category_json, None))
+    Ok(Items::of(list))
 }
 
+#[utoipa::path(post, path = "/date-categories", tag = "Dates", summary = "Create a date category",
+    request_body = CategoryInput,
+    responses((status = 201, description = "Created", body = CategoryResource)))]
 async fn create_category(
     State(state): State<AppState>,
     ApiActor(actor): ApiActor,
     body: Result<Json<Value>, JsonRejection>,
-) -> Result<Response, ApiError> {
+) -> Result<(StatusCode, Json<CategoryResource>), ApiError> {
     let input: CategoryInput = deserialize_input(object_body(body)?)?;
     let c = dates::save_category(&state, &actor, None, &input).await?;
-    Ok((StatusCode::CREATED, Json(category_json(&c))).into_response())
+    Ok((StatusCode::CREATED, Json(c.into())))
 }
 
+#[utoipa::path(get, path = "/date-categories/{id}", tag = "Dates", summary = "Read a date category",
+    params(IdParam), responses((status = 200, description = "The category", body = CategoryResource)))]
 async fn read_category(
     State(state): State<AppState>,
     ApiActor(actor): ApiActor,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CategoryResource>, ApiError> {
     let c = dates::get_category(&state, &actor, path_id(&id, "category")?).await?;
-    Ok(Json(category_json(&c)))
+    Ok(Json(c.into()))
 }
 
+#[utoipa::path(put, path = "/date-categories/{id}", tag = "Dates", summary = "Change a date category (fields present replace)",
+    params(IdParam), request_body = CategoryInput,
+    responses((status = 200, description = "The category as changed", body = CategoryResource)))]
 async fn update_category(
     State(state): State<AppState>,
     ApiActor(actor): ApiActor,
     Path(id): Path<String>,
     body: Result<Json<Value>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CategoryResource>, ApiError> {
     let id = path_id(&id, "category")?;
     let current = dates::get_category(&state, &actor, id).await?;
     let base = CategoryInput {
@@ -110,9 +131,11 @@ async fn update_category(
         &[("category_name", "name")],
     )?;
     let c = dates::save_category(&state, &actor, Some(id), &input).await?;
-    Ok(Json(category_json(&c)))
+    Ok(Json(c.into()))
 }
 
+#[utoipa::path(delete, path = "/date-categories/{id}", tag = "Dates", summary = "Delete a date category (409 while dates use it)",
+    params(IdParam), responses((status = 204, description = "Deleted")))]
 async fn delete_category(
     State(state): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -122,31 +145,39 @@ async fn delete_category(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/date-items", tag = "Dates", summary = "Create an important date with its reminder_rules",
+    request_body = DateItemInput,
+    responses((status = 201, description = "Created", body = DateItemResource)))]
 async fn create_item(
     State(state): State<AppState>,
     ApiActor(actor): ApiActor,
     body: Result<Json<Value>, JsonRejection>,
-) -> Result<Response, ApiError> {
+) -> Result<(StatusCode, Json<DateItemResource>), ApiError> {
     let input: DateItemInput = deserialize_input(object_body(body)?)?;
     let d = dates::save_item(&state, &actor, None, &input).await?;
-    Ok((StatusCode::CREATED, Json(item_json(&d))).into_response())
+    Ok((StatusCode::CREATED, Json(d.into())))
 }
 
+#[utoipa::path(get, path = "/date-items/{id}", tag = "Dates", summary = "Read a date with its reminder rules",
+    params(IdParam), responses((status = 200, description = "The date", body = DateItemResource)))]
 async fn read_item(
     State(state): State<AppState>,
     ApiActor(actor): ApiActor,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DateItemResource>, ApiError> {
     let d = dates::get_item(&state, &actor, path_id(&id, "date item")?).await?;
-    Ok(Json(item_json(&d)))
+    Ok(Json(d.into()))
 }
 
+#[utoipa::path(put, path = "/date-items/{id}", tag = "Dates", summary = "Change a date and its rules (fields present replace)",
+    params(IdParam), request_body = DateItemInput,
+    responses((status = 200, description = "The date as changed", body = DateItemResource)))]
 async fn update_item(
     State(state): State<AppState>,
     ApiActor(actor): ApiActor,
     Path(id): Path<String>,
     body: Result<Json<Value>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DateItemResource>, ApiError> {
     let d = dates::patch_item(
         &state,
         &actor,
@@ -154,9 +185,11 @@ async fn update_item(
         patch_body(body)?,
     )
     .await?;
-    Ok(Json(item_json(&d)))
+    Ok(Json(d.into()))
 }
 
+#[utoipa::path(delete, path = "/date-items/{id}", tag = "Dates", summary = "Delete a date and its reminders",
+    params(IdParam), responses((status = 204, description = "Deleted")))]
 async fn delete_item(
     State(state): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -166,62 +199,65 @@ async fn delete_item(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/date-items/{id}/reminders", tag = "Dates", summary = "The date's reminder rules",
+    params(IdParam), responses((status = 200, description = "Its rules, in order", body = Items<ReminderRuleResource>)))]
 async fn item_reminders(
     State(state): State<AppState>,
     ApiActor(actor): ApiActor,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Items<ReminderRuleResource>>, ApiError> {
     let d = dates::get_item(&state, &actor, path_id(&id, "date item")?).await?;
-    let items: Vec<Value> = d
-        .reminder_rules
-        .iter()
-        .map(|r| with_id_alias(r, "reminder_rule_id"))
-        .collect();
-    Ok(Json(serde_json::json!({ "items": items })))
+    Ok(Items::of(d.reminder_rules))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PersonItemsParams {
-    category_id: Option<String>,
+    /// Only dates of this category.
+    category_id: Option<Uuid>,
+    /// `true` for the dates still to come.
     #[serde(default)]
     upcoming_only: bool,
 }
 
+#[utoipa::path(get, path = "/persons/{id}/date-items", tag = "Dates", summary = "The person's important dates with their reminder rules",
+    params(IdParam, PersonItemsParams),
+    responses((status = 200, description = "The person's dates", body = Items<DateItemResource>)))]
 async fn person_items(
     State(state): State<AppState>,
     ApiActor(actor): ApiActor,
     Path(id): Path<String>,
     params: Result<Query<PersonItemsParams>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Items<DateItemResource>>, ApiError> {
     let Query(p) = params?;
-    let category_id = super::query_id("category_id", p.category_id.as_deref())?;
     let list = dates::items_for_person(
         &state,
         &actor,
         path_id(&id, "person")?,
-        category_id,
+        p.category_id,
         p.upcoming_only,
     )
     .await?;
-    Ok(super::items_json(&list, item_json, None))
+    Ok(Items::of(list))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct UpcomingParams {
+    /// How many days ahead to look (default 30).
+    #[param(minimum = 0, maximum = 366)]
     days_ahead: Option<i64>,
 }
 
-/// An upcoming date as the API shows it.
-pub fn upcoming_json(u: &UpcomingDate) -> Value {
-    serde_json::to_value(u).unwrap_or_default()
-}
-
+#[utoipa::path(get, path = "/persons/{id}/upcoming", tag = "Dates", summary = "The person's dates in the next days_ahead days",
+    params(IdParam, UpcomingParams),
+    responses((status = 200, description = "The coming occurrences, soonest first", body = Items<UpcomingDate>)))]
 async fn person_upcoming(
     State(state): State<AppState>,
     ApiActor(actor): ApiActor,
     Path(id): Path<String>,
     params: Result<Query<UpcomingParams>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Items<UpcomingDate>>, ApiError> {
     let Query(p) = params?;
     let list = dates::upcoming(
         &state,
@@ -231,5 +267,5 @@ async fn person_upcoming(
         200,
     )
     .await?;
-    Ok(super::items_json(&list, upcoming_json, None))
+    Ok(Items::of(list))
 }

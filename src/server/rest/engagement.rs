@@ -1,7 +1,7 @@
 //! `/api/v1/cron/run-engagement` (the run, or a dry run that changes nothing), the
 //! engagement policy, past runs, a person's engagement explained, and the daily numbers.
 
-use super::{path_id, ApiActor, ApiError};
+use super::{path_id, ApiActor, ApiError, IdParam};
 use crate::domain::engagement::{
     EngagementPolicy, EngagementRun, EngagementStats, PersonEngagement, RunDecision, RunReport,
     RunSummary, RunTrigger,
@@ -11,36 +11,43 @@ use crate::server::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/cron/run-engagement", post(run))
-        .route("/engagement/policy", get(policy))
-        .route("/engagement/runs", get(runs))
-        .route("/engagement/runs/{id}", get(run_detail))
-        .route("/engagement/stats", get(stats))
-        .route("/persons/{id}/engagement", get(person))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(run))
+        .routes(routes!(policy))
+        .routes(routes!(runs))
+        .routes(routes!(run_detail))
+        .routes(routes!(stats))
+        .routes(routes!(person))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct RunParams {
+    /// `true` to decide and report without changing anything.
+    #[param(pattern = r"^\s*(true|false|yes|no|on|off|1|0)?\s*$")]
     dry_run: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
+/// What to run (the body may also be left out).
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RunBody {
+    /// `true` to decide and report without changing anything.
     #[serde(default)]
     dry_run: Option<bool>,
 }
 
 /// A run as the API answers it: the summary's counts at the top, then the decisions.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = EngagementRunReport)]
 struct RunBodyOut {
     id: Uuid,
     dry_run: bool,
@@ -76,6 +83,10 @@ fn flag(field: &str, raw: &str) -> Result<bool, ApiError> {
 }
 
 /// `POST /cron/run-engagement[?dry_run=true]` (or `{"dry_run": true}`).
+#[utoipa::path(post, path = "/cron/run-engagement", tag = "Engagement", summary = "Run engagement now: recompute segments and churn risk, then queue, hold or skip a nudge for every dormant or due person (dry_run: decide and report, change nothing)",
+    params(RunParams),
+    request_body(content = Option<RunBody>, description = "Optional; `dry_run` here or in the query"),
+    responses((status = 200, description = "What the run found and did", body = RunBodyOut)))]
 async fn run(
     State(state): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -97,6 +108,8 @@ async fn run(
     Ok(Json(report.into()))
 }
 
+#[utoipa::path(get, path = "/engagement/policy", tag = "Engagement", summary = "The engagement policy: thresholds, caps, quiet hours, channel, booking address, templates",
+    responses((status = 200, description = "The policy", body = EngagementPolicy)))]
 async fn policy(
     State(state): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -104,17 +117,31 @@ async fn policy(
     Ok(Json(service::policy(&state, &actor).await?))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = EngagementRuns)]
 struct Runs {
     items: Vec<EngagementRun>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct LimitParams {
+    /// How many runs (default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
+}
+
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct DaysParams {
+    /// How many days back (default 14).
+    #[param(minimum = 1, maximum = 90)]
     days: Option<i64>,
 }
 
+#[utoipa::path(get, path = "/engagement/runs", tag = "Engagement", summary = "The latest engagement runs with their summaries",
+    params(LimitParams),
+    responses((status = 200, description = "The runs, newest first", body = Runs)))]
 async fn runs(
     State(state): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -130,6 +157,9 @@ async fn runs(
     }))
 }
 
+#[utoipa::path(get, path = "/engagement/runs/{id}", tag = "Engagement", summary = "One run with its summary and the first decisions it made",
+    params(IdParam),
+    responses((status = 200, description = "The run", body = RunBodyOut)))]
 async fn run_detail(
     State(state): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -139,10 +169,13 @@ async fn run_detail(
     Ok(Json(service::run_detail(&state, &actor, id).await?.into()))
 }
 
+#[utoipa::path(get, path = "/engagement/stats", tag = "Engagement", summary = "Engagement messages sent, clicked and booked per day",
+    params(DaysParams),
+    responses((status = 200, description = "The numbers", body = EngagementStats)))]
 async fn stats(
     State(state): State<AppState>,
     ApiActor(actor): ApiActor,
-    params: Result<Query<LimitParams>, QueryRejection>,
+    params: Result<Query<DaysParams>, QueryRejection>,
 ) -> Result<Json<EngagementStats>, ApiError> {
     let Query(p) = params?;
     let days = p.days.unwrap_or(14);
@@ -152,6 +185,9 @@ async fn stats(
     Ok(Json(service::stats(&state, &actor, days).await?))
 }
 
+#[utoipa::path(get, path = "/persons/{id}/engagement", tag = "Engagement", summary = "The person's segment, churn risk and labels explained, their booking cadence and the latest decision about them",
+    params(IdParam),
+    responses((status = 200, description = "The person's engagement", body = PersonEngagement)))]
 async fn person(
     State(state): State<AppState>,
     ApiActor(actor): ApiActor,

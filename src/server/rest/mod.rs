@@ -15,6 +15,7 @@ pub mod openapi;
 mod persons;
 pub mod problem;
 mod projects;
+pub mod reference;
 mod reminders;
 mod vendors;
 mod webhooks;
@@ -28,15 +29,18 @@ use axum::http::request::Parts;
 use axum::{Json, Router};
 pub use problem::ApiError;
 use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
 
 /// The largest request body the API reads (a batch of 500 activity events fits many times
 /// over); a larger one is a 413.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/openapi.json", axum::routing::get(openapi::serve))
+/// Every route of the API with its OpenAPI description: one router per resource, each
+/// handler annotated with `#[utoipa::path]`, so the document is derived from the code.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(utoipa_axum::routes!(openapi::serve))
         .merge(persons::router())
         .merge(dates::router())
         .merge(activity::router())
@@ -50,6 +54,11 @@ pub fn router() -> Router<AppState> {
         .merge(campaigns::router())
         .merge(approvals::router())
         .merge(webhooks::router())
+}
+
+pub fn router() -> Router<AppState> {
+    let (router, _) = api().split_for_parts();
+    router
         .fallback(|req: Request| async move {
             ApiError::not_found(format!(
                 "there is no API route {} {}",
@@ -59,6 +68,69 @@ pub fn router() -> Router<AppState> {
         })
         .layer(axum::middleware::from_fn(conditional::etag))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+}
+
+/// A record as the API shows it: its own fields, and its `id` again under the original
+/// prototype's name (`date_item_id` …), so clients written against those names keep working.
+macro_rules! resource {
+    ($(#[$doc:meta])* $name:ident($record:ty) { $alias:ident }) => {
+        $(#[$doc])*
+        #[derive(serde::Serialize, utoipa::ToSchema)]
+        pub struct $name {
+            #[serde(flatten)]
+            pub record: $record,
+            /// The same as `id`.
+            pub $alias: uuid::Uuid,
+        }
+
+        impl From<$record> for $name {
+            fn from(record: $record) -> Self {
+                Self {
+                    $alias: record.id,
+                    record,
+                }
+            }
+        }
+    };
+}
+pub(crate) use resource;
+
+/// A list answer: `{ "items": [...] }`, with `total` when the list is paged.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Items<T> {
+    pub items: Vec<T>,
+    /// How many there are in all, on paged lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+}
+
+impl<T> Items<T> {
+    /// Every item, each as the API shows it.
+    pub fn of<R>(records: impl IntoIterator<Item = R>) -> Json<Self>
+    where
+        T: From<R>,
+    {
+        Self::paged(records, None)
+    }
+
+    pub fn paged<R>(records: impl IntoIterator<Item = R>, total: Option<i64>) -> Json<Self>
+    where
+        T: From<R>,
+    {
+        Json(Self {
+            items: records.into_iter().map(T::from).collect(),
+            total,
+        })
+    }
+}
+
+/// The id of the record a path names.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct IdParam {
+    /// The record's id.
+    #[allow(dead_code)]
+    id: Uuid,
 }
 
 /// The API with its layers that need the application, outermost last: the API key is found,
@@ -217,39 +289,4 @@ pub fn patch_body(
         serde_json::Value::Object(map) => Ok(map),
         _ => Err(ApiError::bad_request("the body must be a JSON object")),
     }
-}
-
-/// A record as JSON with its `id` repeated under the prototype's name (`date_item_id` …), so
-/// clients written against the original field names keep working.
-pub fn with_id_alias<T: Serialize>(record: &T, alias: &str) -> serde_json::Value {
-    let mut value = serde_json::to_value(record).unwrap_or_default();
-    if let Some(object) = value.as_object_mut() {
-        if let Some(id) = object.get("id").cloned() {
-            object.insert(alias.to_string(), id);
-        }
-    }
-    value
-}
-
-/// An optional id from the query string; a value that is not an id is a 422 naming `field`.
-pub fn query_id(field: &str, raw: Option<&str>) -> Result<Option<Uuid>, ApiError> {
-    match raw.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => Uuid::parse_str(s)
-            .map(Some)
-            .map_err(|_| ApiError::invalid(field, format!("'{s}' is not an id"))),
-    }
-}
-
-/// A list answer: `{ "items": [...] }`, with `total` when the list is paged.
-pub fn items_json<T>(
-    items: &[T],
-    to_json: impl Fn(&T) -> serde_json::Value,
-    total: Option<i64>,
-) -> Json<serde_json::Value> {
-    let mut body = serde_json::json!({ "items": items.iter().map(to_json).collect::<Vec<_>>() });
-    if let Some(total) = total {
-        body["total"] = total.into();
-    }
-    Json(body)
 }

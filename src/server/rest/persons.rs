@@ -9,20 +9,21 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/persons", get(list).post(create))
-        .route("/persons/{id}", get(read).put(update).delete(remove))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(list, create))
+        .routes(routes!(read, update, remove))
 }
 
 /// A person as the API shows it; `person_id` repeats `id` for clients written against the
 /// original prototype's field names.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct PersonResource {
     #[serde(flatten)]
     person: Person,
@@ -42,6 +43,13 @@ fn person_id(raw: &str) -> Result<Uuid, ApiError> {
     super::path_id(raw, "person")
 }
 
+#[utoipa::path(post, path = "/persons", tag = "People",
+    summary = "Create a person, or update the one with the same external_id",
+    request_body = crate::domain::PersonInput,
+    responses(
+        (status = 201, description = "Created", body = PersonResource),
+        (status = 200, description = "The person with this external_id, updated", body = PersonResource),
+    ))]
 async fn create(
     State(state): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -58,25 +66,45 @@ async fn create(
     Ok((status, Json(PersonResource::from(person))).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListParams {
+    /// Words to find in name, e-mail, phone and tags.
     q: Option<String>,
+    /// `client`, `family_member` or `contact`.
     #[serde(alias = "type")]
+    #[param(pattern = r"^\s*(client|family_member|contact)\s*$")]
     person_type: Option<String>,
+    /// Only people with this tag.
     tag: Option<String>,
-    assigned_staff_id: Option<String>,
+    /// Only the people this staff member looks after.
+    assigned_staff_id: Option<Uuid>,
+    /// Only the people in this segment: `new`, `active`, `at_risk`, `dormant` or `churned`
+    /// (`all` or empty for everyone).
+    #[param(pattern = r"^\s*(all|new|active|at_risk|dormant|churned)?\s*$")]
     segment: Option<String>,
+    /// How many to return (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// How many to skip (without a cursor).
+    #[param(minimum = 0)]
     skip: Option<i64>,
 }
 
-#[derive(Serialize)]
+/// A page of people.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = PersonList)]
 struct ListBody {
     items: Vec<PersonResource>,
+    /// Pass as `cursor` for the next page; absent on the last.
     next_cursor: Option<String>,
 }
 
+#[utoipa::path(get, path = "/persons", tag = "People", summary = "List people",
+    params(ListParams),
+    responses((status = 200, description = "A page of people", body = ListBody)))]
 async fn list(
     State(state): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -90,10 +118,7 @@ async fn list(
             q: p.q.as_deref(),
             person_type: p.person_type.as_deref(),
             tag: p.tag.as_deref(),
-            assigned_staff_id: super::query_id(
-                "assigned_staff_id",
-                p.assigned_staff_id.as_deref(),
-            )?,
+            assigned_staff_id: p.assigned_staff_id,
             segment: p.segment.as_deref(),
             limit: p.limit,
             cursor: p.cursor.as_deref(),
@@ -107,6 +132,9 @@ async fn list(
     }))
 }
 
+#[utoipa::path(get, path = "/persons/{id}", tag = "People", summary = "Read a person",
+    params(super::IdParam),
+    responses((status = 200, description = "The person", body = PersonResource)))]
 async fn read(
     State(state): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -116,6 +144,10 @@ async fn read(
     Ok(Json(person.into()))
 }
 
+#[utoipa::path(put, path = "/persons/{id}", tag = "People",
+    summary = "Change a person (fields present replace, null clears)",
+    params(super::IdParam), request_body = crate::domain::PersonInput,
+    responses((status = 200, description = "The person as changed", body = PersonResource)))]
 async fn update(
     State(state): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -130,6 +162,9 @@ async fn update(
     Ok(Json(person.into()))
 }
 
+#[utoipa::path(delete, path = "/persons/{id}", tag = "People",
+    summary = "Delete a person (soft delete)", params(super::IdParam),
+    responses((status = 204, description = "Deleted")))]
 async fn remove(
     State(state): State<AppState>,
     ApiActor(actor): ApiActor,

@@ -8,15 +8,22 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-#[derive(Debug, Serialize)]
+/// An error, as problem details (RFC 9457).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
+    /// A URI naming the kind of problem.
     #[serde(rename = "type")]
     pub kind: String,
+    /// The HTTP status's reason.
     pub title: String,
+    /// The HTTP status.
     pub status: u16,
+    /// What went wrong, in words.
     pub detail: String,
+    /// The field that is wrong, on 409 and 422.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Every field that is wrong, on 422.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
     #[serde(skip)]

@@ -2,7 +2,7 @@
 //! delivery events it is told of (sent, delivered, failed, clicked, booked, unsubscribed), and
 //! a signing secret shown once, when it is made.
 
-use super::{object_body, path_id, ApiActor, ApiError};
+use super::{object_body, path_id, ApiActor, ApiError, IdParam, Items};
 use crate::domain::webhooks::{Subscription, SubscriptionInput};
 use crate::server::services::deserialize_input;
 use crate::server::services::webhooks::{self, NewSubscription};
@@ -10,28 +10,30 @@ use crate::server::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/webhooks", get(list).post(create))
-        .route("/webhooks/{id}", get(read).put(update).delete(remove))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(list, create))
+        .routes(routes!(read, update, remove))
 }
 
+#[utoipa::path(get, path = "/webhooks", tag = "Deliveries", summary = "The organisation's event webhook subscriptions",
+    responses((status = 200, description = "Its subscriptions", body = Items<Subscription>)))]
 async fn list(
     State(state): State<AppState>,
     ApiActor(actor): ApiActor,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Items<Subscription>>, ApiError> {
     let items = webhooks::list(&state, &actor).await?;
-    Ok(super::items_json(
-        &items,
-        |s| serde_json::to_value(s).unwrap_or_default(),
-        None,
-    ))
+    Ok(Items::of(items))
 }
 
+#[utoipa::path(post, path = "/webhooks", tag = "Deliveries", summary = "Subscribe an endpoint (`url`) to delivery events (`events`: sent, delivered, failed, clicked, booked, unsubscribed; all when absent); the answer carries the signing secret, shown this once",
+    request_body = SubscriptionInput,
+    responses((status = 201, description = "Created, with its secret", body = NewSubscription)))]
 async fn create(
     State(state): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -44,6 +46,9 @@ async fn create(
     ))
 }
 
+#[utoipa::path(get, path = "/webhooks/{id}", tag = "Deliveries", summary = "Read a subscription",
+    params(IdParam),
+    responses((status = 200, description = "The subscription", body = Subscription)))]
 async fn read(
     State(state): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -54,6 +59,10 @@ async fn read(
     ))
 }
 
+#[utoipa::path(put, path = "/webhooks/{id}", tag = "Deliveries", summary = "Change a subscription (url, events, description, enabled; fields present replace)",
+    params(IdParam),
+    request_body = SubscriptionInput,
+    responses((status = 200, description = "The subscription as changed", body = Subscription)))]
 async fn update(
     State(state): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -66,6 +75,9 @@ async fn update(
     ))
 }
 
+#[utoipa::path(delete, path = "/webhooks/{id}", tag = "Deliveries", summary = "Remove a subscription",
+    params(IdParam),
+    responses((status = 204, description = "Removed")))]
 async fn remove(
     State(state): State<AppState>,
     ApiActor(actor): ApiActor,

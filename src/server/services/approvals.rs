@@ -25,7 +25,7 @@ pub const MAX_BULK: usize = 500;
 
 /// What a bulk decision did: the messages it moved, and those it left (no longer awaiting
 /// approval — decided by someone else, or expired — or not found).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Reviewed {
     pub decided: Vec<Uuid>,
     pub skipped: Vec<Uuid>,

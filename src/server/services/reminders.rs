@@ -313,7 +313,7 @@ pub async fn cancel(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResult<
 }
 
 /// One thing that happened to a reminder.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
     pub at: DateTime<Utc>,
     pub action: String,

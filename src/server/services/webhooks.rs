@@ -15,7 +15,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 /// A new subscription and its secret, shown this once.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NewSubscription {
     #[serde(flatten)]
     pub subscription: Subscription,
