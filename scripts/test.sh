@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: unit and integration tests on SQLite (and PostgreSQL when TEST_POSTGRES_URL
-# is set), then the browser test in Chromium against the built site.
+# is set), a Schemathesis run over the API's OpenAPI document, then the browser test in
+# Chromium against the built site.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -26,6 +27,9 @@ cargo test --features ssr -- --test-threads 4 "${skip[@]}"
 if [ ${#skip[@]} -gt 0 ]; then
   echo "==> Skipped, not passed: every PostgreSQL half (the tests named …::postgres)"
 fi
+
+echo "==> Fuzzing the API against its OpenAPI document (Schemathesis)"
+scripts/fuzz-api.sh
 
 echo "==> Building the site for the browser test"
 cargo leptos build

@@ -32,10 +32,13 @@ pub struct ActivityInput {
     #[serde(default)]
     pub external_id: Option<String>,
     #[serde(default, alias = "event", alias = "event_name")]
+    #[cfg_attr(feature = "ssr", schema(max_length = 100))]
     pub name: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
     pub properties: Option<serde_json::Value>,
     #[serde(default, alias = "timestamp")]
+    #[cfg_attr(feature = "ssr", schema(format = DateTime))]
     pub occurred_at: Option<String>,
 }
 

@@ -62,8 +62,20 @@ pub fn disable_after_hard_failures(
 #[serde(deny_unknown_fields)]
 pub struct IdentityInput {
     #[serde(default, alias = "channel_type")]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            required = true,
+            nullable = false,
+            pattern = r"^\s*(email|sms|whatsapp|slack|webhook)\s*$"
+        )
+    )]
     pub channel: Option<String>,
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(required = true, nullable = false, min_length = 1, pattern = r"\S")
+    )]
     pub address: Option<String>,
     #[serde(default)]
     pub preferred: Option<bool>,
@@ -214,12 +226,22 @@ pub struct Conversation {
 #[serde(deny_unknown_fields)]
 pub struct ConversationInput {
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(required = true, nullable = false, format = Uuid))]
     pub person_id: Option<String>,
     #[serde(default, alias = "channel")]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            required = true,
+            nullable = false,
+            pattern = r"^\s*(email|sms|whatsapp|slack|web)\s*$"
+        )
+    )]
     pub channel_type: Option<String>,
     #[serde(default)]
     pub subject: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(pattern = r"^\s*(active|archived)?\s*$"))]
     pub status: Option<String>,
 }
 
@@ -303,8 +325,13 @@ pub struct Message {
 #[serde(deny_unknown_fields)]
 pub struct MessageInput {
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(pattern = r"^\s*(in|out|note)?\s*$"))]
     pub direction: Option<String>,
     #[serde(default, alias = "content")]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(required = true, nullable = false, min_length = 1, pattern = r"\S")
+    )]
     pub body: Option<String>,
     /// Who wrote it, when it was not the caller (an inbound message's sender).
     #[serde(default)]

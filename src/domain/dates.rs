@@ -37,10 +37,25 @@ pub struct DateCategory {
 #[serde(deny_unknown_fields)]
 pub struct CategoryInput {
     #[serde(default, alias = "category_name")]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            required = true,
+            nullable = false,
+            min_length = 1,
+            pattern = r"\S",
+            max_length = 60
+        )
+    )]
     pub name: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(max_length = 16))]
     pub icon: Option<String>,
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(pattern = r"^\s*(#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6}))?\s*$")
+    )]
     pub color: Option<String>,
 }
 
@@ -205,12 +220,30 @@ pub struct DateItemDetail {
 #[serde(deny_unknown_fields)]
 pub struct DateItemInput {
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(required = true, nullable = false, format = Uuid))]
     pub person_id: Option<String>,
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            pattern = r"^\s*([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})?\s*$"
+        )
+    )]
     pub category_id: Option<String>,
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            required = true,
+            nullable = false,
+            min_length = 1,
+            pattern = r"\S",
+            max_length = 200
+        )
+    )]
     pub title: Option<String>,
     #[serde(default, alias = "date")]
+    #[cfg_attr(feature = "ssr", schema(required = true, nullable = false, format = Date))]
     pub date_value: Option<String>,
     #[serde(default, alias = "recurrence")]
     pub recurrence_rule: Option<String>,
@@ -218,6 +251,7 @@ pub struct DateItemInput {
     pub notes: Option<String>,
     /// With a date item: its reminder rules, replacing any it had.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(max_items = 20))]
     pub reminder_rules: Option<Vec<ReminderRuleInput>>,
 }
 
@@ -447,23 +481,53 @@ pub struct ReminderRule {
 pub struct ReminderRuleInput {
     /// Kept when a date item is edited with its rules, so each rule keeps its identity.
     #[serde(default, alias = "reminder_rule_id")]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            pattern = r"^\s*([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})?\s*$"
+        )
+    )]
     pub id: Option<String>,
     /// For a standalone reminder: the person, when no date item is given.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            pattern = r"^\s*([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})?\s*$"
+        )
+    )]
     pub person_id: Option<String>,
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            pattern = r"^\s*([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})?\s*$"
+        )
+    )]
     pub date_item_id: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(pattern = r"^\s*(lead_time|scheduled)?\s*$"))]
     pub reminder_type: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(minimum = 0, maximum = 365))]
     pub lead_time_days: Option<i64>,
     #[serde(default, alias = "local_time")]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(pattern = r"^\s*([01]?[0-9]|2[0-3]):[0-5][0-9]\s*$")
+    )]
     pub time_of_day: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(format = DateTime))]
     pub scheduled_datetime: Option<String>,
     #[serde(default, alias = "channel")]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(pattern = r"^\s*(email|sms|whatsapp|slack|webhook|portal)?\s*$")
+    )]
     pub channel_type: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(pattern = r"^\s*(client|staff)?\s*$"))]
     pub audience: Option<String>,
     #[serde(default)]
     pub message: Option<String>,

@@ -388,11 +388,23 @@ pub struct SendUtilityInput {
     /// `appointment_reminder`, `booking_confirmation`, `date_reminder`, or `message` (which
     /// needs a `body`).
     #[serde(default, rename = "type")]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            required = true,
+            nullable = false,
+            pattern = r"^\s*(appointment_reminder|booking_confirmation|date_reminder|message)\s*$"
+        )
+    )]
     pub message_type: Option<String>,
     #[serde(default)]
     pub data: Option<serde_json::Value>,
     /// The channel to use; by default the person's preferred address.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(pattern = r"^\s*(email|sms|whatsapp|slack|webhook)?\s*$")
+    )]
     pub channel: Option<String>,
     #[serde(default)]
     pub subject: Option<String>,
@@ -475,12 +487,22 @@ text_enum!(ProviderEvent, "a delivery event", {
 #[serde(deny_unknown_fields)]
 pub struct DeliveryEventInput {
     #[serde(default, alias = "type")]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            required = true,
+            nullable = false,
+            pattern = r"^\s*(delivered|failed|opened|clicked|replied|booked)\s*$"
+        )
+    )]
     pub event: Option<String>,
     /// When it happened (RFC 3339); now by default.
     #[serde(default, alias = "timestamp")]
+    #[cfg_attr(feature = "ssr", schema(format = DateTime))]
     pub at: Option<String>,
     /// For `failed`: the provider's reason.
     #[serde(default, alias = "reason")]
+    #[cfg_attr(feature = "ssr", schema(max_length = 2000))]
     pub error: Option<String>,
     /// For `failed`: whether the address itself is bad (a hard bounce, an unknown number).
     #[serde(default)]
@@ -545,20 +567,44 @@ pub struct InboundInput {
     #[serde(default)]
     pub external_id: Option<String>,
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            required = true,
+            nullable = false,
+            pattern = r"^\s*(email|sms|whatsapp|slack|web)\s*$"
+        )
+    )]
     pub channel: Option<String>,
     #[serde(default)]
     pub from: Option<String>,
     #[serde(default)]
     pub subject: Option<String>,
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(required = true, nullable = false, min_length = 1, pattern = r"\S")
+    )]
     pub body: Option<String>,
     #[serde(default)]
     pub provider_message_id: Option<String>,
     /// Which of the person's conversations it answers, when the provider knows.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            pattern = r"^\s*([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})?\s*$"
+        )
+    )]
     pub conversation_id: Option<String>,
     /// The delivery it replies to; a reply marks the delivery `replied`.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            pattern = r"^\s*([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})?\s*$"
+        )
+    )]
     pub in_reply_to: Option<String>,
 }
 

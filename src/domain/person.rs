@@ -262,14 +262,19 @@ pub struct PersonInput {
     #[serde(default)]
     #[cfg_attr(
         feature = "ssr",
-        schema(pattern = r"^\s*(\+|00)[\s\-.()]*[1-9]([\s\-.()]*[0-9]){7,14}[\s\-.()]*$")
+        schema(pattern = r"^\s*((\+|00)[ \-.()]*[1-9]([ \-.()]*[0-9]){7,14}[ \-.()]*)?\s*$")
     )]
     pub phone: Option<String>,
     #[serde(default)]
     #[cfg_attr(feature = "ssr", schema(schema_with = super::contact::timezone_schema))]
     pub timezone: Option<String>,
     #[serde(default)]
-    #[cfg_attr(feature = "ssr", schema(format = Date))]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            pattern = r"^\s*((19[0-9]{2}|2[01][0-9]{2})-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8]))?\s*$"
+        )
+    )]
     pub birthday: Option<String>,
     #[serde(default)]
     #[cfg_attr(feature = "ssr", schema(schema_with = tags_schema))]
@@ -287,13 +292,23 @@ pub struct PersonInput {
     )]
     pub locale: Option<String>,
     #[serde(default)]
-    #[cfg_attr(feature = "ssr", schema(format = Uuid))]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            pattern = r"^\s*([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})?\s*$"
+        )
+    )]
     pub related_person_id: Option<String>,
     #[serde(default)]
     #[cfg_attr(feature = "ssr", schema(max_length = 60))]
     pub relationship: Option<String>,
     #[serde(default)]
-    #[cfg_attr(feature = "ssr", schema(format = Uuid))]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            pattern = r"^\s*([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})?\s*$"
+        )
+    )]
     pub assigned_staff_id: Option<String>,
     /// Absent keeps the current consent; a change is stamped with the time and `consent_source`.
     #[serde(default)]

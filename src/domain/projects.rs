@@ -109,18 +109,51 @@ pub struct Task {
 #[serde(deny_unknown_fields)]
 pub struct ProjectInput {
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            pattern = r"^\s*([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})?\s*$"
+        )
+    )]
     pub person_id: Option<String>,
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            required = true,
+            nullable = false,
+            min_length = 1,
+            pattern = r"\S",
+            max_length = 200
+        )
+    )]
     pub title: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(pattern = r"^\s*(new|in_progress|completed|cancelled)?\s*$")
+    )]
     pub status: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(minimum = 1, maximum = 5))]
     pub priority: Option<i64>,
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            pattern = r"^\s*((19[0-9]{2}|2[01][0-9]{2})-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8]))?\s*$"
+        )
+    )]
     pub due_date: Option<String>,
     #[serde(default, alias = "assigned_to_account_id")]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            pattern = r"^\s*([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})?\s*$"
+        )
+    )]
     pub assigned_staff_id: Option<String>,
 }
 
@@ -196,15 +229,39 @@ impl ProjectDraft {
 #[serde(deny_unknown_fields)]
 pub struct TaskInput {
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            required = true,
+            nullable = false,
+            min_length = 1,
+            pattern = r"\S",
+            max_length = 200
+        )
+    )]
     pub title: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(pattern = r"^\s*(todo|in_progress|done)?\s*$"))]
     pub status: Option<String>,
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            pattern = r"^\s*((19[0-9]{2}|2[01][0-9]{2})-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8]))?\s*$"
+        )
+    )]
     pub due_date: Option<String>,
     #[serde(default, alias = "assigned_to_account_id")]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            pattern = r"^\s*([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})?\s*$"
+        )
+    )]
     pub assigned_staff_id: Option<String>,
     /// Where the task goes in its project's list (0 = first); absent keeps it (or appends).
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(minimum = 0))]
     pub position: Option<i64>,
 }
 

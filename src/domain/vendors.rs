@@ -80,16 +80,37 @@ impl Vendor {
 #[serde(deny_unknown_fields)]
 pub struct VendorInput {
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            required = true,
+            nullable = false,
+            min_length = 1,
+            pattern = r"\S",
+            max_length = 200
+        )
+    )]
     pub name: Option<String>,
     #[serde(default, alias = "category")]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            required = true,
+            nullable = false,
+            pattern = r"^\s*(venue|restaurant|vendor|product)\s*$"
+        )
+    )]
     pub kind: Option<String>,
     #[serde(default)]
     pub location: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(minimum = 1, maximum = 4))]
     pub price_level: Option<i64>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(minimum = 0, maximum = 5))]
     pub rating: Option<f64>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(schema_with = crate::domain::person::tags_schema))]
     pub tags: Option<Vec<String>>,
     #[serde(default)]
     pub website: Option<String>,
@@ -223,14 +244,31 @@ pub struct Recommendation {
 #[serde(deny_unknown_fields)]
 pub struct RecommendationInput {
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(required = true, nullable = false, format = Uuid))]
     pub vendor_id: Option<String>,
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            pattern = r"^\s*([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})?\s*$"
+        )
+    )]
     pub person_id: Option<String>,
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            pattern = r"^\s*([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})?\s*$"
+        )
+    )]
     pub project_id: Option<String>,
     #[serde(default)]
     pub notes: Option<String>,
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(pattern = r"^\s*(suggested|accepted|declined)?\s*$")
+    )]
     pub status: Option<String>,
 }
 

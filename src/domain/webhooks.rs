@@ -47,6 +47,22 @@ impl EventType {
     }
 }
 
+/// The OpenAPI schema of a subscription's events: at least one of the event names.
+#[cfg(feature = "ssr")]
+pub fn event_types_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+    ArrayBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(ObjectBuilder::new().schema_type(Type::String).pattern(Some(
+            r"^\s*(sent|delivered|failed|clicked|booked|unsubscribed)\s*$",
+        )))
+        .min_items(Some(1))
+        .description(Some(
+            "sent, delivered, failed, clicked, booked or unsubscribed; every one when absent",
+        ))
+        .build()
+}
+
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 /// An organisation's endpoint and the events it is told of. The secret is shown once, when
 /// the subscription is made.
@@ -69,8 +85,17 @@ pub struct Subscription {
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionInput {
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            required = true,
+            nullable = false,
+            pattern = r"^\s*https://[A-Za-z0-9.-]+\.[A-Za-z]{2,}(/\S*)?\s*$"
+        )
+    )]
     pub url: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(schema_with = event_types_schema))]
     pub events: Option<Vec<String>>,
     #[serde(default)]
     pub description: Option<String>,

@@ -128,3 +128,66 @@ async fn openapi_matches_router(backend: Backend) {
     app.finish().await;
 }
 both_backends!(openapi_matches_router);
+
+/// What the fuzzer found, kept fixed: text with NUL (which PostgreSQL cannot store) is a 422
+/// naming the field, not a 500; a whole number written `2.0` is the integer JSON Schema says
+/// it is; a method a route does not serve is a 405 even with an `Idempotency-Key`; a limit
+/// outside its range is refused, not clamped; a `null` body is no body where one is optional.
+async fn fuzzer_findings_stay_fixed(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let api = Api::setup(&app, "acme").await;
+    let (status, body) = api.get("/persons?q=a%00b").await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["field"], "q");
+    let (status, body) = api
+        .post(
+            "/persons",
+            serde_json::json!({ "full_name": "Ada\u{0}Lovelace" }),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["field"], "full_name");
+    let (status, person) = api
+        .post(
+            "/persons",
+            serde_json::json!({ "full_name": "Ada Lovelace" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{person}");
+    let (status, body) = api
+        .post(
+            "/projects",
+            serde_json::json!({ "title": "Gala", "priority": 2.0, "person_id": person["id"] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["priority"], 2);
+
+    let client = reqwest::Client::new();
+    let id = person["id"].as_str().unwrap();
+    let res = client
+        .post(app.url(&format!("/api/v1/persons/{id}")))
+        .bearer_auth(&api.key)
+        .header("Idempotency-Key", "one")
+        .json(&serde_json::json!({ "full_name": "X" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 405);
+
+    let (status, body) = api.get(&format!("/persons/{id}/activity?limit=0")).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["field"], "limit");
+
+    let res = client
+        .post(app.url("/api/v1/cron/run-engagement"))
+        .bearer_auth(&api.key)
+        .header("content-type", "application/json")
+        .body("null")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    app.finish().await;
+}
+both_backends!(fuzzer_findings_stay_fixed);

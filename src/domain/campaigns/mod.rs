@@ -309,6 +309,16 @@ impl Campaign {
 #[serde(deny_unknown_fields)]
 pub struct CampaignInput {
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            required = true,
+            nullable = false,
+            min_length = 1,
+            pattern = r"\S",
+            max_length = 200
+        )
+    )]
     pub name: Option<String>,
     /// `preferred` (each person's preferred usable address), `email`, `sms`, `whatsapp` or
     /// `webhook`.
@@ -317,14 +327,17 @@ pub struct CampaignInput {
     #[serde(default)]
     pub audience: Option<AudienceCriteria>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(min_items = 1, max_items = 10))]
     pub variants: Option<Vec<VariantInput>>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(minimum = 0, maximum = 90))]
     pub holdout_percent: Option<i32>,
     #[serde(default)]
     pub starts_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub ends_at: Option<DateTime<Utc>>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(minimum = 1, maximum = 365))]
     pub repeat_days: Option<i32>,
     /// `HH:MM` on the recipient's clock.
     #[serde(default)]
@@ -332,6 +345,7 @@ pub struct CampaignInput {
     #[serde(default)]
     pub send_window_end: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(minimum = 1, maximum = 90))]
     pub conversion_days: Option<i32>,
 }
 

@@ -72,7 +72,7 @@ async fn event(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Batch {
-    #[schema(max_items = 500)]
+    #[schema(max_items = 1000)]
     events: Vec<ActivityInput>,
 }
 

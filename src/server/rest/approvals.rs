@@ -53,6 +53,7 @@ async fn list(
 #[serde(deny_unknown_fields)]
 struct Decision {
     /// The messages (deliveries) awaiting approval.
+    #[schema(min_items = 1, max_items = 500)]
     ids: Vec<Uuid>,
     /// Why, when rejecting.
     #[serde(default)]

@@ -85,12 +85,10 @@ async fn timeline(
     params: Result<Query<TimelineParams>, QueryRejection>,
 ) -> Result<Json<Items<TimelineEntry>>, ApiError> {
     let Query(p) = params?;
-    let items = dashboard::timeline(
-        &state,
-        &actor,
-        path_id(&id, "person")?,
-        p.limit.unwrap_or(50),
-    )
-    .await?;
+    let limit = p.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::invalid("limit", "must be between 1 and 500"));
+    }
+    let items = dashboard::timeline(&state, &actor, path_id(&id, "person")?, limit).await?;
     Ok(Items::of(items))
 }

@@ -101,8 +101,11 @@ async fn run(
     if !body.iter().all(u8::is_ascii_whitespace) {
         let value: serde_json::Value = serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_request(format!("the body is not JSON: {e}")))?;
-        let b: RunBody = crate::server::services::deserialize_input(value)?;
-        dry_run = dry_run || b.dry_run.unwrap_or(false);
+        // `null` is no body, as the document allows.
+        if !value.is_null() {
+            let b: RunBody = crate::server::services::deserialize_input(value)?;
+            dry_run = dry_run || b.dry_run.unwrap_or(false);
+        }
     }
     let report = service::run_now(&state, &actor, RunTrigger::Api, dry_run).await?;
     Ok(Json(report.into()))

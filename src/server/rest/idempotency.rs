@@ -29,10 +29,17 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
 }
 
 async fn run(state: AppState, req: Request, next: Next) -> Result<Response, ApiError> {
-    let writes = matches!(
-        *req.method(),
-        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
-    );
+    // Only for an operation the API has: a method a route does not serve is its 405.
+    let served = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().strip_prefix("/api/v1").unwrap_or(p.as_str()))
+        .is_some_and(|path| super::openapi::serves(path, req.method()));
+    let writes = served
+        && matches!(
+            *req.method(),
+            Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+        );
     let Some(raw) = req.headers().get("idempotency-key").filter(|_| writes) else {
         return Ok(next.run(req).await);
     };

@@ -67,6 +67,7 @@ pub fn router() -> Router<AppState> {
             ))
         })
         .layer(axum::middleware::from_fn(conditional::etag))
+        .layer(axum::middleware::from_fn(no_nul_in_query))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
 }
 
@@ -124,6 +125,21 @@ impl<T> Items<T> {
     }
 }
 
+/// A query string may not carry the NUL character (`%00`), which no field can hold (and
+/// PostgreSQL cannot store or compare): a 422 naming the parameter, before any handler.
+async fn no_nul_in_query(req: Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if let Some(query) = req.uri().query() {
+        for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            if value.contains('\0') || name.contains('\0') {
+                return ApiError::invalid(&name, "must not contain the NUL character")
+                    .into_response();
+            }
+        }
+    }
+    next.run(req).await
+}
+
 /// The id of the record a path names.
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Path)]
@@ -138,7 +154,8 @@ pub struct IdParam {
 pub fn with_layers(state: AppState) -> Router<AppState> {
     use axum::middleware::from_fn_with_state;
     router()
-        .layer(from_fn_with_state(state.clone(), idempotency::layer))
+        // Only for a route that exists: a method it does not serve is a 405, key or not.
+        .route_layer(from_fn_with_state(state.clone(), idempotency::layer))
         .layer(from_fn_with_state(state.clone(), owned))
         .layer(from_fn_with_state(
             state.clone(),

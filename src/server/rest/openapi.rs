@@ -145,6 +145,7 @@ fn build() -> Value {
         }
     }
     partial_put_bodies(&mut doc);
+    one_of_required(&mut doc);
     doc["openapi"] = "3.1.0".into();
     doc["info"] = json!({
         "title": "Concierge API",
@@ -225,7 +226,47 @@ fn partial_put_bodies(doc: &mut Value) {
     }
 }
 
+/// What a type's fields cannot say: a body names its person (or project) by one of two
+/// fields, and `POST /activity/event` needs the event's `name` (the login route names it).
+const ONE_OF: &[(&str, [&str; 2])] = &[
+    ("ActivityInput", ["person_id", "external_id"]),
+    ("SendUtilityInput", ["person_id", "external_id"]),
+    ("InboundInput", ["person_id", "external_id"]),
+    ("RecommendationInput", ["person_id", "project_id"]),
+];
+
+fn one_of_required(doc: &mut Value) {
+    let present = |field: &str| {
+        let schema = if field.ends_with("_id") && field != "external_id" {
+            json!({ "type": "string", "format": "uuid" })
+        } else {
+            json!({ "type": "string", "pattern": "\\S" })
+        };
+        json!({ "required": [field], "properties": { field: schema } })
+    };
+    for (schema, [a, b]) in ONE_OF {
+        doc["components"]["schemas"][*schema]["anyOf"] = json!([present(a), present(b)]);
+    }
+    if let Some(body) = doc
+        .pointer_mut("/paths/~1activity~1event/post/requestBody/content/application~1json/schema")
+    {
+        *body = json!({ "allOf": [body.clone(), present("name")] });
+    }
+    if let Some(items) = doc.pointer_mut("/components/schemas/Batch/properties/events/items") {
+        *items = json!({ "allOf": [items.clone(), present("name")] });
+    }
+}
+
 static DOCUMENT: LazyLock<Value> = LazyLock::new(build);
+
+/// Whether the document has an operation for `method` on `path` (a route template such as
+/// `/persons/{id}`).
+pub fn serves(path: &str, method: &axum::http::Method) -> bool {
+    document()["paths"]
+        .get(path)
+        .and_then(|item| item.get(method.as_str().to_ascii_lowercase()))
+        .is_some()
+}
 
 /// The whole document (built once).
 pub fn document() -> &'static Value {

@@ -72,7 +72,8 @@ pub(crate) async fn audit_in(
 }
 
 /// Reads input from JSON, naming the field when a value has the wrong type or is unknown.
-pub fn deserialize_input<T: DeserializeOwned>(value: serde_json::Value) -> ServiceResult<T> {
+pub fn deserialize_input<T: DeserializeOwned>(mut value: serde_json::Value) -> ServiceResult<T> {
+    normalise_json("body", &mut value)?;
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner().to_string();
@@ -87,6 +88,46 @@ pub fn deserialize_input<T: DeserializeOwned>(value: serde_json::Value) -> Servi
         };
         ServiceError::Invalid(FieldErrors::single(&field, inner))
     })
+}
+
+/// Input JSON as its schema reads it: a whole number written with a fraction (`2.0`) is the
+/// integer it is (JSON Schema's `integer` allows it, serde's `i64` does not), and text may not
+/// hold the NUL character, which PostgreSQL cannot store (refused, naming the top field).
+fn normalise_json(field: &str, value: &mut serde_json::Value) -> ServiceResult<()> {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|_| !n.is_i64() && !n.is_u64()) {
+                if f.fract() == 0.0 && f.abs() < 9.0e15 {
+                    *value = Value::from(f as i64);
+                }
+            }
+        }
+        Value::String(text) if text.contains('\0') => {
+            return Err(ServiceError::invalid(
+                field,
+                "must not contain the NUL character",
+            ))
+        }
+        Value::Array(items) => {
+            for item in items {
+                normalise_json(field, item)?;
+            }
+        }
+        Value::Object(fields) => {
+            for (name, item) in fields.iter_mut() {
+                // Below the top, errors name the top field.
+                let named = if field == "body" {
+                    name.as_str()
+                } else {
+                    field
+                };
+                normalise_json(named, item)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// A partial update: the fields present in `patch` replace those of `base` (`null` clears an
