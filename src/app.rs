@@ -3,8 +3,8 @@
 use crate::api::auth::current_user;
 use crate::domain::SessionUser;
 use crate::pages::{
-    approvals, auth, calendar, campaigns, clients, conversations, dates, engagement, home, import,
-    messages, projects, settings, vendors,
+    account, approvals, auth, calendar, campaigns, clients, conversations, dates, engagement, home,
+    import, messages, projects, settings, vendors,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
@@ -78,6 +78,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("vendors/new") view=vendors::NewVendorPage/>
                     <Route path=path!("vendors/:id") view=vendors::VendorPage/>
                     <Route path=path!("vendors/:id/edit") view=vendors::EditVendorPage/>
+                    <Route path=path!("account") view=account::AccountPage/>
                     <Route path=path!("settings") view=settings::SettingsPage/>
                     <Route path=path!("settings/staff") view=settings::StaffPage/>
                     <Route path=path!("settings/audit") view=settings::AuditPage/>
@@ -170,7 +171,7 @@ fn Nav(user: SessionUser, unread: i64, awaiting: i64) -> impl IntoView {
                 "Notifications"
                 {(unread > 0).then(|| view! { " " <span class="count" aria-label=format!("{unread} unread")>{unread}</span> })}
             </a>
-            <span class="who-name">{user.display_name.clone()}</span>
+            <a class="who-name" href="/account" title="Your account">{user.display_name.clone()}</a>
             <span class="who-org">{user.org_name.clone()} " · " {user.role.as_str()}</span>
             <form method="post" action="/logout">
                 <button type="submit" class="link-button">"Sign out"</button>

@@ -19,6 +19,10 @@ pub struct KeyRow {
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The key may read but not write.
+    #[serde(default)]
+    pub read_only: bool,
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// What creating a key answers: the secret, this once, or what was wrong.
@@ -64,14 +68,37 @@ pub async fn list_keys() -> Result<Vec<KeyRow>, ServerFnError> {
             created_at: k.created_at,
             last_used_at: k.last_used_at,
             revoked_at: k.revoked_at,
+            read_only: k.read_only,
+            expires_at: k.expires_at,
         })
         .collect())
 }
 
 #[server(prefix = "/srv", endpoint = "settings/create_key")]
-pub async fn create_key(#[server(default)] name: String) -> Result<NewKey, ServerFnError> {
+pub async fn create_key(
+    #[server(default)] name: String,
+    #[server(default)] read_only: Option<String>,
+    #[server(default)] expires_in_days: String,
+) -> Result<NewKey, ServerFnError> {
+    use crate::server::services::api_keys::{create_for, Access};
     let (state, actor) = actor()?;
-    match crate::server::services::api_keys::create_for(&state, &actor, &name).await {
+    let expires_in_days = match expires_in_days.trim() {
+        "" => None,
+        days => match days.parse::<i64>() {
+            Ok(days) => Some(days),
+            Err(_) => {
+                return Ok(NewKey::Invalid(crate::domain::FieldErrors::single(
+                    "expires_in_days",
+                    "must be a whole number of days",
+                )))
+            }
+        },
+    };
+    let access = Access {
+        read_only: read_only.is_some_and(|v| v == "on" || v == "true"),
+        expires_in_days,
+    };
+    match create_for(&state, &actor, &name, access).await {
         Ok((key, secret)) => Ok(NewKey::Created {
             name: key.name,
             secret,

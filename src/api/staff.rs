@@ -47,3 +47,18 @@ pub async fn set_staff_active(id: String, active: bool) -> Result<(), ServerFnEr
         .await
         .map_err(super::ssr::fail)
 }
+
+/// An admin gives a colleague a new password; the colleague's sessions end.
+#[server(prefix = "/srv", endpoint = "staff/reset_staff_password")]
+pub async fn reset_staff_password(
+    id: String,
+    #[server(default)] new_password: String,
+) -> Result<FormOutcome, ServerFnError> {
+    let (state, actor) = super::ssr::actor()?;
+    let id = super::ssr::parse_id(&id)?;
+    super::ssr::form_result(
+        crate::server::services::staff::reset_password(&state, &actor, id, &new_password)
+            .await
+            .map(|()| id.to_string()),
+    )
+}

@@ -1,5 +1,6 @@
 //! One module per staff area.
 
+pub mod account;
 pub mod approvals;
 pub mod auth;
 pub mod calendar;

@@ -5,7 +5,7 @@ use crate::api::settings::{
     audit_log, get_organisation, list_categories, list_keys, CreateKey, DeleteCategory, NewKey,
     RevokeKey, SaveCategory, SaveOrganisation,
 };
-use crate::api::staff::{list_staff, AddStaff, SetStaffActive};
+use crate::api::staff::{list_staff, AddStaff, ResetStaffPassword, SetStaffActive};
 use crate::components::{
     action_error, either_error, form_errors, form_saved, query_param, ErrorNotice, Field,
     FieldMessage,
@@ -18,17 +18,28 @@ use leptos_meta::Title;
 pub fn StaffPage() -> impl IntoView {
     let add = ServerAction::<AddStaff>::new();
     let toggle = ServerAction::<SetStaffActive>::new();
+    let reset = ServerAction::<ResetStaffPassword>::new();
     let staff = Resource::new(
         move || (add.version().get(), toggle.version().get()),
         |_| list_staff(),
     );
     let errors = form_errors(add);
-    let failure = either_error(action_error(add), action_error(toggle));
+    let reset_errors = form_errors(reset);
+    let failure = either_error(
+        either_error(action_error(add), action_error(toggle)),
+        action_error(reset),
+    );
+    let reset_done = form_saved(reset);
     view! {
         <Title text="Staff"/>
         <SettingsNav/>
         <h1>"Staff"</h1>
         <ErrorNotice message=failure/>
+        {move || reset_done.get().then(|| view! { <p class="notice" role="status">"Password set. Their sessions have ended; tell them the new one securely."</p> })}
+        {move || {
+            let errors = reset_errors.get();
+            (!errors.is_empty()).then(|| view! { <p class="notice error" role="alert">{errors.to_string()}</p> })
+        }}
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match staff.await {
@@ -39,6 +50,7 @@ pub fn StaffPage() -> impl IntoView {
                             <tbody>
                                 {list.into_iter().map(|s| {
                                     let id = s.id.to_string();
+                                    let reset_id = id.clone();
                                     let label = if s.active { "Deactivate" } else { "Activate" };
                                     view! {
                                         <tr class:inactive=!s.active>
@@ -53,6 +65,14 @@ pub fn StaffPage() -> impl IntoView {
                                                     <input type="hidden" name="active" value=(!s.active).to_string()/>
                                                     <button type="submit" class="link-button">{label}</button>
                                                 </ActionForm>
+                                                <details class="inline">
+                                                    <summary>"Reset password"</summary>
+                                                    <ActionForm action=reset attr:class="inline-form">
+                                                        <input type="hidden" name="id" value=reset_id/>
+                                                        <label>"New password" <input type="password" name="new_password" autocomplete="new-password" required minlength="12"/></label>
+                                                        <button type="submit">"Set it"</button>
+                                                    </ActionForm>
+                                                </details>
                                             </td>
                                         </tr>
                                     }
@@ -168,7 +188,7 @@ fn ApiKeys() -> impl IntoView {
                         Ok(list) => view! {
                             <table class="table">
                                 <thead><tr><th scope="col">"Name"</th><th scope="col">"Starts with"</th><th scope="col">"Made"</th>
-                                    <th scope="col">"Last used"</th><th scope="col">"Status"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
+                                    <th scope="col">"Last used"</th><th scope="col">"Access"</th><th scope="col">"Status"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
                                 <tbody>
                                     {list.into_iter().map(|k| {
                                         let revoked = k.revoked_at.is_some();
@@ -179,7 +199,12 @@ fn ApiKeys() -> impl IntoView {
                                                 <td><code>{format!("{}…", k.prefix)}</code></td>
                                                 <td>{k.created_at.format("%-d %b %Y").to_string()}</td>
                                                 <td>{k.last_used_at.map(|t| t.format("%-d %b %Y %H:%M UTC").to_string()).unwrap_or_else(|| "never".into())}</td>
-                                                <td>{k.revoked_at.map(|t| format!("revoked {}", t.format("%-d %b %Y"))).unwrap_or_else(|| "active".into())}</td>
+                                                <td>{if k.read_only { "read only" } else { "read and write" }}</td>
+                                                <td>{match (k.revoked_at, k.expires_at) {
+                                                    (Some(t), _) => format!("revoked {}", t.format("%-d %b %Y")),
+                                                    (None, Some(t)) => format!("active until {}", t.format("%-d %b %Y")),
+                                                    (None, None) => "active".into(),
+                                                }}</td>
                                                 <td>{(!revoked).then(|| view! {
                                                     <ActionForm action=revoke attr:class="inline">
                                                         <input type="hidden" name="id" value=id.clone()/>
@@ -197,6 +222,10 @@ fn ApiKeys() -> impl IntoView {
             </Transition>
             <ActionForm action=create attr:class="inline-form">
                 <Field label="New key's name" name="name" errors required=true hint="What will use it, e.g. “client app”"/>
+                <Field label="Expires after (days)" name="expires_in_days" kind="number" errors hint="Empty: never"/>
+                <div class="field checkbox">
+                    <label><input type="checkbox" name="read_only"/>" Read only (every write refused)"</label>
+                </div>
                 <button type="submit" class="primary">"Make a key"</button>
             </ActionForm>
         </section>

@@ -787,3 +787,167 @@ async fn web_processes_share_throttling_sessions_and_leases(backend: Backend) {
     app.finish().await;
 }
 both_backends!(web_processes_share_throttling_sessions_and_leases);
+
+/// Staff change their own password (the current one required; every other session ends, this
+/// browser stays signed in), admins reset a colleague's (their sessions end), anyone can sign
+/// out everywhere, and API keys can be made read-only and expiring from the Settings page.
+async fn passwords_and_sessions(backend: Backend) {
+    const NEW: &str = "a brand new passphrase";
+    let app = spawn_app(backend).await;
+    app.create_admin("acme", "ada@acme.test").await;
+    app.add_staff("acme", "cole@acme.test", Role::Concierge)
+        .await;
+    let admin = app.session("ada@acme.test").await;
+    let here = app.session("cole@acme.test").await;
+    let elsewhere = app.session("cole@acme.test").await;
+    let outcome = |body: serde_json::Value| body.to_string();
+
+    // A wrong current password changes nothing.
+    let res = app
+        .server_fn(
+            "/srv/auth/change_password",
+            Some(&here),
+            &[("current_password", "not it at all"), ("new_password", NEW)],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert!(outcome(body.clone()).contains("current_password"), "{body}");
+    assert_eq!(app.get_with("/", &elsewhere).await.status(), 200);
+
+    // The right one: the other session ends, this browser gets a new one.
+    let res = app
+        .server_fn(
+            "/srv/auth/change_password",
+            Some(&here),
+            &[("current_password", PASSWORD), ("new_password", NEW)],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let renewed = session_cookie(res.headers()).expect("a new session for this browser");
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert!(body.get("Saved").is_some(), "{body}");
+    assert_eq!(location(&app.get_with("/", &elsewhere).await), "/login");
+    assert_eq!(location(&app.get_with("/", &here).await), "/login");
+    assert_eq!(app.get_with("/", &renewed).await.status(), 200);
+    assert!(location(&app.sign_in("cole@acme.test", PASSWORD).await).starts_with("/login?error"));
+    assert_eq!(app.sign_in("cole@acme.test", NEW).await.status(), 303);
+
+    // An admin resets it: Cole's sessions end, the new one works.
+    let res = app
+        .server_fn("/srv/staff/list_staff", Some(&admin), &[])
+        .await;
+    let staff: serde_json::Value = res.json().await.unwrap();
+    let id_of = |email: &str| {
+        staff
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["email"] == email)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (cole, ada) = (id_of("cole@acme.test"), id_of("ada@acme.test"));
+    let res = app
+        .server_fn(
+            "/srv/staff/reset_staff_password",
+            Some(&admin),
+            &[("id", &cole), ("new_password", "given by the admin")],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(location(&app.get_with("/", &renewed).await), "/login");
+    assert_eq!(
+        app.sign_in("cole@acme.test", "given by the admin")
+            .await
+            .status(),
+        303
+    );
+    // Not one's own, and not by a concierge.
+    let res = app
+        .server_fn(
+            "/srv/staff/reset_staff_password",
+            Some(&admin),
+            &[("id", &ada), ("new_password", "my own new password")],
+        )
+        .await;
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert!(body.get("Invalid").is_some(), "{body}");
+    let cole_session = session_cookie(
+        app.sign_in("cole@acme.test", "given by the admin")
+            .await
+            .headers(),
+    )
+    .unwrap();
+    let res = app
+        .server_fn(
+            "/srv/staff/reset_staff_password",
+            Some(&cole_session),
+            &[("id", &ada), ("new_password", "taking over the org")],
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(app.sign_in("ada@acme.test", PASSWORD).await.status(), 303);
+
+    // Signing out everywhere ends every session of the account, this one included.
+    let other = app.session("ada@acme.test").await;
+    let res = app
+        .server_fn("/srv/auth/sign_out_everywhere", Some(&admin), &[])
+        .await;
+    assert!(res.status().is_success() || res.status().is_redirection());
+    assert_eq!(location(&app.get_with("/", &admin).await), "/login");
+    assert_eq!(location(&app.get_with("/", &other).await), "/login");
+
+    // A read-only key that expires, from the Settings page.
+    let admin = app.session("ada@acme.test").await;
+    let res = app
+        .server_fn(
+            "/srv/settings/create_key",
+            Some(&admin),
+            &[
+                ("name", "reporting"),
+                ("read_only", "on"),
+                ("expires_in_days", "30"),
+            ],
+        )
+        .await;
+    let body: serde_json::Value = res.json().await.unwrap();
+    let secret = body["Created"]["secret"]
+        .as_str()
+        .expect("a key")
+        .to_string();
+    let res = app
+        .server_fn("/srv/settings/list_keys", Some(&admin), &[])
+        .await;
+    let keys: serde_json::Value = res.json().await.unwrap();
+    let key = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "reporting")
+        .unwrap();
+    assert_eq!(key["read_only"], true);
+    assert!(key["expires_at"].is_string(), "{key}");
+    let res = app
+        .client
+        .post(app.url("/api/v1/persons"))
+        .bearer_auth(&secret)
+        .json(&serde_json::json!({ "full_name": "Nope" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let res = app
+        .server_fn(
+            "/srv/settings/create_key",
+            Some(&admin),
+            &[("name", "bad"), ("expires_in_days", "soon")],
+        )
+        .await;
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert!(outcome(body.clone()).contains("expires_in_days"), "{body}");
+    app.finish().await;
+}
+both_backends!(passwords_and_sessions);

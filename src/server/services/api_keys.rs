@@ -105,16 +105,17 @@ pub async fn create_for(
     state: &AppState,
     actor: &Actor,
     name: &str,
+    access: Access,
 ) -> ServiceResult<(ApiKey, String)> {
     actor.require_admin()?;
-    let (key, secret) = create_in(state, actor.org_id(), name, Access::default()).await?;
+    let (key, secret) = create_in(state, actor.org_id(), name, access).await?;
     super::audit(
         &state.db,
         actor,
         "create",
         "api_key",
         Some(key.id),
-        serde_json::json!({ "name": key.name }),
+        serde_json::json!({ "name": key.name, "read_only": key.read_only, "expires_at": key.expires_at }),
         key.created_at,
     )
     .await;
