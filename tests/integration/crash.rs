@@ -1,10 +1,11 @@
 //! Worker processes killed mid-dispatch and stopped with SIGTERM: the real `concierge worker`
 //! binary against the test database and a local webhook that never answers the first attempt.
 //! Nothing is lost; a repeat carries the same idempotency key; a clean stop hands back what it
-//! holds and exits 0.
+//! holds and exits 0. And what a real worker writes to its log holds no message words or
+//! addresses.
 
 use crate::both_backends;
-use crate::common::{spawn_app_with, Api, Backend, TestApp};
+use crate::common::{spawn_app, spawn_app_with, Api, Backend, TestApp};
 use crate::delivery::{configure_webhook, person, verify_signature, wait_status};
 use crate::fakes::{FakeHttp, Reply};
 use serde_json::json;
@@ -169,3 +170,52 @@ async fn sigterm_finishes_in_flight_work(backend: Backend) {
     app.finish().await;
 }
 both_backends!(sigterm_finishes_in_flight_work);
+
+/// No personal data where it does not belong: a real worker at the `info` level sends a
+/// message through the log channel and says that it did — but neither the words nor the
+/// address appear in what it writes.
+async fn the_log_keeps_no_words_or_addresses(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let api = Api::setup(&app, "acme").await;
+    let p = person(
+        &api,
+        json!({ "full_name": "Quiet Person", "email": "quiet.person@example.com", "timezone": "UTC" }),
+    )
+    .await;
+    let (status, d) = api
+        .post(
+            "/send-utility",
+            json!({ "person_id": p, "type": "message", "subject": "Marmalade plans",
+                    "body": "The secret word is marmalade" }),
+        )
+        .await;
+    assert_eq!(status, 202, "{d}");
+    let id = d["id"].as_str().unwrap().to_string();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut worker = Command::new(env!("CARGO_BIN_EXE_concierge"))
+        .arg("worker")
+        .env("DATABASE_URL", &app.state().config.database_url)
+        .env("WORKER_POLL_MILLISECONDS", "50")
+        .env("RUST_LOG", "info")
+        .stdout(log.reopen().unwrap())
+        .stderr(log.reopen().unwrap())
+        .spawn()
+        .expect("start concierge worker");
+    let sent = wait_status(&api, &id, &["sent"]).await;
+    assert_eq!(sent["transport"], "log");
+    worker.kill().unwrap();
+    worker.wait().unwrap();
+    let written = std::fs::read_to_string(log.path()).unwrap();
+    assert!(
+        written.contains("message recorded") && written.contains(&id),
+        "the worker said nothing of the message: {written}"
+    );
+    for private in ["marmalade", "Marmalade", "quiet.person@example.com", "Quiet Person"] {
+        assert!(
+            !written.contains(private),
+            "the log holds '{private}': {written}"
+        );
+    }
+    app.finish().await;
+}
+both_backends!(the_log_keeps_no_words_or_addresses);
