@@ -210,7 +210,12 @@ async fn the_log_keeps_no_words_or_addresses(backend: Backend) {
         written.contains("message recorded") && written.contains(&id),
         "the worker said nothing of the message: {written}"
     );
-    for private in ["marmalade", "Marmalade", "quiet.person@example.com", "Quiet Person"] {
+    for private in [
+        "marmalade",
+        "Marmalade",
+        "quiet.person@example.com",
+        "Quiet Person",
+    ] {
         assert!(
             !written.contains(private),
             "the log holds '{private}': {written}"
@@ -219,3 +224,57 @@ async fn the_log_keeps_no_words_or_addresses(backend: Backend) {
     app.finish().await;
 }
 both_backends!(the_log_keeps_no_words_or_addresses);
+
+/// A provider's callback that arrives while its delivery is still `sending` (the provider
+/// answers the send slowly, and reports delivery before the answer is read) is kept: the
+/// delivery is delivered, and the send's own answer, read afterwards, does not undo it.
+async fn a_callback_while_sending_is_kept(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.delivery.allow_loopback = true).await;
+    let api = Api::setup(&app, "acme").await;
+    let hook = FakeHttp::start().await;
+    hook.script([Reply {
+        delay: Duration::from_secs(3),
+        ..Reply::status(200, r#"{"ok":true}"#)
+    }]);
+    configure_webhook(&app, &hook.url).await;
+    let p = person(
+        &api,
+        json!({ "full_name": "Slow Provider", "timezone": "UTC" }),
+    )
+    .await;
+    let (status, d) = api
+        .post(
+            "/send-utility",
+            json!({ "person_id": p, "channel": "webhook", "body": "hello" }),
+        )
+        .await;
+    assert_eq!(status, 202, "{d}");
+    let id = d["id"].as_str().unwrap().to_string();
+    let mut worker = start_worker(&app);
+    hook.wait_for(1, 30).await;
+    wait_status(&api, &id, &["sending"]).await;
+    let (status, body) = api
+        .post(
+            &format!("/deliveries/{id}/events"),
+            json!({ "event": "delivered" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "delivered");
+    // The send's answer comes back and is read; the callback stands.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let (_, d) = api.get(&format!("/deliveries/{id}")).await;
+    assert_eq!(d["status"], "delivered", "{d}");
+    let events: Vec<&str> = d["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert!(events.contains(&"delivered"), "{d}");
+    assert_eq!(hook.requests().len(), 1, "sent once");
+    worker.kill().unwrap();
+    let _ = worker.wait();
+    app.finish().await;
+}
+both_backends!(a_callback_while_sending_is_kept);
