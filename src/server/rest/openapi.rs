@@ -33,8 +33,7 @@ fn finish(path: &str, method: &str, op: &mut Value) {
     )
     .into();
     let writes = matches!(method, "post" | "put" | "patch" | "delete");
-    let parameters = op["parameters"].as_array().cloned().unwrap_or_default();
-    let mut parameters = parameters;
+    let mut parameters = op["parameters"].as_array().cloned().unwrap_or_default();
     if writes {
         parameters.push(json!({
             "name": "Idempotency-Key", "in": "header", "required": false,

@@ -11,7 +11,7 @@ use crate::domain::projects::ProjectStatus;
 use crate::server::auth::Actor;
 use crate::server::db;
 use crate::server::db::vendors::RecommendationFilter;
-use crate::server::error::ServiceResult;
+use crate::server::error::{ServiceError, ServiceResult};
 use crate::server::AppState;
 use uuid::Uuid;
 
@@ -117,7 +117,9 @@ pub async fn timeline(
     person_id: Uuid,
     limit: i64,
 ) -> ServiceResult<Vec<TimelineEntry>> {
-    let limit = limit.clamp(1, 500);
+    if !(1..=500).contains(&limit) {
+        return Err(ServiceError::invalid("limit", "must be between 1 and 500"));
+    }
     let org = actor.org_id();
     persons::get(state, actor, person_id).await?;
     let mut entries = Vec::new();
