@@ -4,6 +4,7 @@
 use super::{services, AppState, Config, SystemClock};
 use crate::server::db::Db;
 use crate::server::error::ServiceError;
+use crate::server::secrets;
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -52,6 +53,9 @@ enum Command {
     /// Configure an organisation's outbound channels.
     #[command(subcommand)]
     Channel(ChannelCommand),
+    /// The installation's key for secrets at rest.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
     /// Measure the delivery engine on generated data and print the numbers.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -126,6 +130,23 @@ enum BenchCommand {
 }
 
 #[derive(Subcommand, Debug)]
+enum SecretsCommand {
+    /// Print a new random key, for CONCIERGE_SECRET_KEY.
+    NewKey,
+    /// Seal every stored secret again under a new key. With the key file, the new key takes
+    /// the old one's place (the old one is gone: keep it with backups made before). With
+    /// CONCIERGE_SECRET_KEY, give the new key and then set it in the old one's place on every
+    /// process. Other processes cannot open what the new key sealed until they restart with
+    /// it: stop them first.
+    Rotate {
+        /// The new key (base64 of 32 bytes, as `secrets new-key` prints it); made at random
+        /// when the key is in a file and none is given.
+        #[arg(long, env = "CONCIERGE_NEW_SECRET_KEY", hide_env_values = true)]
+        new_key: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 enum ChannelCommand {
     /// Set a channel's settings, e.g. `--channel webhook url=https://… secret=whsec_…`
     /// (`enabled=false` switches it off). Secrets are stored and never printed.
@@ -182,12 +203,9 @@ async fn open(config: &Config) -> anyhow::Result<AppState> {
     let options = leptos::config::LeptosOptions::builder()
         .output_name("concierge")
         .build();
-    Ok(AppState::new(
-        db,
-        Arc::new(SystemClock),
-        config.clone(),
-        options,
-    ))
+    let state = AppState::new(db, Arc::new(SystemClock), config.clone(), options)?;
+    super::http::seal_stored_secrets(&state).await;
+    Ok(state)
 }
 
 pub async fn run() -> anyhow::Result<()> {
@@ -267,6 +285,11 @@ pub async fn run() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Secrets(SecretsCommand::NewKey) => {
+            println!("{}", secrets::encode_key(&secrets::generate_key()));
+            Ok(())
+        }
+        Command::Secrets(SecretsCommand::Rotate { new_key }) => rotate(&config, new_key).await,
         Command::Migrate => {
             let state = open(&config).await?;
             println!("Migrations applied ({}).", state.db.backend());
@@ -422,4 +445,51 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// `secrets rotate`: every stored secret sealed again under the new key, in one transaction;
+/// with the key file, the new key is written beside the old one first (read as well by any
+/// process that starts meanwhile) and takes its place once everything is sealed with it, so a
+/// rotation stopped half-way loses nothing and can be run again.
+async fn rotate(config: &Config, new_key: Option<String>) -> anyhow::Result<()> {
+    let db = Db::connect(&config.database_url).await?;
+    db.migrate().await?;
+    let old = secrets::Keyring::load(config)?;
+    let given = new_key
+        .map(|k| secrets::decode_key(&k, "--new-key"))
+        .transpose()?;
+    let (file, new) = if config.secret_key.is_some() {
+        let new = given.ok_or_else(|| {
+            anyhow::anyhow!("CONCIERGE_SECRET_KEY is set: give the new key with --new-key (`concierge secrets new-key` makes one)")
+        })?;
+        (None, new)
+    } else {
+        let file = secrets::key_file(config);
+        let next = secrets::next_file(&file);
+        if !next.exists() {
+            secrets::write_key_file(&next, &given.unwrap_or_else(secrets::generate_key))?;
+        }
+        let text = std::fs::read_to_string(&next)?;
+        let new = secrets::decode_key(&text, &format!("the key file {}", next.display()))?;
+        (Some((file, next)), new)
+    };
+    let keys = old.with_current(&new);
+    let changed = crate::server::db::secrets::reseal_all(&db, &keys).await;
+    db.close().await;
+    let changed = changed?;
+    match file {
+        Some((file, next)) => {
+            std::fs::rename(&next, &file)?;
+            println!(
+                "Sealed {changed} stored secrets with the new key {}, now in {}. Restart every process of this installation.",
+                keys.current_id(),
+                file.display()
+            );
+        }
+        None => println!(
+            "Sealed {changed} stored secrets with the new key {}. Set CONCIERGE_SECRET_KEY to it on every process of this installation and restart them.",
+            keys.current_id()
+        ),
+    }
+    Ok(())
 }

@@ -37,6 +37,70 @@ pub struct Config {
     /// one off.
     pub rate_limits: RateLimits,
     pub delivery: DeliveryConfig,
+    pub retention: Retention,
+    /// `CONCIERGE_SECRET_KEY`: the key stored secrets are sealed with (base64 of 32 bytes);
+    /// unset, it is read from (or first made in) the key file.
+    pub secret_key: Option<Hidden>,
+    /// `CONCIERGE_SECRET_KEY_FILE`: where the key file is (see `secrets::key_file`).
+    pub secret_key_file: Option<PathBuf>,
+}
+
+/// A setting that is never written out, not even in a debug print.
+#[derive(Clone)]
+pub struct Hidden(pub String);
+
+impl std::fmt::Debug for Hidden {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("(hidden)")
+    }
+}
+
+impl std::ops::Deref for Hidden {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// How long records are kept before housekeeping forgets them, in days; 0 keeps them for
+/// good. Sessions end by their own expiry (`SESSION_IDLE_MINUTES`, `SESSION_ABSOLUTE_HOURS`)
+/// and are removed then.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    /// The words, subject, address and metadata of messages that have settled
+    /// (`RETAIN_MESSAGE_BODIES_DAYS`, default 180); the message itself, which counts in the
+    /// results, stays.
+    pub message_bodies_days: u32,
+    /// The events of messages: attempts, reports, responses (`RETAIN_DELIVERY_EVENTS_DAYS`,
+    /// default 400, so a year's charts stay whole).
+    pub delivery_events_days: u32,
+    /// The audit log (`RETAIN_AUDIT_DAYS`, default 730).
+    pub audit_days: u32,
+    /// Finished engagement runs with their decisions (`RETAIN_RUNS_DAYS`, default 90).
+    pub runs_days: u32,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            message_bodies_days: 180,
+            delivery_events_days: 400,
+            audit_days: 730,
+            runs_days: 90,
+        }
+    }
+}
+
+impl Retention {
+    fn from_env() -> anyhow::Result<Self> {
+        let d = Self::default();
+        Ok(Self {
+            message_bodies_days: whole("RETAIN_MESSAGE_BODIES_DAYS", d.message_bodies_days)?,
+            delivery_events_days: whole("RETAIN_DELIVERY_EVENTS_DAYS", d.delivery_events_days)?,
+            audit_days: whole("RETAIN_AUDIT_DAYS", d.audit_days)?,
+            runs_days: whole("RETAIN_RUNS_DAYS", d.runs_days)?,
+        })
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -123,6 +187,9 @@ impl Default for Config {
             request_timeout: std::time::Duration::from_secs(30),
             rate_limits: RateLimits::per_minute(1200, 6000),
             delivery: DeliveryConfig::default(),
+            retention: Retention::default(),
+            secret_key: None,
+            secret_key_file: None,
         }
     }
 }
@@ -210,6 +277,9 @@ impl Config {
                 whole("RATE_LIMIT_BATCH_PER_MINUTE", d.rate_limits.batch.per_minute)?,
             ),
             delivery: DeliveryConfig::from_env()?,
+            retention: Retention::from_env()?,
+            secret_key: var("CONCIERGE_SECRET_KEY").map(Hidden),
+            secret_key_file: var("CONCIERGE_SECRET_KEY_FILE").map(PathBuf::from),
         })
     }
 

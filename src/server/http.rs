@@ -345,7 +345,8 @@ pub async fn spawn(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     config.addr = addr;
     let assets = Assets::load(&config.site_root.join("pkg"))?;
     let options = leptos_options(&config, &assets);
-    let mut state = AppState::new(db, clock, config, options);
+    let mut state = AppState::new(db, clock, config, options)?;
+    seal_stored_secrets(&state).await;
     state.assets = Arc::new(assets);
     if !state.is_configured().await? {
         let code = auth_service::setup_code(&state)
@@ -389,4 +390,17 @@ pub async fn spawn(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         task,
         worker,
     })
+}
+
+/// Seals the stored secrets that are not yet sealed with the installation's current key (those
+/// stored before sealing existed); a secret that cannot be opened is left, and said.
+pub async fn seal_stored_secrets(state: &AppState) {
+    match crate::server::db::secrets::reseal_all(&state.db, &state.keys).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            rows = n,
+            "sealed stored secrets with the installation's key"
+        ),
+        Err(err) => tracing::warn!(error = %err, "could not seal the stored secrets"),
+    }
 }

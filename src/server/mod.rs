@@ -15,6 +15,7 @@ pub mod links;
 pub mod metrics;
 pub mod ratelimit;
 pub mod rest;
+pub mod secrets;
 pub mod services;
 pub mod state;
 pub mod telemetry;

@@ -6,6 +6,7 @@ use crate::server::channels::Channels;
 use crate::server::db::Db;
 use crate::server::links::Links;
 use crate::server::metrics::Metrics;
+use crate::server::secrets::Keyring;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,6 +33,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The rate limits' buckets (in memory on SQLite; see `ratelimit`).
     pub rate_limits: Arc<crate::server::ratelimit::Limiter>,
+    /// The key stored secrets are sealed with.
+    pub keys: Arc<Keyring>,
     /// Set once any organisation exists; organisations are never deleted, so it never unsets.
     configured: Arc<AtomicBool>,
     /// The signer of the links messages carry, keyed with the installation's secret (read
@@ -40,14 +43,16 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Fails when the installation's key cannot be read or made (see [`Keyring::load`]).
     pub fn new(
         db: Db,
         clock: Arc<dyn Clock>,
         config: Config,
         leptos_options: LeptosOptions,
-    ) -> Self {
+    ) -> anyhow::Result<Self> {
         let channels = Channels::new(config.delivery.net_policy(), config.delivery.send_timeout);
-        Self {
+        let keys = Arc::new(Keyring::load(&config)?);
+        Ok(Self {
             db,
             clock,
             config: Arc::new(config),
@@ -61,15 +66,17 @@ impl AppState {
             rate_limits: Arc::default(),
             configured: Arc::new(AtomicBool::new(false)),
             links: Arc::new(tokio::sync::OnceCell::new()),
-        }
+            keys,
+        })
     }
 
     /// Signs and opens the tokens of deep links and unsubscribe links.
     pub async fn links(&self) -> Result<Links, sqlx::Error> {
         self.links
             .get_or_try_init(|| async {
-                let key = crate::server::db::engagement::secret(
+                let key = crate::server::db::secrets::installation_secret(
                     &self.db,
+                    &self.keys,
                     "link_key",
                     crate::server::links::new_key,
                     self.clock.now(),

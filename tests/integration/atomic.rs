@@ -24,6 +24,12 @@ const REFUSALS: &[(&str, &str, &str, &str)] = &[
     ("audit", "INSERT", "audit_log", "TRUE"),
     ("moving", "UPDATE", "reminder_rules", "TRUE"),
     ("cy", "INSERT", "persons", "NEW.full_name = 'Cy Third'"),
+    (
+        "poisoned",
+        "INSERT",
+        "deliveries",
+        "NEW.subject = 'Reminder: Poisoned'",
+    ),
 ];
 
 /// Installs the [`REFUSALS`], each off until [`refuse`] turns it on: triggers that refuse a
@@ -252,3 +258,66 @@ async fn an_import_chunk_lands_whole(backend: Backend) {
     app.finish().await;
 }
 both_backends!(an_import_chunk_lands_whole);
+
+/// Reminders that cannot be queued (more than a whole batch of them, due first) hold back
+/// none behind them, in their organisation or another; they are tried again next time, and
+/// queued once they can be.
+async fn the_scheduler_moves_past_reminders_it_cannot_queue(backend: Backend) {
+    use concierge::server::worker::scheduler::run_once;
+    let app = spawn_app(backend).await;
+    install(&app).await;
+    let acme = Api::setup(&app, "acme").await;
+    let other = Api::setup(&app, "globex").await;
+    let (_, poison) = acme
+        .post("/persons", json!({ "full_name": "Poison Ivy" }))
+        .await;
+    // 11 dates with 20 reminders each, due 12 to 31 May: more than a batch of 200.
+    let rules: Vec<Value> = (1..=20)
+        .map(|days| json!({ "reminder_type": "lead_time", "lead_time_days": days }))
+        .collect();
+    for _ in 0..11 {
+        let (status, d) = acme
+            .post(
+                "/date-items",
+                json!({
+                    "person_id": poison["id"], "title": "Poisoned", "date_value": "2026-06-01",
+                    "recurrence_rule": "FREQ=YEARLY", "reminder_rules": rules,
+                }),
+            )
+            .await;
+        assert_eq!(status, 201, "{d}");
+    }
+    // Due 13 June, after all of those: one in the same organisation, one in another.
+    for api in [&acme, &other] {
+        let (_, p) = api
+            .post("/persons", json!({ "full_name": "Good Guy" }))
+            .await;
+        let (status, d) = api
+            .post(
+                "/date-items",
+                json!({
+                    "person_id": p["id"], "title": "Fine", "date_value": "2026-06-20",
+                    "recurrence_rule": "FREQ=YEARLY",
+                    "reminder_rules": [{ "reminder_type": "lead_time", "lead_time_days": 7 }],
+                }),
+            )
+            .await;
+        assert_eq!(status, 201, "{d}");
+    }
+    app.clock
+        .set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 6, 15, 12, 0, 0).unwrap());
+    refuse(&app, "poisoned").await;
+    assert_eq!(run_once(app.state()).await.unwrap(), 2);
+    let subjects = "SELECT COUNT(*) FROM deliveries WHERE subject = 'Reminder: Fine'";
+    assert_eq!(count(&app, subjects).await, 2);
+    let waiting = "SELECT COUNT(*) FROM reminder_rules WHERE status = 'pending' \
+                   AND scheduled_datetime < '2026-06-01'";
+    assert_eq!(count(&app, waiting).await, 220, "still due, not lost");
+    // Tried again, still refused: nothing else happens.
+    assert_eq!(run_once(app.state()).await.unwrap(), 0);
+    allow(&app, "poisoned").await;
+    assert_eq!(run_once(app.state()).await.unwrap(), 220);
+    assert_eq!(count(&app, waiting).await, 0);
+    app.finish().await;
+}
+both_backends!(the_scheduler_moves_past_reminders_it_cannot_queue);

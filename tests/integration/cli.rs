@@ -4,10 +4,15 @@ use crate::common::{spawn_app_with, Backend};
 use std::process::Command;
 
 fn concierge(db_url: &str, args: &[&str]) -> (bool, String, String) {
+    concierge_with(db_url, &[], args)
+}
+
+fn concierge_with(db_url: &str, env: &[(&str, &str)], args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_concierge"))
         .args(args)
         .env("DATABASE_URL", db_url)
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         .output()
         .expect("run concierge");
     (
@@ -276,6 +281,140 @@ async fn channels_from_the_command_line() {
         ],
     );
     assert!(ok && out.contains("is off"), "{out}");
+}
+
+/// Stored secrets are sealed with the installation's key (made once, in a file only its
+/// owner reads), those stored before are sealed at the next start, and `secrets rotate` seals
+/// them all again under a new key, from the key file or from `CONCIERGE_SECRET_KEY`.
+#[tokio::test]
+async fn secrets_are_sealed_and_rotated() {
+    use concierge::server::secrets::{decode_key, Keyring};
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/secrets.db", dir.path().display());
+    let key_file = dir.path().join("secret.key");
+    let (ok, _, err) = concierge(
+        &db,
+        &[
+            "create-admin",
+            "--org",
+            "acme",
+            "--email",
+            "ada@acme.test",
+            "--password",
+            "long enough password",
+        ],
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = concierge(
+        &db,
+        &[
+            "channel",
+            "set",
+            "--org",
+            "acme",
+            "--channel",
+            "webhook",
+            "url=https://hooks.example.com/concierge",
+            "secret=whsec_c2VjcmV0LXZhbHVl",
+        ],
+    );
+    assert!(ok, "{err}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "only its owner reads the key");
+    }
+    let raw = || async {
+        let pool = sqlx::SqlitePool::connect(&db).await.unwrap();
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT secrets FROM channel_settings ORDER BY channel")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        pool.close().await;
+        rows.join(" ")
+    };
+    let stored = raw().await;
+    assert!(
+        !stored.contains("c2VjcmV0LXZhbHVl") && stored.contains("sealed:v1:"),
+        "{stored}"
+    );
+
+    // A secret stored before sealing existed is sealed at the next start.
+    let pool = sqlx::SqlitePool::connect(&db).await.unwrap();
+    sqlx::query(
+        "INSERT INTO channel_settings (org_id, channel, enabled, config, secrets, updated_at) \
+         SELECT id, 'slack', 1, '{}', '{\"token\":\"xoxb-from-before\"}', created_at FROM organisations",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    let (ok, _, err) = concierge(&db, &["migrate"]);
+    assert!(ok, "{err}");
+    let stored = raw().await;
+    assert!(
+        !stored.contains("xoxb") && stored.matches("sealed:v1:").count() == 2,
+        "{stored}"
+    );
+
+    // Rotated: the key file holds a new key, which opens both; the old one opens neither.
+    let old = decode_key(&std::fs::read_to_string(&key_file).unwrap(), "old").unwrap();
+    let (ok, out, err) = concierge(&db, &["secrets", "rotate"]);
+    assert!(ok && out.contains("Sealed 2 stored secrets"), "{out} {err}");
+    let new = decode_key(&std::fs::read_to_string(&key_file).unwrap(), "new").unwrap();
+    assert_ne!(old, new);
+    assert!(!dir.path().join("secret.key.next").exists());
+    let opened = |key: [u8; 32]| {
+        let db = db.clone();
+        async move {
+            let pool = concierge::server::db::Db::connect(&db).await.unwrap();
+            let org = concierge::server::db::orgs::by_slug(&pool, "acme")
+                .await
+                .unwrap()
+                .unwrap();
+            let keys = Keyring::new(&key, &[]);
+            let settings = concierge::server::db::channels::settings(&pool, &keys, org.id).await;
+            pool.close().await;
+            settings.map(|s| {
+                (
+                    s["webhook"].secrets["secret"].clone(),
+                    s["slack"].secrets["token"].clone(),
+                )
+            })
+        }
+    };
+    assert_eq!(
+        opened(new).await.unwrap(),
+        (
+            "whsec_c2VjcmV0LXZhbHVl".to_string(),
+            "xoxb-from-before".to_string()
+        )
+    );
+    assert!(opened(old).await.is_err());
+
+    // With the key in the environment, the new key is given, and set afterwards.
+    let env_key = concierge::server::secrets::encode_key(&new);
+    let (ok, _, err) = concierge_with(
+        &db,
+        &[("CONCIERGE_SECRET_KEY", &env_key)],
+        &["secrets", "rotate"],
+    );
+    assert!(!ok && err.contains("--new-key"), "{err}");
+    let (ok, third, _) = concierge(&db, &["secrets", "new-key"]);
+    assert!(ok);
+    let (ok, out, err) = concierge_with(
+        &db,
+        &[("CONCIERGE_SECRET_KEY", &env_key)],
+        &["secrets", "rotate", "--new-key", third.trim()],
+    );
+    assert!(
+        ok && out.contains("Set CONCIERGE_SECRET_KEY"),
+        "{out} {err}"
+    );
+    assert!(opened(decode_key(&third, "third").unwrap()).await.is_ok());
+    assert!(opened(new).await.is_err());
 }
 
 /// `concierge backup` copies a SQLite database while the server writes to it; the copy passes

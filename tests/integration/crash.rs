@@ -8,7 +8,7 @@ use crate::both_backends;
 use crate::common::{spawn_app, spawn_app_with, Api, Backend, TestApp};
 use crate::delivery::{configure_webhook, person, verify_signature, wait_status};
 use crate::fakes::{FakeHttp, Reply};
-use serde_json::json;
+use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -272,6 +272,13 @@ async fn a_callback_while_sending_is_kept(backend: Backend) {
         .map(|e| e["event"].as_str().unwrap())
         .collect();
     assert!(events.contains(&"delivered"), "{d}");
+    // …and the send's own facts are kept beside it, its lease given back.
+    assert!(events.contains(&"sent"), "{d}");
+    assert!(d["sent_at"].is_string(), "when it was sent: {d}");
+    assert_eq!(d["transport"], "webhook", "{d}");
+    assert_eq!(d["lease_owner"], Value::Null, "{d}");
+    assert_eq!(d["lease_expires_at"], Value::Null, "{d}");
+    assert_eq!(d["attempts"], 1, "{d}");
     assert_eq!(hook.requests().len(), 1, "sent once");
     worker.kill().unwrap();
     let _ = worker.wait();

@@ -610,7 +610,8 @@ async fn racing_workers_send_each_delivery_once(backend: Backend) {
             std::sync::Arc::new(app.clock.clone()),
             config,
             app.state().leptos_options.clone(),
-        );
+        )
+        .unwrap();
         workers.push(concierge::server::worker::spawn(&state));
         states.push(state);
     }

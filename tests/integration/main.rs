@@ -26,6 +26,7 @@ mod migrations;
 mod openapi;
 mod pages;
 mod paging;
+mod privacy;
 mod projects;
 mod rate_limits;
 mod scale_out;

@@ -77,7 +77,7 @@ pub(crate) async fn setup(
     let options = leptos::config::LeptosOptions::builder()
         .output_name("concierge")
         .build();
-    let state = AppState::new(db, Arc::new(SystemClock), config, options);
+    let state = AppState::new(db, Arc::new(SystemClock), config, options)?;
     Ok((state, dir))
 }
 

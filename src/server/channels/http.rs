@@ -225,13 +225,19 @@ pub(super) async fn post_signed(
 pub struct Events {
     channels: Channels,
     db: crate::server::db::Db,
+    keys: std::sync::Arc<crate::server::secrets::Keyring>,
 }
 
 impl Events {
-    pub fn new(channels: &Channels, db: &crate::server::db::Db) -> Self {
+    pub fn new(
+        channels: &Channels,
+        db: &crate::server::db::Db,
+        keys: &std::sync::Arc<crate::server::secrets::Keyring>,
+    ) -> Self {
         Self {
             channels: channels.clone(),
             db: db.clone(),
+            keys: keys.clone(),
         }
     }
 }
@@ -249,12 +255,13 @@ impl Transport for Events {
                 .and_then(|s| s.as_str())
                 .and_then(|s| uuid::Uuid::parse_str(s).ok())
                 .ok_or_else(|| SendError::permanent("the event names no subscription"))?;
-            let secret = crate::server::db::webhooks::secret(&self.db, d.org_id, subscription)
-                .await
-                .map_err(|e| SendError::transient(format!("database: {e}")))?
-                .ok_or_else(|| {
-                    SendError::permanent("the subscription was switched off or removed")
-                })?;
+            let secret =
+                crate::server::db::webhooks::secret(&self.db, &self.keys, d.org_id, subscription)
+                    .await
+                    .map_err(|e| SendError::transient(format!("database: {e}")))?
+                    .ok_or_else(|| {
+                        SendError::permanent("the subscription was switched off or removed")
+                    })?;
             let url = parse_url(&self.channels, d.address.as_deref().unwrap_or_default())?;
             post_signed(
                 &self.channels,

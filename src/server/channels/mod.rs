@@ -14,6 +14,7 @@ use crate::domain::channels::ChannelSettings;
 use crate::domain::dates::Channel;
 use crate::domain::delivery::{Delivery, DeliverySource};
 use crate::server::db::Db;
+use crate::server::secrets::Keyring;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -143,7 +144,12 @@ impl Channels {
     }
 
     /// The transports of one organisation, from its stored settings.
-    pub fn for_org(&self, db: &Db, settings: &BTreeMap<String, ChannelSettings>) -> OrgTransports {
+    pub fn for_org(
+        &self,
+        db: &Db,
+        keys: &Arc<Keyring>,
+        settings: &BTreeMap<String, ChannelSettings>,
+    ) -> OrgTransports {
         let mut by_channel: BTreeMap<Channel, Arc<dyn Transport>> = BTreeMap::new();
         for (name, s) in settings {
             let Ok(channel) = Channel::parse(name) else {
@@ -168,7 +174,7 @@ impl Channels {
             by_channel,
             log: Arc::new(LogTransport),
             portal: Arc::new(portal::Portal::new(db.clone())),
-            events: Arc::new(http::Events::new(self, db)),
+            events: Arc::new(http::Events::new(self, db, keys)),
         }
     }
 }

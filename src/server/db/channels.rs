@@ -1,10 +1,11 @@
-//! Per-organisation channel settings (secrets kept in their own column, never read back into a
-//! page) and staff's in-portal notifications.
+//! Per-organisation channel settings (secrets kept in their own column, sealed with the
+//! installation's key and never read back into a page) and staff's in-portal notifications.
 
 use super::Db;
 use crate::domain::channels::ChannelSettings;
 use crate::domain::delivery::Notification;
 use crate::on_db;
+use crate::server::secrets::{Keyring, SecretError};
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use std::collections::BTreeMap;
@@ -17,31 +18,38 @@ type SettingsRow = (
     Json<BTreeMap<String, String>>,
 );
 
-/// Every channel the organisation has configured, by name.
+/// Every channel the organisation has configured, by name, their secrets opened with `keys`.
 pub async fn settings(
     db: &Db,
+    keys: &Keyring,
     org_id: Uuid,
 ) -> Result<BTreeMap<String, ChannelSettings>, sqlx::Error> {
     let sql = "SELECT channel, enabled, config, secrets FROM channel_settings WHERE org_id = $1";
     let rows: Vec<SettingsRow> =
         on_db!(db, pool => sqlx::query_as(sql).bind(org_id).fetch_all(pool).await)?;
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|(channel, enabled, config, secrets)| {
-            (
+            let secrets = secrets
+                .0
+                .into_iter()
+                .map(|(k, v)| Ok((k, keys.open(&v)?)))
+                .collect::<Result<_, SecretError>>()?;
+            Ok((
                 channel,
                 ChannelSettings {
                     enabled,
                     config: config.0,
-                    secrets: secrets.0,
+                    secrets,
                 },
-            )
+            ))
         })
-        .collect())
+        .collect()
 }
 
+/// Stores a channel's settings, its secrets sealed with `keys`.
 pub async fn save(
     db: &Db,
+    keys: &Keyring,
     org_id: Uuid,
     channel: &str,
     s: &ChannelSettings,
@@ -52,8 +60,10 @@ pub async fn save(
                VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (org_id, channel) DO UPDATE SET \
                enabled = excluded.enabled, config = excluded.config, secrets = excluded.secrets, \
                updated_at = excluded.updated_at";
+    let sealed: BTreeMap<&String, String> =
+        s.secrets.iter().map(|(k, v)| (k, keys.seal(v))).collect();
     on_db!(db, pool => sqlx::query(sql)
-        .bind(org_id).bind(channel).bind(s.enabled).bind(Json(&s.config)).bind(Json(&s.secrets))
+        .bind(org_id).bind(channel).bind(s.enabled).bind(Json(&s.config)).bind(Json(&sealed))
         .bind(at)
         .execute(pool).await.map(|_| ()))
 }

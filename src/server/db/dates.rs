@@ -778,19 +778,25 @@ pub async fn seed_categories(
     Ok(())
 }
 
-/// Reminder rules whose moment has come, across organisations, oldest first (people who were
-/// deleted are left out: their reminders are not sent).
+/// Reminder rules whose moment has come, across organisations, oldest first, after the rule
+/// `after` (its moment and id) when given (people who were deleted are left out: their
+/// reminders are not sent).
 pub async fn due_rules(
     db: &Db,
     now: DateTime<Utc>,
+    after: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
 ) -> Result<Vec<ReminderRule>, sqlx::Error> {
+    // The first batch starts before any moment either backend keeps (year 1).
+    let first = DateTime::<Utc>::from_timestamp(-62_135_596_800, 0).expect("year 1 is a time");
+    let (at, id) = after.unwrap_or((first, Uuid::nil()));
     let sql = format!(
         "SELECT {RULE_COLUMNS} FROM reminder_rules r JOIN persons p ON p.id = r.person_id AND p.deleted_at IS NULL \
          WHERE r.status = 'pending' AND r.scheduled_datetime <= $1 \
-         ORDER BY r.scheduled_datetime LIMIT $2"
+         AND (r.scheduled_datetime > $2 OR (r.scheduled_datetime = $2 AND r.id > $3)) \
+         ORDER BY r.scheduled_datetime, r.id LIMIT $4"
     );
-    on_db!(db, pool => sqlx::query_as::<_, ReminderRule>(&sql).bind(now).bind(limit).fetch_all(pool).await)
+    on_db!(db, pool => sqlx::query_as::<_, ReminderRule>(&sql).bind(now).bind(at).bind(id).bind(limit).fetch_all(pool).await)
 }
 
 /// Moves each rule past the occurrence just queued (`queued_for`, its moment then), unless

@@ -7,7 +7,7 @@ use crate::domain::delivery::{Delivery, DeliveryEvent, DeliveryFilter, DeliveryS
 use crate::{on_db, on_tx};
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 pub const COLUMNS: &str = "id, org_id, person_id, staff_id, identity_id, kind, source, channel, \
@@ -425,12 +425,49 @@ fn record_sql(db: &impl Dialect, rows: usize) -> (String, String) {
     (update, insert)
 }
 
+/// Parameters per outcome in the statement for a send whose report came first.
+const LATE_COLUMNS: usize = 8;
+
+/// One UPDATE for outcomes whose delivery a provider's report moved on (to delivered or
+/// failed) while it was being sent, still under the lease it was claimed with: the report's
+/// status stands, and the send's facts are kept beside it (its transport, the provider's id,
+/// when it was sent when it was), the lease given back. Returns the ids and their status.
+fn late_sql(db: &impl Dialect, rows: usize) -> String {
+    let types = ["UUID", "UUID", "", "", "", "TIMESTAMPTZ", "", "INTEGER"];
+    format!(
+        "UPDATE deliveries SET transport = COALESCE(v.column3, deliveries.transport), \
+         provider_message_id = COALESCE(v.column4, deliveries.provider_message_id), \
+         sent_at = CASE WHEN v.column5 = 'sent' OR deliveries.status = 'delivered' \
+         THEN COALESCE(deliveries.sent_at, v.column6) ELSE deliveries.sent_at END, \
+         attempts = deliveries.attempts - v.column8, \
+         lease_owner = NULL, lease_expires_at = NULL, updated_at = v.column6 \
+         FROM (VALUES {}) AS v \
+         WHERE deliveries.id = v.column1 AND deliveries.org_id = v.column2 \
+         AND deliveries.status IN ('delivered', 'failed') AND deliveries.lease_owner = v.column7 \
+         RETURNING deliveries.id, deliveries.status",
+        value_rows(db, 1, rows, LATE_COLUMNS, Some(&types))
+    )
+}
+
+/// What [`record`] wrote.
+#[derive(Debug, Default)]
+pub struct Recorded {
+    /// Outcomes written as they were.
+    pub landed: HashSet<Uuid>,
+    /// Outcomes whose delivery a provider's report had already moved on while it was being
+    /// sent: the status the report gave it (delivered or failed), which stands; the send's
+    /// facts were written beside it.
+    pub late: HashMap<Uuid, DeliveryStatus>,
+}
+
 /// Writes a batch of outcomes into the unit of work `tx`: each delivery's new state (only
 /// while the recorded lease is still its own) and its event, a few statements per
-/// [`RECORD_CHUNK`] outcomes. Returns the ids that landed; writing the same outcomes twice
-/// lands none the second time. What follows from an outcome is the service's to decide.
-pub async fn record(tx: &mut Tx, outcomes: &[Outcome]) -> Result<HashSet<Uuid>, sqlx::Error> {
-    let mut landed_all = HashSet::new();
+/// [`RECORD_CHUNK`] outcomes. A delivery a provider reported on while it was being sent keeps
+/// the report's status and gets the send's facts ([`Recorded::late`]). Writing the same
+/// outcomes twice lands none the second time. What follows from an outcome is the service's
+/// to decide.
+pub async fn record(tx: &mut Tx, outcomes: &[Outcome]) -> Result<Recorded, sqlx::Error> {
+    let mut recorded = Recorded::default();
     for chunk in outcomes.chunks(RECORD_CHUNK) {
         let (update, insert) = record_sql(tx, chunk.len());
         let landed: HashSet<Uuid> = on_tx!(tx, conn => {
@@ -444,7 +481,32 @@ pub async fn record(tx: &mut Tx, outcomes: &[Outcome]) -> Result<HashSet<Uuid>, 
         })
         .into_iter()
         .collect();
-        let done: Vec<&Outcome> = chunk.iter().filter(|o| landed.contains(&o.id)).collect();
+        // The rest were claimed by someone else since, or reported on while being sent.
+        let rest: Vec<&Outcome> = chunk
+            .iter()
+            .filter(|o| o.owner.is_some() && !landed.contains(&o.id))
+            .collect();
+        let late: HashMap<Uuid, DeliveryStatus> = if rest.is_empty() {
+            HashMap::new()
+        } else {
+            let sql = late_sql(tx, rest.len());
+            on_tx!(tx, conn => {
+                let mut q = sqlx::query_as::<_, (Uuid, String)>(&sql);
+                for o in &rest {
+                    q = q.bind(o.id).bind(o.org_id).bind(&o.transport)
+                        .bind(&o.provider_message_id).bind(o.status.as_str()).bind(o.at)
+                        .bind(&o.owner).bind(o.uncount as i32);
+                }
+                q.fetch_all(&mut *conn).await?
+            })
+            .into_iter()
+            .filter_map(|(id, status)| DeliveryStatus::parse(&status).ok().map(|s| (id, s)))
+            .collect()
+        };
+        let done: Vec<&Outcome> = chunk
+            .iter()
+            .filter(|o| landed.contains(&o.id) || late.contains_key(&o.id))
+            .collect();
         if done.is_empty() {
             continue;
         }
@@ -462,9 +524,10 @@ pub async fn record(tx: &mut Tx, outcomes: &[Outcome]) -> Result<HashSet<Uuid>, 
             }
             q.execute(&mut *conn).await.map(|_| ())?
         });
-        landed_all.extend(landed);
+        recorded.landed.extend(landed);
+        recorded.late.extend(late);
     }
-    Ok(landed_all)
+    Ok(recorded)
 }
 
 /// Keeps the leases of `ids` (held by `owner`) for another stretch: a worker renews what it

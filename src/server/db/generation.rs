@@ -4,20 +4,31 @@
 use super::{Db, Tx};
 use crate::domain::campaigns::Campaign;
 use crate::domain::engagement::generation::{ModelChange, ModelSettings};
+use crate::server::secrets::Keyring;
 use crate::{on_db, on_tx};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-/// The organisation's model and its key (empty when it has none), if one is set up.
-pub async fn model(db: &Db, org_id: Uuid) -> Result<Option<(ModelSettings, String)>, sqlx::Error> {
+/// The organisation's model and its key (opened with `keys`; empty when it has none), if one
+/// is set up.
+pub async fn model(
+    db: &Db,
+    keys: &Keyring,
+    org_id: Uuid,
+) -> Result<Option<(ModelSettings, String)>, sqlx::Error> {
     type Row = (bool, String, String, i32, String, bool, i32);
     let sql = "SELECT enabled, base_url, model, timeout_ms, api_key, require_approval, \
                approval_hours FROM model_settings WHERE org_id = $1";
     let row: Option<Row> =
         on_db!(db, pool => sqlx::query_as(sql).bind(org_id).fetch_optional(pool).await)?;
-    Ok(row.map(
+    row.map(
         |(enabled, base_url, model, timeout_ms, key, require_approval, hours)| {
-            (
+            let key = if key.is_empty() {
+                key
+            } else {
+                keys.open(&key)?
+            };
+            Ok((
                 ModelSettings {
                     enabled,
                     base_url,
@@ -28,14 +39,17 @@ pub async fn model(db: &Db, org_id: Uuid) -> Result<Option<(ModelSettings, Strin
                     approval_hours: u32::try_from(hours).unwrap_or(1),
                 },
                 key,
-            )
+            ))
         },
-    ))
+    )
+    .transpose()
 }
 
-/// Stores the settings; the key only when the change carries one (`None` keeps it).
+/// Stores the settings; the key (sealed with `keys`) only when the change carries one (`None`
+/// keeps it, empty removes it).
 pub async fn save_model(
     db: &Db,
+    keys: &Keyring,
     org_id: Uuid,
     change: &ModelChange,
     at: DateTime<Utc>,
@@ -52,9 +66,16 @@ pub async fn save_model(
                approval_hours = excluded.approval_hours";
     let s = &change.settings;
     let int = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
+    let key = change.api_key.as_deref().map(|k| {
+        if k.is_empty() {
+            String::new()
+        } else {
+            keys.seal(k)
+        }
+    });
     on_db!(db, pool => sqlx::query(sql)
         .bind(org_id).bind(s.enabled).bind(&s.base_url).bind(&s.model)
-        .bind(int(s.timeout_ms)).bind(change.api_key.as_deref()).bind(at)
+        .bind(int(s.timeout_ms)).bind(key).bind(at)
         .bind(s.require_approval).bind(int(s.approval_hours))
         .execute(pool).await.map(|_| ()))
 }

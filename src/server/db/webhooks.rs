@@ -5,6 +5,7 @@ use super::deliveries::COLUMNS;
 use super::{ph, phs, Db, Tx};
 use crate::domain::delivery::Delivery;
 use crate::domain::webhooks::{EventType, Subscription};
+use crate::server::secrets::Keyring;
 use crate::{on_db, on_tx};
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
@@ -52,9 +53,11 @@ pub async fn get(db: &Db, org_id: Uuid, id: Uuid) -> Result<Option<Subscription>
     Ok(row.map(subscription))
 }
 
-/// Writes a subscription: a new one with its secret, or a change (the secret stays).
+/// Writes a subscription: a new one with its secret (sealed with `keys`), or a change (the
+/// secret stays).
 pub async fn save(
     db: &Db,
+    keys: &Keyring,
     s: &Subscription,
     new_secret: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
@@ -65,7 +68,7 @@ pub async fn save(
                        description, enabled, created_at, updated_at) \
                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
             on_db!(db, pool => sqlx::query(sql)
-                .bind(s.id).bind(s.org_id).bind(&s.url).bind(secret).bind(events)
+                .bind(s.id).bind(s.org_id).bind(&s.url).bind(keys.seal(secret)).bind(events)
                 .bind(&s.description).bind(s.enabled).bind(s.created_at).bind(s.updated_at)
                 .execute(pool).await.map(|r| r.rows_affected() == 1))
         }
@@ -86,10 +89,18 @@ pub async fn delete(db: &Db, org_id: Uuid, id: Uuid) -> Result<bool, sqlx::Error
         .map(|r| r.rows_affected() == 1))
 }
 
-/// The secret a subscription's events are signed with, while it is switched on.
-pub async fn secret(db: &Db, org_id: Uuid, id: Uuid) -> Result<Option<String>, sqlx::Error> {
+/// The secret a subscription's events are signed with (opened with `keys`), while it is
+/// switched on.
+pub async fn secret(
+    db: &Db,
+    keys: &Keyring,
+    org_id: Uuid,
+    id: Uuid,
+) -> Result<Option<String>, sqlx::Error> {
     let sql = "SELECT secret FROM event_subscriptions WHERE org_id = $1 AND id = $2 AND enabled";
-    on_db!(db, pool => sqlx::query_scalar(sql).bind(org_id).bind(id).fetch_optional(pool).await)
+    let sealed: Option<String> = on_db!(db, pool => sqlx::query_scalar(sql).bind(org_id).bind(id)
+        .fetch_optional(pool).await)?;
+    Ok(sealed.map(|s| keys.open(&s)).transpose()?)
 }
 
 /// The organisation's switched-on subscriptions, read in the unit of work that records the

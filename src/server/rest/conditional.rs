@@ -43,11 +43,12 @@ pub async fn etag(request: Request, next: Next) -> Response {
     let tag = format!("\"{}\"", hex::encode(&Sha256::digest(&bytes)[..12]));
     let value = HeaderValue::from_str(&format!("W/{tag}")).expect("hex is ASCII");
     parts.headers.insert(header::ETAG, value);
-    // Answers differ by key: a shared cache must not keep them, a client must ask again.
-    parts.headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-cache"),
-    );
+    // Answers differ by key: a shared cache must not keep them, a client must ask again
+    // (unless the handler said more, e.g. `no-store` for personal data).
+    parts
+        .headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("private, no-cache"));
     if crate::server::assets::none_match(&asked, &tag) {
         parts.status = StatusCode::NOT_MODIFIED;
         parts.headers.remove(header::CONTENT_LENGTH);

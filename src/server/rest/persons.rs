@@ -4,6 +4,7 @@
 use super::{object_body, ApiActor, ApiError};
 use crate::domain::Person;
 use crate::server::services::persons::{self, ListQuery};
+use crate::server::services::privacy;
 use crate::server::AppState;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -19,6 +20,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::default()
         .routes(routes!(list, create))
         .routes(routes!(read, update, remove))
+        .routes(routes!(export))
 }
 
 /// A person as the API shows it; `person_id` repeats `id` for clients written against the
@@ -163,7 +165,7 @@ async fn update(
 }
 
 #[utoipa::path(delete, path = "/persons/{id}", tag = "People",
-    summary = "Delete a person (soft delete)", params(super::IdParam),
+    summary = "Delete a person, erasing what is held about them", params(super::IdParam),
     responses((status = 204, description = "Deleted")))]
 async fn remove(
     State(state): State<AppState>,
@@ -172,4 +174,26 @@ async fn remove(
 ) -> Result<StatusCode, ApiError> {
     persons::delete(&state, &actor, person_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/persons/{id}/export", tag = "People",
+    summary = "Everything held about a person (right of access)",
+    description = "The person with their addresses, dates and reminders, projects, \
+        conversations and messages, every message sent to them, their activity and \
+        recommendations, as one JSON document. Each export is audited.",
+    params(super::IdParam),
+    responses((status = 200, description = "Everything held about them",
+        body = crate::server::services::privacy::PersonExport)))]
+async fn export(
+    State(state): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let export = privacy::export(&state, &actor, person_id(&id)?).await?;
+    // Personal data: not kept by caches on the way.
+    Ok((
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        Json(export),
+    )
+        .into_response())
 }

@@ -117,7 +117,14 @@ pub async fn setup_code(state: &AppState) -> ServiceResult<String> {
             .collect();
         format!("{}-{}", &code[..5], &code[5..])
     };
-    Ok(db::engagement::secret(&state.db, "setup_code", make, state.clock.now()).await?)
+    Ok(db::secrets::installation_secret(
+        &state.db,
+        &state.keys,
+        "setup_code",
+        make,
+        state.clock.now(),
+    )
+    .await?)
 }
 
 /// Creates an organisation with its default date categories, in the unit of work `tx`.

@@ -43,7 +43,7 @@ fn known(channel: &str) -> ServiceResult<&'static spec::ChannelSpec> {
 /// Every configurable channel with its settings (never its secrets).
 pub async fn list(state: &AppState, actor: &Actor) -> ServiceResult<Vec<ChannelView>> {
     actor.require_admin()?;
-    let stored = repo::settings(&state.db, actor.org_id()).await?;
+    let stored = repo::settings(&state.db, &state.keys, actor.org_id()).await?;
     Ok(spec::CHANNELS
         .iter()
         .map(|c| view(c.name, stored.get(c.name)))
@@ -58,7 +58,7 @@ async fn apply(
     enabled: Option<bool>,
 ) -> ServiceResult<ChannelView> {
     let spec = known(channel)?;
-    let stored = repo::settings(&state.db, org_id).await?;
+    let stored = repo::settings(&state.db, &state.keys, org_id).await?;
     let current = stored
         .get(channel)
         .cloned()
@@ -68,7 +68,15 @@ async fn apply(
         });
     let plain_allowed = state.channels.policy.allow_loopback;
     let next = spec::apply(spec, &current, updates, enabled, plain_allowed)?;
-    repo::save(&state.db, org_id, channel, &next, state.clock.now()).await?;
+    repo::save(
+        &state.db,
+        &state.keys,
+        org_id,
+        channel,
+        &next,
+        state.clock.now(),
+    )
+    .await?;
     Ok(view(channel, Some(&next)))
 }
 

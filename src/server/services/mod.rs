@@ -17,6 +17,7 @@ pub mod engagement;
 pub mod idempotency;
 pub mod inbound;
 pub mod persons;
+pub mod privacy;
 pub mod projects;
 pub mod reminders;
 pub mod settings;

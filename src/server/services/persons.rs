@@ -268,6 +268,7 @@ pub async fn delete(state: &AppState, actor: &Actor, id: Uuid) -> ServiceResult<
     }
     db::engagement::forget(&mut tx, org_id, id).await?;
     db::deliveries::cancel_for_person(&mut tx, org_id, id, now).await?;
+    db::privacy::erase_person(&mut tx, org_id, id, now).await?;
     audit_in(&mut tx, actor, "delete", "person", Some(id), json!({}), now).await?;
     tx.commit().await?;
     state.client_counts.forget(org_id);

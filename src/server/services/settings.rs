@@ -59,9 +59,11 @@ pub async fn update_organisation(
 /// server; only whether there is one).
 pub async fn model(state: &AppState, actor: &Actor) -> ServiceResult<Option<ModelSettings>> {
     actor.require_admin()?;
-    Ok(db::generation::model(&state.db, actor.org_id())
-        .await?
-        .map(|(s, _)| s))
+    Ok(
+        db::generation::model(&state.db, &state.keys, actor.org_id())
+            .await?
+            .map(|(s, _)| s),
+    )
 }
 
 /// Sets up (or changes) the organisation's model. A blank key keeps the stored one.
@@ -73,7 +75,7 @@ pub async fn save_model(
     let current = model(state, actor).await?;
     let change = input.apply(current.as_ref())?;
     let now = state.clock.now();
-    db::generation::save_model(&state.db, actor.org_id(), &change, now).await?;
+    db::generation::save_model(&state.db, &state.keys, actor.org_id(), &change, now).await?;
     let s = &change.settings;
     audit(
         &state.db,

@@ -59,7 +59,7 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    repo::save(&state.db, &s, Some(&secret)).await?;
+    repo::save(&state.db, &state.keys, &s, Some(&secret)).await?;
     audit(
         &state.db,
         actor,
@@ -96,7 +96,7 @@ pub async fn update(
     s.description = next.description;
     s.enabled = next.enabled;
     s.updated_at = state.clock.now();
-    if !repo::save(&state.db, &s, None).await? {
+    if !repo::save(&state.db, &state.keys, &s, None).await? {
         return Err(ServiceError::NotFound);
     }
     audit(

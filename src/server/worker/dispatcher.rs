@@ -78,8 +78,8 @@ impl TransportCache {
                 return Ok(t.clone());
             }
         }
-        let settings = channels::settings(&state.db, org_id).await?;
-        let t = state.channels.for_org(&state.db, &settings);
+        let settings = channels::settings(&state.db, &state.keys, org_id).await?;
+        let t = state.channels.for_org(&state.db, &state.keys, &settings);
         self.by_org.insert(org_id, (Instant::now(), t.clone()));
         Ok(t)
     }

@@ -127,6 +127,14 @@ async fn housekeep(state: &AppState) {
         Ok(n) => tracing::info!(messages = n, "approvals expired unsent"),
         Err(err) => tracing::warn!(error = %err, "expiring approvals failed"),
     }
+    match crate::server::services::privacy::apply_retention(state).await {
+        Ok(forgotten) => {
+            for (what, n) in forgotten.into_iter().filter(|(_, n)| *n > 0) {
+                tracing::info!(records = n, what, "forgot records past their retention");
+            }
+        }
+        Err(err) => tracing::warn!(error = %err, "applying retention failed"),
+    }
     if let Err(err) = state.db.optimize().await {
         tracing::warn!(error = %err, "refreshing the query planner's statistics failed");
     }

@@ -10,7 +10,7 @@ use crate::domain::delivery::{DeliveryKind, DeliverySource, DeliveryStatus};
 use crate::domain::timing::local_today;
 use crate::domain::{Person, StaffMember, Timezone};
 use crate::server::db::{channels, comms, dates, deliveries, persons, staff};
-use crate::server::error::ServiceResult;
+use crate::server::error::{ServiceError, ServiceResult};
 use crate::server::services::dates::schedule;
 use crate::server::services::deliveries::{prepare, NewDelivery};
 use crate::server::AppState;
@@ -27,28 +27,27 @@ const BATCH: i64 = 200;
 /// reminders it holds: for each organisation in it, its people, their dates and addresses (and
 /// its staff and e-mail setting when a reminder is for staff) are read at once, the deliveries
 /// are written by one multi-row insert, and the rules are moved on in one transaction.
+///
+/// Batches are read in order of when they are due, each after the last: rules that cannot be
+/// queued (a whole batch of them, even) are tried again next time and hold back none behind
+/// them. Only the database going away stops a run.
 pub async fn run_once(state: &AppState) -> ServiceResult<u64> {
     let now = state.clock.now();
     let mut queued = 0;
+    let mut after = None;
     loop {
-        let due = dates::due_rules(&state.db, now, BATCH).await?;
+        let due = dates::due_rules(&state.db, now, after, BATCH).await?;
+        after = due
+            .last()
+            .and_then(|r| r.scheduled_datetime.map(|at| (at, r.id)));
         let mut by_org: BTreeMap<Uuid, Vec<&ReminderRule>> = BTreeMap::new();
         for rule in &due {
             by_org.entry(rule.org_id).or_default().push(rule);
         }
-        let mut moved = 0;
         for (org_id, rules) in by_org {
-            match queue_rules(state, org_id, &rules, now).await {
-                Ok(n) => moved += n,
-                Err(err) => {
-                    tracing::warn!(org = %org_id, rules = rules.len(), error = %err, "could not queue reminders")
-                }
-            }
+            queued += queue_org(state, org_id, &rules, now).await?;
         }
-        queued += moved;
-        // Stop when the batch was the last, or when nothing in it could move (so rules that
-        // keep failing cannot hold the loop).
-        if (due.len() as i64) < BATCH || moved == 0 {
+        if (due.len() as i64) < BATCH || after.is_none() {
             break;
         }
     }
@@ -56,6 +55,37 @@ pub async fn run_once(state: &AppState) -> ServiceResult<u64> {
         state.metrics.reminders_queued(queued);
     }
     Ok(queued)
+}
+
+/// One organisation's rules of a batch, together; when that fails, each on its own, so a rule
+/// that cannot be queued holds back no other. Fails only when the database is away.
+async fn queue_org(
+    state: &AppState,
+    org_id: Uuid,
+    rules: &[&ReminderRule],
+    now: DateTime<Utc>,
+) -> ServiceResult<u64> {
+    let err = match queue_rules(state, org_id, rules, now).await {
+        Ok(n) => return Ok(n),
+        Err(err @ ServiceError::Unavailable(_)) => return Err(err),
+        Err(err) => err,
+    };
+    if rules.len() == 1 {
+        tracing::warn!(org = %org_id, rule = %rules[0].id, error = %err, "could not queue a reminder");
+        return Ok(0);
+    }
+    tracing::warn!(org = %org_id, rules = rules.len(), error = %err, "could not queue reminders together; trying each on its own");
+    let mut moved = 0;
+    for rule in rules {
+        match queue_rules(state, org_id, &[*rule], now).await {
+            Ok(n) => moved += n,
+            Err(err @ ServiceError::Unavailable(_)) => return Err(err),
+            Err(err) => {
+                tracing::warn!(org = %org_id, rule = %rule.id, error = %err, "could not queue a reminder")
+            }
+        }
+    }
+    Ok(moved)
 }
 
 /// What a batch of one organisation's reminders needs to be written, read at once.
@@ -110,7 +140,7 @@ impl Context {
                 .filter(|s| s.active)
                 .map(|s| (s.id, s))
                 .collect();
-            out.email_on = channels::settings(db, org_id)
+            out.email_on = channels::settings(db, &state.keys, org_id)
                 .await?
                 .get("email")
                 .is_some_and(|c| c.enabled);

@@ -286,9 +286,7 @@ pub async fn rebuild(db: &Db, org_id: Uuid) -> Result<u64, sqlx::Error> {
 /// Once per installation: builds the roll-ups of activity recorded before roll-ups existed.
 pub async fn backfill_once(db: &Db) -> Result<(), sqlx::Error> {
     let marker = "rollups_backfilled";
-    let done: Option<String> = on_db!(db, pool => sqlx::query_scalar(
-        "SELECT value FROM installation_secrets WHERE name = $1").bind(marker).fetch_optional(pool).await)?;
-    if done.is_some() {
+    if super::secrets::marked(db, marker).await? {
         return Ok(());
     }
     let orgs: Vec<Uuid> = on_db!(db, pool => sqlx::query_scalar(
@@ -297,7 +295,7 @@ pub async fn backfill_once(db: &Db) -> Result<(), sqlx::Error> {
         let n = rebuild(db, org).await?;
         tracing::info!(org = %org, people = n, "built activity roll-ups from earlier events");
     }
-    secret(db, marker, || "1".into(), Utc::now()).await?;
+    super::secrets::mark(db, marker, "1", Utc::now()).await?;
     Ok(())
 }
 

@@ -123,24 +123,6 @@ pub async fn run(
     Ok(row.map(|r| (to_run((r.0, r.1, r.2, r.3, r.4, r.5)), r.6 .0, r.7)))
 }
 
-/// A secret the installation generated once (`generate` makes it the first time; when two
-/// processes race, both read the one that was stored).
-pub async fn secret(
-    db: &Db,
-    name: &str,
-    generate: impl FnOnce() -> String,
-    at: DateTime<Utc>,
-) -> Result<String, sqlx::Error> {
-    let insert = "INSERT INTO installation_secrets (name, value, created_at) VALUES ($1, $2, $3) \
-                  ON CONFLICT (name) DO NOTHING";
-    let read = "SELECT value FROM installation_secrets WHERE name = $1";
-    let value = generate();
-    on_db!(db, pool => {
-        sqlx::query(insert).bind(name).bind(&value).bind(at).execute(pool).await?;
-        sqlx::query_scalar(read).bind(name).fetch_one(pool).await
-    })
-}
-
 /// An expression for the day (`YYYY-MM-DD`) of `column`, shifted by `$2` minutes (the
 /// organisation's offset from UTC).
 fn day_of(db: &Db, column: &str) -> String {

@@ -33,12 +33,48 @@ use uuid::Uuid;
 /// keeps up; writing the same outcomes twice changes nothing the second time.
 pub async fn record(state: &AppState, outcomes: &[Outcome]) -> Result<usize, sqlx::Error> {
     let mut tx = state.db.begin().await?;
-    let mut landed = repo::record(&mut tx, outcomes).await?;
-    let count = landed.len();
+    let repo::Recorded {
+        mut landed,
+        mut late,
+    } = repo::record(&mut tx, outcomes).await?;
+    let count = landed.len() + late.len();
+    // A send a provider reported on while it was under way follows up as the report says:
+    // delivered, it was sent; failed, it failed (the report has counted a bounce and told the
+    // organisation's webhooks already).
+    let reported: Vec<Outcome> = outcomes
+        .iter()
+        .filter_map(|o| {
+            let status = late.remove(&o.id)?;
+            let mut o = o.clone();
+            o.status = if status == DeliveryStatus::Delivered {
+                DeliveryStatus::Sent
+            } else {
+                DeliveryStatus::Failed
+            };
+            o.hard = false;
+            Some(o)
+        })
+        .collect();
+    let told_already: HashSet<Uuid> = reported
+        .iter()
+        .filter(|o| o.status == DeliveryStatus::Failed)
+        .map(|o| o.id)
+        .collect();
     // One outcome per delivery that landed (a delivery given twice follows up once).
-    let done: Vec<&Outcome> = outcomes.iter().filter(|o| landed.remove(&o.id)).collect();
+    let done: Vec<&Outcome> = outcomes
+        .iter()
+        .filter(|o| landed.remove(&o.id))
+        .chain(&reported)
+        .collect();
     let cfg = &state.config.delivery;
-    let told = follow_up(&mut tx, cfg.disable_after, cfg.max_attempts, &done).await?;
+    let told = follow_up(
+        &mut tx,
+        cfg.disable_after,
+        cfg.max_attempts,
+        &done,
+        &told_already,
+    )
+    .await?;
     tx.commit().await?;
     if told > 0 {
         state.wake.notify_one();
@@ -46,12 +82,14 @@ pub async fn record(state: &AppState, outcomes: &[Outcome]) -> Result<usize, sql
     Ok(count)
 }
 
-/// What follows from outcomes that landed; how many webhook events were queued.
+/// What follows from outcomes that landed; how many webhook events were queued (none for
+/// `told_already`).
 async fn follow_up(
     tx: &mut Tx,
     disable_after: i32,
     max_attempts: i32,
     done: &[&Outcome],
+    told_already: &HashSet<Uuid>,
 ) -> Result<usize, sqlx::Error> {
     let settled = |o: &Outcome| matches!(o.status, DeliveryStatus::Sent | DeliveryStatus::Failed);
     let carried: Vec<(Uuid, Uuid)> = done
@@ -114,7 +152,7 @@ async fn follow_up(
         }
         // The organisations' event webhooks: sent and failed.
         let mut happened: HashMap<Uuid, Vec<(Uuid, EventType)>> = HashMap::new();
-        for o in done {
+        for o in done.iter().filter(|o| !told_already.contains(&o.id)) {
             let event = match o.status {
                 DeliveryStatus::Sent => EventType::Sent,
                 DeliveryStatus::Failed => EventType::Failed,
@@ -373,8 +411,8 @@ pub async fn send_now(state: &AppState, org_id: Uuid, id: Uuid) -> ServiceResult
     else {
         return Ok(());
     };
-    let settings = crate::server::db::channels::settings(&state.db, org_id).await?;
-    let transports = state.channels.for_org(&state.db, &settings);
+    let settings = crate::server::db::channels::settings(&state.db, &state.keys, org_id).await?;
+    let transports = state.channels.for_org(&state.db, &state.keys, &settings);
     let outcome = attempt(state, &transports, d).await;
     record(state, &[outcome]).await?;
     Ok(())

@@ -21,7 +21,7 @@ pub(crate) struct Author {
 
 impl Author {
     pub async fn load(state: &AppState, org_id: Uuid) -> ServiceResult<Self> {
-        let model = repo::model(&state.db, org_id)
+        let model = repo::model(&state.db, &state.keys, org_id)
             .await?
             .filter(|(s, _)| s.enabled);
         Ok(Self {
