@@ -171,7 +171,7 @@ pub async fn preview_import(csv: String) -> Result<ImportPreview, ServerFnError>
         .iter()
         .map(|r| {
             let mut problems = r.problems.clone();
-            if let Err(e) = PersonDraft::parse(&r.input, &zone, today) {
+            if let Err(e) = PersonDraft::parse(&r.input, &zone, today, org.region().as_ref()) {
                 problems.0.extend(e.0);
             }
             (!problems.is_empty()).then(|| problems.to_string())

@@ -95,6 +95,7 @@ pub(crate) mod ssr {
         let (status, message) = match &err {
             ServiceError::Invalid(e) => (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
             ServiceError::NotFound => (StatusCode::NOT_FOUND, "Not found.".to_string()),
+            ServiceError::Missing(e) => (StatusCode::NOT_FOUND, e.to_string()),
             ServiceError::Conflict { message, .. } => (StatusCode::CONFLICT, message.clone()),
             ServiceError::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
@@ -128,7 +129,9 @@ pub(crate) mod ssr {
     pub fn form_result(result: Result<String, ServiceError>) -> Result<FormOutcome, ServerFnError> {
         match result {
             Ok(id) => Ok(FormOutcome::Saved(id)),
-            Err(ServiceError::Invalid(errors)) => Ok(FormOutcome::Invalid(errors)),
+            Err(ServiceError::Invalid(errors) | ServiceError::Missing(errors)) => {
+                Ok(FormOutcome::Invalid(errors))
+            }
             Err(ServiceError::Conflict {
                 field: Some(field),
                 message,

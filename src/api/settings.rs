@@ -44,12 +44,18 @@ pub async fn get_organisation() -> Result<Organisation, ServerFnError> {
 pub async fn save_organisation(
     #[server(default)] name: String,
     #[server(default)] timezone: String,
+    #[server(default)] phone_region: String,
 ) -> Result<FormOutcome, ServerFnError> {
     let (state, actor) = actor()?;
-    let result =
-        crate::server::services::settings::update_organisation(&state, &actor, &name, &timezone)
-            .await
-            .map(|o| o.id.to_string());
+    let result = crate::server::services::settings::update_organisation(
+        &state,
+        &actor,
+        &name,
+        &timezone,
+        &phone_region,
+    )
+    .await
+    .map(|o| o.id.to_string());
     form_result(result)
 }
 

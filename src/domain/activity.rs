@@ -28,6 +28,12 @@ pub struct ActivityEvent {
 #[serde(deny_unknown_fields)]
 pub struct ActivityInput {
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            pattern = r"^\s*([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})?\s*$"
+        )
+    )]
     pub person_id: Option<String>,
     #[serde(default)]
     pub external_id: Option<String>,

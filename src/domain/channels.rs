@@ -75,7 +75,7 @@ const TWILIO_FIELDS: &[Field] = &[
         "https://api.twilio.com",
     ),
     field("account_sid", "Account SID", FieldKind::Text, true, "AC…"),
-    field("from", "From number", FieldKind::Text, true, "+15550100"),
+    field("from", "From number", FieldKind::Text, true, "+12025550100"),
     secret("auth_token", "Auth token", true),
 ];
 

@@ -3,7 +3,7 @@
 
 use super::dates::{parse_uuid, Channel};
 use super::person::{bounded, present};
-use super::{EmailAddress, FieldErrors, PhoneNumber};
+use super::{EmailAddress, FieldErrors, PhoneNumber, Region};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -98,11 +98,16 @@ pub struct IdentityDraft {
     pub opted_out: bool,
 }
 
-/// Checks an address for its channel: e-mail addresses and E.164 numbers are normalised.
-pub fn parse_address(channel: Channel, input: &str) -> Result<String, String> {
+/// Checks an address for its channel: e-mail addresses and phone numbers are normalised (a
+/// national number read as `region`'s, when given).
+pub fn parse_address(
+    channel: Channel,
+    input: &str,
+    region: Option<&Region>,
+) -> Result<String, String> {
     match channel {
         Channel::Email => EmailAddress::parse(input).map(String::from),
-        Channel::Sms | Channel::Whatsapp => PhoneNumber::parse(input).map(String::from),
+        Channel::Sms | Channel::Whatsapp => PhoneNumber::parse_in(input, region).map(String::from),
         Channel::Slack | Channel::Webhook => {
             let s = input.trim();
             if s.is_empty() {
@@ -120,7 +125,8 @@ pub fn parse_address(channel: Channel, input: &str) -> Result<String, String> {
 }
 
 impl IdentityDraft {
-    pub fn parse(input: &IdentityInput) -> Result<Self, FieldErrors> {
+    /// Checks the input; a national phone number is read as `region`'s, when given.
+    pub fn parse(input: &IdentityInput, region: Option<&Region>) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::new();
         let channel = match present(&input.channel) {
             None => {
@@ -143,7 +149,7 @@ impl IdentityDraft {
                 errors.add("address", "is required");
                 None
             }
-            (Some(c), Some(a)) => errors.check("address", parse_address(c, a)),
+            (Some(c), Some(a)) => errors.check("address", parse_address(c, a, region)),
             (None, Some(_)) => None,
         };
         match (channel, address) {
@@ -409,32 +415,38 @@ mod tests {
     #[test]
     fn addresses_are_checked_for_their_channel() {
         assert_eq!(
-            parse_address(Channel::Email, " Ada@Example.COM ").unwrap(),
+            parse_address(Channel::Email, " Ada@Example.COM ", None).unwrap(),
             "Ada@example.com"
         );
         assert_eq!(
-            parse_address(Channel::Whatsapp, "+44 20 7946 0018").unwrap(),
+            parse_address(Channel::Whatsapp, "+44 20 7946 0018", None).unwrap(),
             "+442079460018"
         );
-        assert!(parse_address(Channel::Sms, "020 7946 0018").is_err());
-        assert!(parse_address(Channel::Slack, "two words").is_err());
-        assert!(parse_address(Channel::Portal, "x").is_err());
+        assert!(parse_address(Channel::Sms, "020 7946 0018", None).is_err());
+        assert!(parse_address(Channel::Slack, "two words", None).is_err());
+        assert!(parse_address(Channel::Portal, "x", None).is_err());
     }
 
     #[test]
     fn identity_errors_name_fields() {
-        let errors = IdentityDraft::parse(&IdentityInput {
-            channel: Some("pigeon".into()),
-            ..Default::default()
-        })
+        let errors = IdentityDraft::parse(
+            &IdentityInput {
+                channel: Some("pigeon".into()),
+                ..Default::default()
+            },
+            None,
+        )
         .unwrap_err();
         assert!(errors.get("channel").is_some());
         assert!(errors.get("address").is_some());
-        let errors = IdentityDraft::parse(&IdentityInput {
-            channel: Some("email".into()),
-            address: Some("nope".into()),
-            ..Default::default()
-        })
+        let errors = IdentityDraft::parse(
+            &IdentityInput {
+                channel: Some("email".into()),
+                address: Some("nope".into()),
+                ..Default::default()
+            },
+            None,
+        )
         .unwrap_err();
         assert!(errors.get("address").unwrap().contains("nope"));
     }

@@ -382,6 +382,12 @@ pub fn explain(d: &Delivery, now: DateTime<Utc>) -> String {
 #[serde(deny_unknown_fields)]
 pub struct SendUtilityInput {
     #[serde(default, alias = "user_id")]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            pattern = r"^\s*([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})?\s*$"
+        )
+    )]
     pub person_id: Option<String>,
     #[serde(default)]
     pub external_id: Option<String>,
@@ -563,6 +569,12 @@ impl DeliveryEventInput {
 #[serde(deny_unknown_fields)]
 pub struct InboundInput {
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            pattern = r"^\s*([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})?\s*$"
+        )
+    )]
     pub person_id: Option<String>,
     #[serde(default)]
     pub external_id: Option<String>,

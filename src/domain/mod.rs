@@ -56,7 +56,7 @@ pub mod timing;
 pub mod vendors;
 pub mod webhooks;
 
-pub use contact::{EmailAddress, PhoneNumber, Slug, Timezone};
+pub use contact::{EmailAddress, PhoneNumber, Region, Slug, Timezone};
 pub use errors::{FieldError, FieldErrors};
 pub use org::{AuditRecord, Organisation};
 pub use person::{Person, PersonDraft, PersonInput, PersonPage, PersonType};

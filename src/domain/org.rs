@@ -11,7 +11,20 @@ pub struct Organisation {
     pub name: String,
     pub slug: String,
     pub timezone: String,
+    /// The country (ISO 3166, e.g. `GB`) whose national phone numbers are read without a
+    /// country code; none: numbers must be in international form.
+    #[serde(default)]
+    pub phone_region: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+impl Organisation {
+    /// The region national phone numbers are read in, if one is set.
+    pub fn region(&self) -> Option<crate::domain::Region> {
+        self.phone_region
+            .as_deref()
+            .and_then(|r| crate::domain::Region::parse(r).ok())
+    }
 }
 
 /// One line of the audit log.

@@ -2,7 +2,7 @@
 //! API, and the validated draft that the service layer writes.
 
 use super::engagement::Segment;
-use super::{EmailAddress, FieldErrors, PhoneNumber, Timezone};
+use super::{EmailAddress, FieldErrors, PhoneNumber, Region, Timezone};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -257,7 +257,10 @@ pub struct PersonInput {
     )]
     pub person_type: Option<String>,
     #[serde(default)]
-    #[cfg_attr(feature = "ssr", schema(format = Email, max_length = 254))]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(schema_with = crate::domain::contact::optional_email_schema)
+    )]
     pub email: Option<String>,
     #[serde(default)]
     #[cfg_attr(
@@ -367,11 +370,13 @@ pub(crate) fn bounded(
 
 impl PersonDraft {
     /// Checks every field, collecting all problems rather than stopping at the first.
-    /// `default_timezone` applies when none is given; `today` bounds the birthday.
+    /// `default_timezone` applies when none is given; `today` bounds the birthday; a national
+    /// phone number is read as `region`'s, when given.
     pub fn parse(
         input: &PersonInput,
         default_timezone: &Timezone,
         today: NaiveDate,
+        region: Option<&Region>,
     ) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::new();
 
@@ -394,8 +399,8 @@ impl PersonDraft {
         };
         let email =
             present(&input.email).and_then(|e| errors.check("email", EmailAddress::parse(e)));
-        let phone =
-            present(&input.phone).and_then(|p| errors.check("phone", PhoneNumber::parse(p)));
+        let phone = present(&input.phone)
+            .and_then(|p| errors.check("phone", PhoneNumber::parse_in(p, region)));
         let timezone = match present(&input.timezone) {
             None => Some(default_timezone.clone()),
             Some(tz) => errors.check("timezone", Timezone::parse(tz)),
@@ -603,8 +608,13 @@ mod tests {
             full_name: Some("  Ada Lovelace ".into()),
             ..Default::default()
         };
-        let draft = PersonDraft::parse(&input, &Timezone::parse("Europe/London").unwrap(), today())
-            .unwrap();
+        let draft = PersonDraft::parse(
+            &input,
+            &Timezone::parse("Europe/London").unwrap(),
+            today(),
+            None,
+        )
+        .unwrap();
         assert_eq!(draft.full_name, "Ada Lovelace");
         assert_eq!(draft.person_type, PersonType::Client);
         assert_eq!(draft.timezone.as_str(), "Europe/London");
@@ -622,7 +632,7 @@ mod tests {
             tags: Some(vec!["x".repeat(41)]),
             ..Default::default()
         };
-        let errors = PersonDraft::parse(&input, &Timezone::utc(), today()).unwrap_err();
+        let errors = PersonDraft::parse(&input, &Timezone::utc(), today(), None).unwrap_err();
         for field in [
             "full_name",
             "person_type",

@@ -113,6 +113,13 @@ pub struct VendorInput {
     #[cfg_attr(feature = "ssr", schema(schema_with = crate::domain::person::tags_schema))]
     pub tags: Option<Vec<String>>,
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            pattern = r"^\s*([hH][tT][tT][pP][sS]?://[^\s/][^\s]*)?\s*$",
+            max_length = 500
+        )
+    )]
     pub website: Option<String>,
     #[serde(default)]
     pub notes: Option<String>,

@@ -138,6 +138,9 @@ pub fn SettingsPage() -> impl IntoView {
                             <ActionForm action=save_org attr:class="inline-form">
                                 <Field label="Name" name="name" errors=org_errors required=true value=o.name.clone()/>
                                 <Field label="Default time zone" name="timezone" errors=org_errors required=true value=o.timezone.clone()/>
+                                <Field label="Country for phone numbers" name="phone_region" errors=org_errors
+                                    value=o.phone_region.clone().unwrap_or_default()
+                                    hint="A country code such as GB or US: numbers written without +44 or +1 are read as that country's. Blank: numbers need their country code."/>
                                 <button type="submit" class="primary">"Save"</button>
                             </ActionForm>
                             <p class="muted">{format!("Address name (slug): {}", o.slug)}</p>

@@ -9,6 +9,10 @@ pub enum ServiceError {
     Invalid(FieldErrors),
     #[error("not found")]
     NotFound,
+    /// Records the input names (each by its field) do not exist in the organisation: the
+    /// request is well formed, what it points at is not found.
+    #[error("not found: {0}")]
+    Missing(FieldErrors),
     #[error("{message}")]
     Conflict {
         field: Option<String>,
@@ -71,6 +75,11 @@ impl From<FieldErrors> for ServiceError {
 impl ServiceError {
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         Self::Invalid(FieldErrors::single(field, message))
+    }
+
+    /// The record named by `field` does not exist (in this organisation).
+    pub fn missing(field: &str, message: impl Into<String>) -> Self {
+        Self::Missing(FieldErrors::single(field, message))
     }
 
     pub fn conflict(field: &str, message: impl Into<String>) -> Self {

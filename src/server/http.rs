@@ -347,6 +347,8 @@ pub async fn spawn(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     let options = leptos_options(&config, &assets);
     let mut state = AppState::new(db, clock, config, options)?;
     seal_stored_secrets(&state).await;
+    // The numbering plans load on first use (most of a second): not on a request's time.
+    tokio::task::spawn_blocking(|| crate::domain::PhoneNumber::parse("+14155550123").ok());
     state.assets = Arc::new(assets);
     if !state.is_configured().await? {
         let code = auth_service::setup_code(&state)

@@ -64,7 +64,7 @@ async fn activity_ingestion(backend: Backend) {
     // Newest first; of two at the same moment, the one reported later.
     assert_eq!(names, vec!["viewed_menu", "booking", "login", "booking"]);
 
-    // A batch with one bad event writes nothing and names it.
+    // A batch naming a person who is not found writes nothing and names the event.
     let (status, problem) = api
         .post(
             "/activity/events",
@@ -76,7 +76,7 @@ async fn activity_ingestion(backend: Backend) {
         .await;
     assert_eq!(
         (status, problem["field"].as_str()),
-        (422, Some("events[1].external_id")),
+        (404, Some("events[1].external_id")),
         "{problem}"
     );
     let cases = [
@@ -112,7 +112,7 @@ async fn activity_ingestion(backend: Backend) {
         .await;
     assert_eq!(
         (status, problem["field"].as_str()),
-        (422, Some("person_id"))
+        (404, Some("person_id"))
     );
     assert_eq!(other.get(&format!("/persons/{id}/activity")).await.0, 404);
     app.finish().await;

@@ -438,9 +438,13 @@ async fn people_complete(backend: Backend) {
     ];
     for (body, field) in cases {
         let (status, problem) = api.post("/persons", body.clone()).await;
+        // A well-formed id that names no record is not found; anything else is invalid.
+        let names_nothing = body[field]
+            .as_str()
+            .is_some_and(|v| uuid::Uuid::parse_str(v).is_ok());
         assert_eq!(
             (status, problem["field"].as_str()),
-            (422, Some(field)),
+            (if names_nothing { 404 } else { 422 }, Some(field)),
             "{body} -> {problem}"
         );
     }
@@ -470,35 +474,35 @@ async fn search_through_the_index(backend: Backend) {
         (
             "Ada Quillfeather",
             "ada@quill.example",
-            "+447700900123",
+            "+447911123456",
             "crm-0042",
             vec!["vip"],
         ),
         (
             "Olivia Smith",
             "olivia@example.com",
-            "+447700900456",
+            "+447911123457",
             "crm-0043",
             vec![],
         ),
         (
             "John Smith",
             "john@example.com",
-            "+15550100",
+            "+12025550100",
             "crm-0044",
             vec!["golf"],
         ),
         (
             "Smithers Burns",
             "smithers@example.com",
-            "+15550101",
+            "+12025550101",
             "crm-0045",
             vec![],
         ),
         (
             "Ann Goldsmith",
             "ann@example.com",
-            "+15550102",
+            "+12025550102",
             "crm-0046",
             vec![],
         ),
@@ -523,7 +527,7 @@ async fn search_through_the_index(backend: Backend) {
     for (q, expected) in [
         ("quill", vec!["Ada Quillfeather"]),
         ("QUILL.EXAMPLE", vec!["Ada Quillfeather"]),
-        ("900456", vec!["Olivia Smith"]),
+        ("123457", vec!["Olivia Smith"]),
         ("crm-0044", vec!["John Smith"]),
         ("golf", vec!["John Smith"]),
         ("li", vec!["Olivia Smith"]),

@@ -386,7 +386,7 @@ async fn the_audience_before_activating(backend: Backend) {
         .await;
     assert_eq!(
         (status, problem["field"].as_str()),
-        (422, Some("person_id")),
+        (404, Some("person_id")),
         "{problem}"
     );
 

@@ -241,7 +241,7 @@ async fn conversations(backend: Backend) {
             json!({ "person_id": sarah, "channel_type": "sms" }),
         )
         .await;
-    assert_eq!((status, field(&problem)), (422, Some("person_id")));
+    assert_eq!((status, field(&problem)), (404, Some("person_id")));
     let (_, theirs) = other.get("/conversations").await;
     assert_eq!(theirs["total"], 0);
     app.finish().await;
@@ -354,7 +354,7 @@ async fn vendors_and_recommendations(backend: Backend) {
             json!({ "vendor_id": uuid::Uuid::nil(), "person_id": sarah }),
         )
         .await;
-    assert_eq!((status, field(&problem)), (422, Some("vendor_id")));
+    assert_eq!((status, field(&problem)), (404, Some("vendor_id")));
 
     // A vendor taken out of the catalogue stays named on what was recommended before.
     assert_eq!(api.delete(&format!("/vendors/{vid}")).await, 204);
@@ -380,7 +380,7 @@ async fn vendors_and_recommendations(backend: Backend) {
             json!({ "vendor_id": their_vendor["id"], "person_id": sarah }),
         )
         .await;
-    assert_eq!((status, field(&problem)), (422, Some("person_id")));
+    assert_eq!((status, field(&problem)), (404, Some("person_id")));
     app.finish().await;
 }
 both_backends!(vendors_and_recommendations);

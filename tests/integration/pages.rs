@@ -465,9 +465,16 @@ async fn today_is_the_organisations_day(backend: Backend) {
         .await
         .unwrap()
         .unwrap();
-    concierge::server::db::orgs::update(&app.state().db, org.id, &org.name, "Australia/Sydney", at)
-        .await
-        .unwrap();
+    concierge::server::db::orgs::update(
+        &app.state().db,
+        org.id,
+        &org.name,
+        "Australia/Sydney",
+        None,
+        at,
+    )
+    .await
+    .unwrap();
     for (name, day) in [
         ("Grace Hopper", "1985-12-08"),
         ("Alan Turing", "1985-12-09"),

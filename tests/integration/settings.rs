@@ -198,3 +198,119 @@ async fn settings_for_admins(backend: Backend) {
     app.finish().await;
 }
 both_backends!(settings_for_admins);
+
+/// Phone numbers follow each country's numbering plan: in international form always, and in
+/// the national form of the organisation's country once it has one.
+async fn phone_numbers_by_country(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let api = Api::setup(&app, "acme").await;
+    let admin = app.session("admin@acme.test").await;
+    let save = |region: &'static str| {
+        let admin = admin.clone();
+        let app = &app;
+        async move {
+            let res = app
+                .server_fn(
+                    "/srv/settings/save_organisation",
+                    Some(&admin),
+                    &[
+                        ("name", "Acme"),
+                        ("timezone", "Europe/London"),
+                        ("phone_region", region),
+                    ],
+                )
+                .await;
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    let phone = |number: &'static str| {
+        let api = &api;
+        async move {
+            api.post(
+                "/persons",
+                json!({ "full_name": format!("Caller {number}"), "phone": number }),
+            )
+            .await
+        }
+    };
+    // No country yet: a national number is refused, naming the field; an international one
+    // must be a real number of its country.
+    let (status, problem) = phone("020 7946 0958").await;
+    assert_eq!(
+        (status, problem["field"].as_str()),
+        (422, Some("phone")),
+        "{problem}"
+    );
+    assert!(
+        problem.to_string().contains("international format"),
+        "{problem}"
+    );
+    let (status, problem) = phone("+1 099 555 0123").await;
+    assert_eq!(
+        (status, problem["field"].as_str()),
+        (422, Some("phone")),
+        "{problem}"
+    );
+    let (status, p) = phone("+1 (415) 555-0123").await;
+    assert_eq!(
+        (status, p["phone"].as_str()),
+        (201, Some("+14155550123")),
+        "{p}"
+    );
+
+    // A country that has no numbering plan is refused; Great Britain is taken.
+    let outcome = save("XX").await;
+    assert!(
+        outcome["Invalid"].to_string().contains("phone_region"),
+        "{outcome}"
+    );
+    assert!(save("gb").await["Saved"].is_string());
+    let org: Value = app
+        .server_fn("/srv/settings/get_organisation", Some(&admin), &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(org["phone_region"], "GB");
+
+    // Now national numbers are read as British ones, and held in E.164.
+    let (status, p) = phone("020 7946 0958").await;
+    assert_eq!(
+        (status, p["phone"].as_str()),
+        (201, Some("+442079460958")),
+        "{p}"
+    );
+    let (status, problem) = phone("020 7946 095").await;
+    assert_eq!(status, 422, "{problem}");
+    assert!(
+        problem
+            .to_string()
+            .contains("not a valid phone number in GB"),
+        "{problem}"
+    );
+    let id = p["id"].as_str().unwrap();
+    let (status, sms) = api
+        .post(
+            &format!("/persons/{id}/identities"),
+            json!({ "channel": "sms", "address": "07911 123456" }),
+        )
+        .await;
+    assert_eq!(
+        (status, sms["address"].as_str()),
+        (201, Some("+447911123456")),
+        "{sms}"
+    );
+    // An international number stays itself.
+    let (status, p) = phone("+33 1 23 45 67 89").await;
+    assert_eq!(
+        (status, p["phone"].as_str()),
+        (201, Some("+33123456789")),
+        "{p}"
+    );
+    // Blank: no country again.
+    assert!(save("").await["Saved"].is_string());
+    let (status, _) = phone("020 7946 0000").await;
+    assert_eq!(status, 422);
+    app.finish().await;
+}
+both_backends!(phone_numbers_by_country);

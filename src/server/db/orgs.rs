@@ -4,7 +4,7 @@ use super::{Conn, Db, Tx};
 use crate::domain::Organisation;
 use crate::{on_conn, on_db, on_tx};
 
-const COLUMNS: &str = "id, name, slug, timezone, created_at";
+const COLUMNS: &str = "id, name, slug, timezone, phone_region, created_at";
 
 pub async fn count(conn: impl Into<Conn<'_>>) -> Result<i64, sqlx::Error> {
     on_conn!(conn.into(), c => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM organisations").fetch_one(c).await)
@@ -53,9 +53,12 @@ pub async fn update(
     id: uuid::Uuid,
     name: &str,
     timezone: &str,
+    phone_region: Option<&str>,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<bool, sqlx::Error> {
-    let sql = "UPDATE organisations SET name = $2, timezone = $3, updated_at = $4 WHERE id = $1";
-    on_db!(db, pool => sqlx::query(sql).bind(id).bind(name).bind(timezone).bind(at)
-        .execute(pool).await.map(|r| r.rows_affected() > 0))
+    let sql =
+        "UPDATE organisations SET name = $2, timezone = $3, phone_region = $4, updated_at = $5 \
+               WHERE id = $1";
+    on_db!(db, pool => sqlx::query(sql).bind(id).bind(name).bind(timezone).bind(phone_region)
+        .bind(at).execute(pool).await.map(|r| r.rows_affected() > 0))
 }

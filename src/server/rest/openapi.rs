@@ -78,8 +78,13 @@ fn finish(path: &str, method: &str, op: &mut Value) {
             "503".into(),
             problem("The database cannot be reached just now, or the request took too long; see Retry-After"),
         );
-        if path.contains('{') {
-            responses.insert("404".into(), problem("No such record in this organisation"));
+        if path.contains('{') || writes {
+            responses.insert(
+                "404".into(),
+                problem(
+                    "No such record in this organisation (`field` names one the body refers to)",
+                ),
+            );
         }
         if writes {
             responses.insert("403".into(), problem("The API key is read-only"));

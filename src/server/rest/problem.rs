@@ -85,6 +85,12 @@ impl From<ServiceError> for ApiError {
                 e
             }
             ServiceError::NotFound => Self::not_found("no such record in this organisation"),
+            ServiceError::Missing(errors) => {
+                let mut e = Self::not_found(errors.to_string());
+                e.0.field = errors.0.first().map(|f| f.field.clone());
+                e.0.errors = errors.0;
+                e
+            }
             ServiceError::Conflict { field, message } => {
                 let mut e = Self::new(StatusCode::CONFLICT, message);
                 e.0.field = field;

@@ -69,7 +69,16 @@ async fn update(
     Path(id): Path<String>,
     body: Result<Json<Value>, JsonRejection>,
 ) -> Result<Json<Subscription>, ApiError> {
-    let input: SubscriptionInput = deserialize_input(object_body(body)?)?;
+    let body = object_body(body)?;
+    // A subscription always has its URL: absent keeps it, null cannot clear it.
+    if body.get("url").is_some_and(Value::is_null) {
+        return Err(crate::server::error::ServiceError::invalid(
+            "url",
+            "cannot be cleared (leave it out to keep it)",
+        )
+        .into());
+    }
+    let input: SubscriptionInput = deserialize_input(body)?;
     Ok(Json(
         webhooks::update(&state, &actor, path_id(&id, "webhook")?, &input).await?,
     ))

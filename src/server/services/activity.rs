@@ -30,6 +30,8 @@ pub async fn ingest(
     }
     let now = state.clock.now();
     let mut errors = FieldErrors::new();
+    // People the events name who are not found: a 404, unless an event is also invalid.
+    let mut missing = FieldErrors::new();
     let prefix = |i: usize, field: &str| {
         if batch {
             format!("events[{i}].{field}")
@@ -64,7 +66,7 @@ pub async fn ingest(
                     ("external_id", format!("no person has external id '{ext}'"))
                 }
             };
-            errors.add(&prefix(i, field), what);
+            missing.add(&prefix(i, field), what);
             continue;
         };
         events.push(ActivityEvent {
@@ -78,7 +80,11 @@ pub async fn ingest(
         });
     }
     if !errors.is_empty() {
+        errors.0.extend(missing.0);
         return Err(errors.into());
+    }
+    if !missing.is_empty() {
+        return Err(ServiceError::Missing(missing));
     }
     // Activity answers the engagement messages sent within the conversion window before it.
     let policy = super::engagement::policy(state, actor).await?;

@@ -140,6 +140,7 @@ pub async fn create_org(
         name: name.to_string(),
         slug: slug.as_str().to_string(),
         timezone: timezone.as_str().to_string(),
+        phone_region: None,
         created_at: now,
     };
     match orgs::insert(&mut *tx, &org).await {

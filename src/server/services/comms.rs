@@ -43,7 +43,8 @@ async fn save_identity(
     input: &IdentityInput,
 ) -> ServiceResult<CommIdentity> {
     actor.require_write()?;
-    let draft = IdentityDraft::parse(input)?;
+    let region = super::settings::organisation(state, actor).await?.region();
+    let draft = IdentityDraft::parse(input, region.as_ref())?;
     let id = existing.map(|e| e.id).unwrap_or_else(Uuid::now_v7);
     if repo::find_identity(
         &state.db,

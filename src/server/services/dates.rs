@@ -216,7 +216,7 @@ async fn check_category(state: &AppState, actor: &Actor, id: Option<Uuid>) -> Se
             .await?
             .is_none()
         {
-            return Err(ServiceError::invalid(
+            return Err(ServiceError::missing(
                 "category_id",
                 "there is no such category in this organisation",
             ));

@@ -48,13 +48,13 @@ pub async fn receive(
             .await?
             .map(|p| p.id)
             .ok_or_else(|| {
-                ServiceError::invalid("person_id", "there is no such person in this organisation")
+                ServiceError::missing("person_id", "there is no such person in this organisation")
             })?,
         (None, Some(ext), _) => persons::by_external_id(&state.db, org, ext)
             .await?
             .map(|p| p.id)
             .ok_or_else(|| {
-                ServiceError::invalid("external_id", "no person has this external id")
+                ServiceError::missing("external_id", "no person has this external id")
             })?,
         (None, None, Some(from)) => repo::person_by_address(&state.db, org, channel.as_str(), from)
             .await?
@@ -76,7 +76,7 @@ pub async fn receive(
             let c = comms::get_conversation(state, actor, id)
                 .await
                 .map_err(|e| match e {
-                    ServiceError::NotFound => ServiceError::invalid(
+                    ServiceError::NotFound => ServiceError::missing(
                         "conversation_id",
                         "there is no such conversation in this organisation",
                     ),
@@ -135,7 +135,7 @@ pub async fn receive(
         )
         .await
         .map_err(|e| match e {
-            ServiceError::NotFound => ServiceError::invalid(
+            ServiceError::NotFound => ServiceError::missing(
                 "in_reply_to",
                 "there is no such delivery in this organisation",
             ),

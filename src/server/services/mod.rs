@@ -161,7 +161,7 @@ pub(crate) async fn live_person(
 ) -> ServiceResult<crate::domain::Person> {
     db::persons::get(&state.db, actor.org_id(), id)
         .await?
-        .ok_or_else(|| ServiceError::invalid(field, "there is no such person in this organisation"))
+        .ok_or_else(|| ServiceError::missing(field, "there is no such person in this organisation"))
 }
 
 /// An active staff account of the actor's organisation, or a 422 on `field`.
@@ -177,7 +177,7 @@ pub(crate) async fn active_staff(
             field,
             "that staff account is deactivated",
         )),
-        None => Err(ServiceError::invalid(
+        None => Err(ServiceError::missing(
             field,
             "there is no such staff member in this organisation",
         )),

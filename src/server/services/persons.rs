@@ -17,12 +17,14 @@ use uuid::Uuid;
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
 
-/// What a person's input is read against: the organisation's time zone (for one left blank)
-/// and its today (a birthday may not be after it). Read once per request, however many
+/// What a person's input is read against: the organisation's time zone (for one left blank),
+/// its today (a birthday may not be after it) and its country for phone numbers. Read once per request, however many
 /// people it carries.
 struct Defaults {
     timezone: Timezone,
     today: chrono::NaiveDate,
+    /// Where national phone numbers are read.
+    region: Option<crate::domain::Region>,
 }
 
 async fn defaults(state: &AppState, actor: &Actor) -> ServiceResult<Defaults> {
@@ -31,7 +33,11 @@ async fn defaults(state: &AppState, actor: &Actor) -> ServiceResult<Defaults> {
         .ok_or(ServiceError::NotFound)?;
     let timezone = Timezone::parse(&org.timezone).unwrap_or_else(|_| Timezone::utc());
     let today = crate::domain::timing::local_today(state.clock.now(), timezone.tz());
-    Ok(Defaults { timezone, today })
+    Ok(Defaults {
+        timezone,
+        today,
+        region: org.region(),
+    })
 }
 
 fn external_id_taken(draft: &PersonDraft) -> ServiceError {
@@ -115,7 +121,12 @@ async fn check(
     current: Option<Person>,
     input: &PersonInput,
 ) -> ServiceResult<Change> {
-    let draft = PersonDraft::parse(input, &defaults.timezone, defaults.today)?;
+    let draft = PersonDraft::parse(
+        input,
+        &defaults.timezone,
+        defaults.today,
+        defaults.region.as_ref(),
+    )?;
     let id = current.as_ref().map(|p| p.id);
     check_links(state, actor, id, &draft).await?;
     Ok(Change { id, draft, current })

@@ -85,7 +85,7 @@ async fn anchor(
             get_item(state, actor, id)
                 .await
                 .map_err(|e| match e {
-                    ServiceError::NotFound => ServiceError::invalid(
+                    ServiceError::NotFound => ServiceError::missing(
                         "date_item_id",
                         "there is no such date in this organisation",
                     ),
@@ -115,7 +115,7 @@ async fn anchor(
     let person = persons::get(&state.db, actor.org_id(), person_id)
         .await?
         .ok_or_else(|| {
-            ServiceError::invalid("person_id", "there is no such person in this organisation")
+            ServiceError::missing("person_id", "there is no such person in this organisation")
         })?;
     Ok((person, item))
 }

@@ -23,12 +23,14 @@ pub async fn zone(state: &AppState, actor: &Actor) -> ServiceResult<chrono_tz::T
         .tz())
 }
 
-/// Renames the organisation and sets its default time zone.
+/// Renames the organisation and sets its default time zone and the country of its national
+/// phone numbers (blank: none).
 pub async fn update_organisation(
     state: &AppState,
     actor: &Actor,
     name: &str,
     timezone: &str,
+    phone_region: &str,
 ) -> ServiceResult<Organisation> {
     actor.require_admin()?;
     let mut errors = crate::domain::FieldErrors::new();
@@ -37,18 +39,31 @@ pub async fn update_organisation(
         errors.add("name", "must be 1 to 200 characters");
     }
     let timezone = errors.check("timezone", Timezone::parse(timezone));
+    let region = match phone_region.trim() {
+        "" => None,
+        r => errors.check("phone_region", crate::domain::Region::parse(r)),
+    };
     let Some(timezone) = timezone.filter(|_| errors.is_empty()) else {
         return Err(errors.into());
     };
     let now = state.clock.now();
-    db::orgs::update(&state.db, actor.org_id(), name, timezone.as_str(), now).await?;
+    let region = region.as_ref().map(|r| r.as_str());
+    db::orgs::update(
+        &state.db,
+        actor.org_id(),
+        name,
+        timezone.as_str(),
+        region,
+        now,
+    )
+    .await?;
     audit(
         &state.db,
         actor,
         "update",
         "organisation",
         Some(actor.org_id()),
-        json!({ "name": name, "timezone": timezone.as_str() }),
+        json!({ "name": name, "timezone": timezone.as_str(), "phone_region": region }),
         now,
     )
     .await;

@@ -147,7 +147,7 @@ async fn check_targets(
         repo::get_vendor(&state.db, actor.org_id(), draft.vendor_id)
             .await?
             .ok_or_else(|| {
-                ServiceError::invalid("vendor_id", "there is no such vendor in the catalogue")
+                ServiceError::missing("vendor_id", "there is no such vendor in the catalogue")
             })?;
     }
     if let Some(p) = draft.person_id {
@@ -157,7 +157,7 @@ async fn check_targets(
         crate::server::db::projects::get_project(&state.db, actor.org_id(), p)
             .await?
             .ok_or_else(|| {
-                ServiceError::invalid(
+                ServiceError::missing(
                     "project_id",
                     "there is no such project in this organisation",
                 )

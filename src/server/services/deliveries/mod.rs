@@ -177,7 +177,7 @@ async fn find_person(
             persons::get(&state.db, actor.org_id(), id)
                 .await?
                 .ok_or_else(|| {
-                    ServiceError::invalid(
+                    ServiceError::missing(
                         "person_id",
                         "there is no such person in this organisation",
                     )
@@ -186,7 +186,7 @@ async fn find_person(
         (None, Some(ext)) => persons::by_external_id(&state.db, actor.org_id(), ext)
             .await?
             .ok_or_else(|| {
-                ServiceError::invalid("external_id", "no person has this external id")
+                ServiceError::missing("external_id", "no person has this external id")
             })?,
         (None, None) => {
             return Err(ServiceError::invalid(
