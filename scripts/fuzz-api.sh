@@ -4,10 +4,10 @@
 # answer that contradicts the document (status, content type, headers, body schema, a missing
 # key, an undeclared method).
 #
-# Two checks judge the API's validation rather than its answers: whether every request the
-# schemas allow is accepted (`positive_data_acceptance`: a reference to a record that does not
-# exist is a 422 no schema can foresee) and whether every request they forbid is refused
-# (`negative_data_rejection`). They are left out by default; see them with
+# Whether every request the schemas forbid is refused (`negative_data_rejection`) gates too.
+# Whether every request they allow is accepted (`positive_data_acceptance`) is left out by
+# default: what is left of it are rules no schema states (one field needs another, `ends_at`
+# after `starts_at`, an opaque cursor, text with NUL, which PostgreSQL cannot keep). See it with
 #   scripts/fuzz-api.sh --checks all
 #
 # Usage: scripts/fuzz-api.sh [extra schemathesis options]
@@ -50,7 +50,7 @@ done
 
 filter=()
 [ -n "${FUZZ_TAGS:-}" ] && filter=(--include-tag-regex "^(${FUZZ_TAGS//,/|})\$")
-checks=(--exclude-checks positive_data_acceptance,negative_data_rejection)
+checks=(--exclude-checks positive_data_acceptance)
 for arg in "$@"; do case "$arg" in --checks|--checks=*|--exclude-checks|--exclude-checks=*) checks=() ;; esac; done
 say "Fuzzing the API with Schemathesis (${FUZZ_TAGS:-every operation})"
 status=0
