@@ -3,15 +3,13 @@
 //! nothing of it.
 
 use crate::both_backends;
-use crate::common::{spawn_app, Api, Backend};
+use crate::common::{spawn_app, Api, Backend, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-async fn another_organisations_ids_are_not_found(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let acme = Api::setup(&app, "acme").await;
-    let globex = Api::setup(&app, "globex").await;
-    // Acme has one of everything.
+/// Gives Acme one of everything (the sample data, an engagement run, a webhook, a campaign, a
+/// message): its organisation's id, and one of its people.
+async fn one_of_everything(app: &TestApp, acme: &Api<'_>) -> (uuid::Uuid, String) {
     concierge::server::services::demo::seed(app.state(), "acme")
         .await
         .unwrap();
@@ -41,12 +39,19 @@ async fn another_organisations_ids_are_not_found(backend: Backend) {
         )
         .await;
     assert_eq!(status, 202, "{body}");
-
     let acme_org = concierge::server::db::orgs::by_slug(&app.state().db, "acme")
         .await
         .unwrap()
         .unwrap()
         .id;
+    (acme_org, person)
+}
+
+async fn another_organisations_ids_are_not_found(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let acme = Api::setup(&app, "acme").await;
+    let globex = Api::setup(&app, "globex").await;
+    let (acme_org, person) = one_of_everything(&app, &acme).await;
     let mut walked = 0;
     // Every operation of the published document that names a record.
     let document = concierge::server::rest::openapi::document();
@@ -202,40 +207,7 @@ async fn server_functions_refuse_another_organisations_ids(backend: Backend) {
     let app = spawn_app(backend).await;
     let acme = Api::setup(&app, "acme").await;
     let _globex = Api::setup(&app, "globex").await;
-    concierge::server::services::demo::seed(app.state(), "acme")
-        .await
-        .unwrap();
-    let (status, body) = acme.post("/cron/run-engagement", json!({})).await;
-    assert_eq!(status, 200, "{body}");
-    let (status, body) = acme
-        .post(
-            "/webhooks",
-            json!({ "url": "https://hooks.example.com/in", "events": ["sent"] }),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    let (status, body) = acme
-        .post(
-            "/campaigns",
-            json!({ "name": "Spring", "channel": "email", "audience": {},
-                    "variants": [{ "name": "A", "subject": "Hi", "body": "Hello {{ unsubscribe_link }}", "weight": 1 }] }),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    let (_, people) = acme.get("/persons?limit=1").await;
-    let person = people["items"][0]["id"].as_str().unwrap().to_string();
-    let (status, body) = acme
-        .post(
-            "/send-utility",
-            json!({ "person_id": person, "channel": "email", "body": "Your table is ready" }),
-        )
-        .await;
-    assert_eq!(status, 202, "{body}");
-    let acme_org = concierge::server::db::orgs::by_slug(&app.state().db, "acme")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let (acme_org, _) = one_of_everything(&app, &acme).await;
     // Globex has records of its own, which the walk gives wherever it names a record other
     // than the one it walks.
     concierge::server::services::demo::seed(app.state(), "globex")
