@@ -314,3 +314,83 @@ async fn phone_numbers_by_country(backend: Backend) {
     app.finish().await;
 }
 both_backends!(phone_numbers_by_country);
+
+/// Secrets are sealed in the database itself (a channel's token, a webhook subscription's
+/// signing secret), opened again with the installation's key, and sealed anew under another
+/// key by a rotation, after which only the new key opens them.
+async fn secrets_are_sealed_in_the_database(backend: Backend) {
+    use concierge::server::db::{channels, secrets as stored};
+    use concierge::server::secrets::{generate_key, Keyring};
+    let app = spawn_app(backend).await;
+    let api = Api::setup(&app, "acme").await;
+    let state = app.state();
+    let (updates, enabled) = concierge::domain::channels::parse_assignments(&[
+        "url=https://hooks.example.com/concierge".to_string(),
+        "secret=whsec_c2VjcmV0LXZhbHVl".to_string(),
+    ])
+    .unwrap();
+    concierge::server::services::channels::set_for_org(state, "acme", "webhook", &updates, enabled)
+        .await
+        .unwrap();
+    let (status, sub) = api
+        .post(
+            "/webhooks",
+            json!({ "url": "https://hooks.example.com/in", "events": ["sent"] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{sub}");
+    let signing = sub["secret"].as_str().unwrap().to_string();
+    let raw = || async {
+        let sql = "SELECT CAST(secrets AS TEXT) FROM channel_settings \
+                   UNION ALL SELECT secret FROM event_subscriptions";
+        let rows: Vec<String> = concierge::on_db!(&state.db, pool =>
+            sqlx::query_scalar(sql).fetch_all(pool).await)
+        .unwrap();
+        rows.join(" ")
+    };
+    let stored_text = raw().await;
+    assert!(
+        !stored_text.contains("c2VjcmV0LXZhbHVl") && !stored_text.contains(&signing),
+        "{stored_text}"
+    );
+    assert_eq!(
+        stored_text.matches("sealed:v1:").count(),
+        2,
+        "{stored_text}"
+    );
+    let org = concierge::server::db::orgs::by_slug(&state.db, "acme")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let token = |keys: Keyring| async move {
+        channels::settings(&state.db, &keys, org)
+            .await
+            .map(|s| s["webhook"].secrets["secret"].clone())
+    };
+    assert_eq!(
+        token(Keyring::load(&state.config).unwrap()).await.unwrap(),
+        "whsec_c2VjcmV0LXZhbHVl"
+    );
+
+    // Rotated: sealed again under the new key, which alone opens them now.
+    let new = generate_key();
+    let rotated = Keyring::load(&state.config).unwrap().with_current(&new);
+    assert!(stored::reseal_all(&state.db, &rotated).await.unwrap() >= 2);
+    assert_eq!(
+        token(Keyring::new(&new, &[])).await.unwrap(),
+        "whsec_c2VjcmV0LXZhbHVl"
+    );
+    assert!(token(Keyring::load(&state.config).unwrap()).await.is_err());
+    let opened = concierge::server::db::webhooks::secret(
+        &state.db,
+        &Keyring::new(&new, &[]),
+        org,
+        sub["id"].as_str().unwrap().parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(opened.as_deref(), Some(signing.as_str()));
+    app.finish().await;
+}
+both_backends!(secrets_are_sealed_in_the_database);
