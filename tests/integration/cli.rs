@@ -22,6 +22,23 @@ fn concierge_with(db_url: &str, env: &[(&str, &str)], args: &[&str]) -> (bool, S
     )
 }
 
+/// Makes the organisation `acme` with its admin.
+fn acme_admin(db: &str) {
+    let (ok, _, err) = concierge(
+        db,
+        &[
+            "create-admin",
+            "--org",
+            "acme",
+            "--email",
+            "ada@acme.test",
+            "--password",
+            "long enough password",
+        ],
+    );
+    assert!(ok, "{err}");
+}
+
 #[tokio::test]
 async fn admin_and_api_keys_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -190,19 +207,7 @@ async fn admin_and_api_keys_from_the_command_line() {
 async fn channels_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}/channels.db", dir.path().display());
-    let (ok, _, err) = concierge(
-        &db,
-        &[
-            "create-admin",
-            "--org",
-            "acme",
-            "--email",
-            "ada@acme.test",
-            "--password",
-            "long enough password",
-        ],
-    );
-    assert!(ok, "{err}");
+    acme_admin(&db);
     let (ok, out, err) = concierge(
         &db,
         &[
@@ -292,19 +297,7 @@ async fn secrets_are_sealed_and_rotated() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}/secrets.db", dir.path().display());
     let key_file = dir.path().join("secret.key");
-    let (ok, _, err) = concierge(
-        &db,
-        &[
-            "create-admin",
-            "--org",
-            "acme",
-            "--email",
-            "ada@acme.test",
-            "--password",
-            "long enough password",
-        ],
-    );
-    assert!(ok, "{err}");
+    acme_admin(&db);
     let (ok, _, err) = concierge(
         &db,
         &[
